@@ -1,0 +1,46 @@
+"""Faults the sandbox injects on demand, matched to requests by path prefix."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["status", "slow", "malformed", "truncated", "expired_token", "quota"]
+
+
+@dataclass
+class Fault:
+    """Apply `kind` to the next `times` requests whose path starts with `path`."""
+
+    path: str
+    kind: FaultKind
+    times: int = 1
+    status: int = 503
+    retry_after: float | None = None
+    delay_s: float = 0.0
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str) -> Fault | None:
+        """The fault to apply to this request, if any (consumes one use of it)."""
+        with self._lock:
+            for fault in self._faults:
+                if path.startswith(fault.path) and fault.times > 0:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None

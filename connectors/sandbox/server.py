@@ -1,0 +1,238 @@
+"""The sandbox: a real HTTP server on 127.0.0.1 speaking Google's wire formats.
+
+Serves OAuth token refresh (`POST /token`), YouTube Data API v3 (`/youtube/v3/...`) and
+YouTube Analytics API v2 (`/v2/reports`) from a Portfolio, charges Data API quota per
+call, and injects faults on demand. Admin endpoints under `/_sandbox/` set the clock,
+add faults and report call counts; tests drive them through `Sandbox` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from connectors.sandbox.faults import Fault, FaultBook
+from connectors.sandbox.portfolio import Portfolio
+from connectors.sandbox.youtube_api import ApiError, YouTubeApi
+
+log = logging.getLogger(__name__)
+
+# Public, fake credentials the sandbox accepts; committed in connections.sandbox.json.
+CLIENT_ID = "sandbox-client.apps.example"
+CLIENT_SECRET = "sandbox-client-secret"
+REFRESH_TOKEN = "sandbox-refresh-token"
+DATA_API_QUOTA = 10_000
+UNIT_COST = {"/youtube/v3/channels": 1, "/youtube/v3/playlistItems": 1, "/youtube/v3/videos": 1}
+
+
+class Sandbox:
+    """The server and its state; start() binds 127.0.0.1 only."""
+
+    def __init__(self, portfolio: Portfolio, clock: date, port: int = 0, latency_s: float = 0.0,
+                 daily_quota: int = DATA_API_QUOTA) -> None:
+        self.portfolio = portfolio
+        self.clock = clock
+        self.latency_s = latency_s
+        self.daily_quota = daily_quota
+        self.faults = FaultBook()
+        self.youtube = YouTubeApi(portfolio)
+        self.calls: Counter[str] = Counter()
+        self.quota_used: Counter[date] = Counter()
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    # -- state -----------------------------------------------------------------------
+    def issue_token(self) -> str:
+        token = "sbx-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = time.time() + 3600
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        with self._lock:
+            return self._tokens.get(token, 0) > time.time()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def charge(self, path: str) -> None:
+        cost = UNIT_COST.get(path, 0)
+        if not cost:
+            return
+        with self._lock:
+            if self.quota_used[self.clock] + cost > self.daily_quota:
+                raise ApiError(403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.", "youtube.quota")
+            self.quota_used[self.clock] += cost
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {"calls": dict(self.calls), "quota_used": {d.isoformat(): n for d, n in self.quota_used.items()},
+                    "clock": self.clock.isoformat()}
+
+
+def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "contentpulse-sandbox"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read our logs
+            log.debug("sandbox %s", format % args)
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=UTF-8",
+                  headers: dict[str, str] | None = None) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test); nothing to tell it
+
+        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _dispatch(self, method: str) -> None:
+            url = urlsplit(self.path)
+            path, params = url.path, parse_qs(url.query, keep_blank_values=False)
+            body = self._body() if method == "POST" else b""
+            if method == "POST" and self.headers.get("X-HTTP-Method-Override", "").upper() == "GET":
+                # google-api-python-client sends URLs over 2,048 characters this way.
+                method, params = "GET", params | parse_qs(body.decode(), keep_blank_values=False)
+            try:
+                if path.startswith("/_sandbox/"):
+                    return self._admin(method, path, body)
+                with sandbox._lock:
+                    sandbox.calls[path] += 1
+                if sandbox.latency_s:
+                    time.sleep(sandbox.latency_s)
+                fault = sandbox.faults.take(path)
+                if fault and self._apply_fault(fault):
+                    return
+                if method == "POST" and path == "/token":
+                    return self._token(body)
+                self._authorize()
+                route = {
+                    "/youtube/v3/channels": sandbox.youtube.channels,
+                    "/youtube/v3/playlistItems": sandbox.youtube.playlist_items,
+                    "/youtube/v3/videos": sandbox.youtube.videos,
+                    "/v2/reports": sandbox.youtube.reports,
+                }.get(path)
+                if route is None or method != "GET":
+                    raise ApiError(404, "notFound", f"Not found: {method} {path}")  # noqa
+                sandbox.charge(path)
+                payload = route(params, sandbox.clock)
+                payload_bytes = json.dumps(payload, ensure_ascii=False).encode()
+                if fault and fault.kind == "truncated":
+                    payload_bytes = payload_bytes[: len(payload_bytes) // 2]
+                self._send(200, payload_bytes)
+            except ApiError as err:
+                self._json(err.status, err.body())
+            except Exception:  # a sandbox bug must look like a server error, not a hang
+                log.exception("sandbox failed on %s", path)
+                self._json(500, ApiError(500, "backendError", "Backend Error").body())
+
+        def _apply_fault(self, fault: Fault) -> bool:
+            """Apply a fault; True when it produced the whole response."""
+            if fault.kind == "slow":
+                time.sleep(fault.delay_s)
+                return False
+            if fault.kind == "status":
+                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+                reason = {429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}.get(fault.status, "error")
+                self._json(fault.status, ApiError(fault.status, reason, "Injected fault").body(), headers)
+                return True
+            if fault.kind == "malformed":
+                self._send(200, b"<html><body>Service temporarily unavailable</body></html>", "application/json")
+                return True
+            if fault.kind == "expired_token":
+                sandbox.expire_tokens()
+                return False
+            if fault.kind == "quota":
+                self._json(403, ApiError(403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.", "youtube.quota").body())
+                return True
+            return False  # truncated: applied to the body later
+
+        def _token(self, body: bytes) -> None:
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if form.get("grant_type") != "refresh_token":
+                return self._json(400, {"error": "unsupported_grant_type"})
+            if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+                return self._json(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
+            if form.get("refresh_token") != REFRESH_TOKEN:
+                return self._json(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+            self._json(200, {"access_token": sandbox.issue_token(), "expires_in": 3599, "token_type": "Bearer",
+                             "scope": "https://www.googleapis.com/auth/youtube.readonly "
+                             "https://www.googleapis.com/auth/yt-analytics.readonly"})
+
+        def _authorize(self) -> None:
+            auth = self.headers.get("Authorization", "")
+            if not auth.startswith("Bearer ") or not sandbox.token_valid(auth.removeprefix("Bearer ")):
+                raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+
+        def _admin(self, method: str, path: str, body: bytes) -> None:
+            if path == "/_sandbox/health":
+                return self._json(200, {"ok": True})
+            if path == "/_sandbox/stats":
+                return self._json(200, sandbox.stats())
+            if path == "/_sandbox/clock" and method == "POST":
+                sandbox.clock = date.fromisoformat(json.loads(body)["today"])
+                return self._json(200, sandbox.stats())
+            if path == "/_sandbox/faults" and method == "POST":
+                fault = Fault(**json.loads(body))
+                sandbox.faults.add(fault)
+                return self._json(200, asdict(fault))
+            self._json(404, {"error": "unknown admin endpoint"})
+
+    return Handler

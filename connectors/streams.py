@@ -1,0 +1,66 @@
+"""What every connector returns: the stream tables of one (account, window) extraction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+STREAMS = ("content_items", "content_daily", "account_daily", "traffic_daily", "extract_log")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Inclusive range of reporting dates, in the account's time zone."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"window end {self.end} is before its start {self.start}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def chunks(self, max_days: int) -> list[Window]:
+        out, day = [], self.start
+        while day <= self.end:
+            last = min(self.end, day + timedelta(days=max_days - 1))
+            out.append(Window(day, last))
+            day = last + timedelta(days=1)
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}_{self.end.isoformat()}"
+
+
+@dataclass
+class CallLog:
+    """API calls made and quota units spent by one extraction."""
+
+    calls: int = 0
+    units: int = 0
+    retries: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    def record(self, endpoint: str, units: int) -> None:
+        self.calls += 1
+        self.units += units
+        self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+
+
+@dataclass
+class ExtractResult:
+    platform: str
+    account_id: str
+    window: Window
+    tables: dict[str, pa.Table]
+    calls: CallLog
+    last_date_returned: date | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for name, t in self.tables.items() if name != "extract_log")

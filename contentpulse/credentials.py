@@ -1,0 +1,109 @@
+"""Credentials for an account, looked up by its Airflow connection id.
+
+Inside Airflow the connection comes from Airflow (its metadata DB or secrets backend).
+Outside Airflow it comes from the environment in Airflow's own format,
+`AIRFLOW_CONN_<CONN_ID>` holding the connection as JSON, so one definition serves both.
+Secrets are wrapped so that they never print: not in logs, reprs or exception text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from contentpulse.errors import CredentialsError
+
+
+class Secret:
+    """A string that refuses to show itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class Connection:
+    conn_id: str
+    conn_type: str = ""
+    login: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def secret(self, key: str) -> Secret:
+        value = self.extra.get(key)
+        if not value:
+            raise CredentialsError(f"connection {self.conn_id!r}: extra field {key!r} is missing")
+        return Secret(str(value))
+
+    def value(self, key: str, default: str | None = None) -> str | None:
+        value = self.extra.get(key, default)
+        return None if value is None else str(value)
+
+
+def env_var(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _from_json(conn_id: str, text: str) -> Connection:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise CredentialsError(
+            f"connection {conn_id!r}: {env_var(conn_id)} is not valid JSON"
+        ) from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"connection {conn_id!r}: {env_var(conn_id)} must be a JSON object")
+    extra = data.get("extra") or {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except json.JSONDecodeError:
+            raise CredentialsError(f"connection {conn_id!r}: 'extra' is not valid JSON") from None
+    return Connection(
+        conn_id=conn_id,
+        conn_type=str(data.get("conn_type", "")),
+        login=str(data.get("login") or ""),
+        password=Secret(str(data.get("password") or "")),
+        extra=dict(extra),
+    )
+
+
+def get_connection(conn_id: str) -> Connection:
+    """The named connection, from the environment or (inside Airflow) from Airflow."""
+    text = os.environ.get(env_var(conn_id))
+    if text:
+        return _from_json(conn_id, text)
+    if "airflow.sdk" in sys.modules:  # running inside an Airflow task
+        from airflow.sdk import Connection as AirflowConnection
+
+        try:
+            conn = AirflowConnection.get(conn_id)
+        except Exception:
+            conn = None
+        if conn is not None:
+            return Connection(
+                conn_id=conn_id,
+                conn_type=conn.conn_type or "",
+                login=conn.login or "",
+                password=Secret(conn.password or ""),
+                extra=dict(conn.extra_dejson),
+            )
+    raise CredentialsError(
+        f"connection {conn_id!r} not found: define it in Airflow or set {env_var(conn_id)}"
+    )
