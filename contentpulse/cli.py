@@ -1,0 +1,184 @@
+"""The `contentpulse` command: every pipeline step, the whole night, backfills, the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from contentpulse.errors import ContentpulseError
+
+log = logging.getLogger("contentpulse")
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("contentpulse", "connectors", "transforms", "models", "reports"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    # step summaries are printed at the end; log them as they happen only with -v
+    logging.getLogger("contentpulse").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r\033[K… {message}", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"… {message}", file=sys.stderr, flush=True)
+
+
+def _finish(steps, started: float) -> int:
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr)
+    for step in steps:
+        print(step.line())
+    errors = [e for s in steps for e in s.errors]
+    for err in errors:
+        print(f"error: {err}", file=sys.stderr)
+    print(f"done in {time.perf_counter() - started:.1f} s" + (f", {len(errors)} failed" if errors else ""))
+    return 1 if errors else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="contentpulse", description=__doc__)
+    p.add_argument("--config", help="config file (default: $CONTENTPULSE_CONFIG or ./contentpulse.yml)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+
+    sb = sub.add_parser("sandbox", help="the local fake APIs").add_subparsers(dest="sandbox_command", required=True)
+    serve = sb.add_parser("serve", help="serve the sandbox APIs on 127.0.0.1 until interrupted")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--today", type=_date, help="the sandbox's clock (default: today, UTC)")
+    serve.add_argument("--write-config", type=Path, help="write a contentpulse.yml for this sandbox here")
+    serve.add_argument("--data-dir", type=Path, default=Path("demo/airflow-data"),
+                       help="data folder named in the written config")
+
+    ex = sub.add_parser("extract", help="extract every account into landing files")
+    ex.add_argument("--date", type=_date, help="night to extract (with lookback); default yesterday")
+    ex.add_argument("--start", type=_date)
+    ex.add_argument("--end", type=_date)
+    sub.add_parser("load", help="load new landing files into the warehouse")
+    sub.add_parser("build", help="build the models")
+    ck = sub.add_parser("check", help="run the quality checks on the latest build")
+    ck.add_argument("--date", type=_date, help="the run date checked against (default yesterday)")
+    sub.add_parser("publish", help="publish the checked build as analytics.duckdb")
+    rp = sub.add_parser("report", help="build the weekly report from the published snapshot")
+    rp.add_argument("--week", help="ISO week like 2026-W47 (default: the last complete week)")
+    run = sub.add_parser("run", help="the whole night: extract -> load -> build -> check -> publish -> report")
+    run.add_argument("--date", type=_date, help="reporting date of the night (default yesterday)")
+    bf = sub.add_parser("backfill", help="extract a date range, then load -> ... -> report")
+    bf.add_argument("--start", type=_date, required=True)
+    bf.add_argument("--end", type=_date, required=True)
+    demo = sub.add_parser("demo", help="the whole night against the sandbox, no credentials needed")
+    demo.add_argument("--dir", type=Path, default=Path("demo"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return _dispatch(args)
+    except ContentpulseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from contentpulse import pipeline
+    from contentpulse.config import load_config
+
+    started = time.perf_counter()
+    if args.command == "demo":
+        return _demo(args.dir, started)
+    if args.command == "sandbox":
+        return _serve(args)
+    cfg = load_config(args.config)
+    if args.command == "extract":
+        if args.start or args.end:
+            if not (args.start and args.end):
+                raise ContentpulseError("extract: give both --start and --end, or --date")
+            if args.end < args.start:
+                raise ContentpulseError(f"extract: --end {args.end} is before --start {args.start}")
+            from connectors.streams import Window
+
+            windows = {p: Window(args.start, args.end) for p, _ in cfg.iter_sources()}
+        else:
+            run_date = args.date or _yesterday()
+            windows = {p: pipeline.night_window(cfg, p, run_date) for p, _ in cfg.iter_sources()}
+        return _finish([pipeline.extract(cfg, windows, pipeline.new_run_id(), _progress)], started)
+    steps = {
+        "load": lambda: [pipeline.load(cfg)],
+        "build": lambda: [pipeline.build(cfg)],
+        "check": lambda: [pipeline.check(cfg, args.date or _yesterday())],
+        "publish": lambda: [pipeline.publish(cfg)],
+        "report": lambda: [pipeline.report(cfg, args.week)],
+        "run": lambda: pipeline.run_night(cfg, args.date or _yesterday(), progress=_progress),
+        "backfill": lambda: pipeline.backfill(cfg, args.start, args.end, progress=_progress),
+    }[args.command]()
+    return _finish(steps, started)
+
+
+def _demo(workdir: Path, started: float) -> int:
+    from contentpulse.demo import EXAMPLE_QUERY, run_demo
+
+    cfg, steps = run_demo(workdir, progress=_progress)
+    code = _finish(steps, started)
+    report = next((s.outputs["path"] for s in steps if s.step == "report"), None)
+
+    def rel(p: Path | str) -> str:
+        return os.path.relpath(p) if not os.path.relpath(p).startswith("..") else str(p)
+
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
+    cli = rel(duckdb_cli) if duckdb_cli.exists() else "duckdb"
+    print()
+    print(f"Report:        {rel(report) if report else '(not built)'}")
+    print(f"All reports:   {rel(cfg.paths.reports / 'index.html')}")
+    print(f"Analytics DB:  {rel(cfg.paths.analytics)}")
+    print("Try a query:")
+    print(f"  {cli} -readonly {shlex.quote(rel(cfg.paths.analytics))} {shlex.quote(EXAMPLE_QUERY)}")
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from connectors.sandbox import Portfolio, Sandbox
+    from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+
+    today = args.today or datetime.now(UTC).date()
+    sandbox = Sandbox(Portfolio.demo(end=today - timedelta(days=1)), clock=today, port=args.port)
+    if args.write_config:
+        use_sandbox_connections()
+        write_sandbox_config(args.write_config, sandbox, args.data_dir.resolve())
+        print(f"config for this sandbox: {args.write_config}")
+    print(f"sandbox serving YouTube Data v3 + Analytics v2 on {sandbox.base_url} (Ctrl-C stops)", flush=True)
+    try:
+        sandbox.serve_forever()
+    finally:
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+-- one row per YouTube channel and reporting day, newest extraction wins
+with ranked as (
+    select
+        account_id,
+        date,
+        views,
+        "estimatedMinutesWatched",
+        "subscribersGained",
+        "subscribersLost",
+        row_number() over (
+            partition by account_id, date
+            order by extracted_at desc, landing_file desc
+        ) as recency
+    from raw.youtube__account_daily
+)
+
+select
+    'youtube' as platform,
+    account_id,
+    date,
+    views,
+    "estimatedMinutesWatched" * 60 as watch_time_s,
+    "subscribersGained" as followers_gained,
+    "subscribersLost" as followers_lost
+from ranked
+where recency = 1

@@ -1,0 +1,3 @@
+-- the newest reporting date in the snapshot
+select max(date) as data_through
+from marts.post_daily

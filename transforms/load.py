@@ -1,0 +1,90 @@
+"""The loader: landing files -> raw tables, in one transaction; the warehouse's only writer of raw.
+
+A file is loaded once (meta.loaded_files); raw tables are append-only with the
+extraction's `extracted_at` and `run_id`, so every restatement ever seen is kept and
+staging can choose the latest value per key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from contentpulse.config import Config
+from contentpulse.errors import ContentpulseError
+from transforms.landing import LandingFile, list_files
+
+log = logging.getLogger(__name__)
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class LoadSummary:
+    files: int
+    rows: int
+    by_table: dict[str, int]
+
+
+def raw_table(source: str, stream: str) -> str:
+    if not (_IDENT.match(source) and _IDENT.match(stream)):
+        raise ContentpulseError(f"landing: invalid source/stream name {source!r}/{stream!r}")
+    return f"raw.{source}__{stream}"
+
+
+def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    """Create the raw table from the file's schema, or add columns the file brings."""
+    rel = con.sql("select * from read_parquet($path)", params={"path": str(path)})
+    schema, name = table.split(".")
+    existing = {
+        r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name]).fetchall()
+    }
+    if not existing:
+        cols = ", ".join(f'"{c}" {t}' for c, t in zip(rel.columns, rel.types, strict=True))
+        con.execute(f"create table {table} ({cols}, landing_file varchar)")
+        return
+    for column, dtype in zip(rel.columns, rel.types, strict=True):
+        if column not in existing:
+            con.execute(f'alter table {table} add column "{column}" {dtype}')
+
+
+def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
+    """Load every landing file not yet loaded; all or nothing."""
+    root = cfg.paths.landing
+    done = {r[0] for r in con.execute("select path from meta.loaded_files").fetchall()}
+    pending: list[LandingFile] = [f for f in list_files(root) if str(f.path.relative_to(root)) not in done]
+    by_table: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from meta.accounts")
+        con.executemany(
+            "insert into meta.accounts values (?, ?, ?, ?)",
+            [[p, a.id, a.display_name, a.timezone] for p, a in cfg.accounts()],
+        )
+        for file in pending:
+            table = raw_table(file.source, file.stream)
+            rel_path = str(file.path.relative_to(root))
+            try:
+                _ensure_columns(con, table, file.path)
+                rows = con.execute(
+                    f"insert into {table} by name select *, ? as landing_file from read_parquet(?)",
+                    [rel_path, str(file.path)],
+                ).fetchall()[0][0]
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise ContentpulseError(f"load: landing file {rel_path} is unreadable: {first}") from None
+            con.execute(
+                "insert into meta.loaded_files values (?, ?, ?, ?, ?, now())",
+                [rel_path, file.source, file.stream, file.account_id, rows],
+            )
+            by_table[table] = by_table.get(table, 0) + rows
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return LoadSummary(files=len(pending), rows=sum(by_table.values()), by_table=by_table)

@@ -1,0 +1,104 @@
+"""Publish: the checked build becomes `analytics.duckdb`, swapped in atomically.
+
+The snapshot is written beside the target and renamed over it: an analyst who had the old
+file open keeps reading the old snapshot undisturbed; whoever opens it next sees the new.
+Only a build whose checks passed is published. Table and column comments are carried
+over, and a `readme` table lists every table with its description.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from contentpulse.errors import ContentpulseError
+from contentpulse.warehouse import connect
+
+PUBLISHED_SCHEMAS = ("staging", "marts")
+
+
+@dataclass
+class PublishSummary:
+    path: Path
+    build_id: str
+    tables: int
+    bytes: int
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publishable_build(con: duckdb.DuckDBPyConnection) -> str:
+    """The latest build, if its latest check passed; else a clear error."""
+    rows = con.execute(
+        """
+        select b.build_id, c.success
+        from meta.builds as b
+        left join meta.check_runs as c on b.build_id = c.build_id
+        order by b.finished_at desc, c.checked_at desc nulls last
+        limit 1
+        """
+    ).fetchall()
+    if not rows:
+        raise ContentpulseError("publish: nothing built yet (run `contentpulse build`)")
+    build_id, success = rows[0]
+    if success is None:
+        raise ContentpulseError(f"publish: build {build_id[:8]} has not been checked (run `contentpulse check`)")
+    if not success:
+        raise ContentpulseError(f"publish: build {build_id[:8]} failed its checks; the last published snapshot stays")
+    return build_id
+
+
+def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
+    """Copy the published schemas of the (checked) warehouse into a new file and swap it in."""
+    build_id = publishable_build(con)
+    tables = con.execute(
+        "select schema_name, table_name, comment from duckdb_tables() "
+        f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} "
+        "order by schema_name, table_name").fetchall()
+    columns = con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns() "
+        f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} and comment is not null"
+    ).fetchall()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con.execute(f"attach {_quote(str(tmp))} as snapshot")
+    try:
+        for schema in (*PUBLISHED_SCHEMAS, "meta"):
+            con.execute(f"create schema snapshot.{schema}")
+        for schema, table, comment in tables:
+            con.execute(f"create table snapshot.{schema}.{table} as select * from {schema}.{table}")
+            if comment:
+                con.execute(f"comment on table snapshot.{schema}.{table} is {_quote(comment)}")
+        for schema, table, column, comment in columns:
+            con.execute(f'comment on column snapshot.{schema}.{table}."{column}" is {_quote(comment)}')
+        con.execute("create table snapshot.meta.check_results as "
+                    "select * from meta.check_results where build_id = ?", [build_id])
+        con.execute("create table snapshot.meta.build as select * from meta.builds where build_id = ?",
+                    [build_id])
+        con.execute(
+            "create table snapshot.main.readme as "
+            "select schema_name || '.' || table_name as table_name, comment as description, "
+            "estimated_size as approx_rows from duckdb_tables() "
+            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} order by 1")
+        con.execute("comment on table snapshot.main.readme is "
+                    "'Start here: every published table and what it holds.'")
+    except BaseException:
+        con.execute("detach snapshot")
+        tmp.unlink(missing_ok=True)
+        raise
+    con.execute("detach snapshot")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return PublishSummary(target, build_id, len(tables), target.stat().st_size)
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """The published snapshot, read-only: what reports and analysts read."""
+    return connect(path, read_only=True)
