@@ -107,3 +107,19 @@ def get_connection(conn_id: str) -> Connection:
     raise CredentialsError(
         f"connection {conn_id!r} not found: define it in Airflow or set {env_var(conn_id)}"
     )
+
+
+def export_lines(connections_file: str) -> list[str]:
+    """`export AIRFLOW_CONN_X=...` lines for a JSON file of {conn_id: connection}."""
+    import shlex
+    from pathlib import Path
+
+    data = json.loads(Path(connections_file).read_text(encoding="utf-8"))
+    return [f"export {env_var(cid)}={shlex.quote(json.dumps(conn))}" for cid, conn in data.items()]
+
+
+if __name__ == "__main__":  # python -m contentpulse.credentials --export FILE (used by `make airflow`)
+    if len(sys.argv) == 3 and sys.argv[1] == "--export":
+        print("\n".join(export_lines(sys.argv[2])))
+    else:
+        sys.exit("usage: python -m contentpulse.credentials --export CONNECTIONS_JSON")

@@ -18,6 +18,9 @@ from contentpulse.errors import ContentpulseError
 from contentpulse.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
+# DuckDB 2.0 writes storage version 69, which DuckDB 1.x clients (the duckdb CLI on PyPI,
+# DBeaver, older notebooks) refuse; the snapshot is written in the 1.4 format they read.
+SNAPSHOT_STORAGE_VERSION = "v1.4.0"
 
 
 @dataclass
@@ -67,7 +70,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con.execute(f"attach {_quote(str(tmp))} as snapshot")
+    con.execute(f"attach {_quote(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')")
     try:
         for schema in (*PUBLISHED_SCHEMAS, "meta"):
             con.execute(f"create schema snapshot.{schema}")

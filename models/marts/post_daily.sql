@@ -42,10 +42,10 @@ select
     cast(null as bigint) as saves,
     daily.followers_gained,
     daily.followers_lost,
-    sum(daily.views) over (
+    cast(sum(daily.views) over (
         partition by daily.platform, daily.account_id, daily.item_id
         order by daily.date
-    ) as cumulative_views
+    ) as bigint) as cumulative_views
 from daily
 inner join posts
     on

@@ -17,14 +17,14 @@ totals as (
         platform,
         account_id,
         item_id,
-        sum(views) as views,
-        sum(watch_time_s) as watch_time_s,
-        sum(likes) as likes,
-        sum(comments) as comments,
-        sum(shares) as shares,
-        sum(followers_gained) as followers_gained,
-        sum(views) filter (where age_days <= 6) as views_first_7d,
-        sum(views) filter (where age_days <= 29) as views_first_30d
+        cast(sum(views) as bigint) as views,
+        cast(sum(watch_time_s) as bigint) as watch_time_s,
+        cast(sum(likes) as bigint) as likes,
+        cast(sum(comments) as bigint) as comments,
+        cast(sum(shares) as bigint) as shares,
+        cast(sum(followers_gained) as bigint) as followers_gained,
+        cast(sum(views) filter (where age_days <= 6) as bigint) as views_first_7d,
+        cast(sum(views) filter (where age_days <= 29) as bigint) as views_first_30d
     from marts.post_daily
     group by platform, account_id, item_id
 ),

@@ -1,0 +1,57 @@
+# contentpulse: `make demo` and `make test` set up everything they need (uv, .venv, Chromium).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(PY) -m uv
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export NO_PROXY := 127.0.0.1,localhost
+export no_proxy := 127.0.0.1,localhost
+SANDBOX_PORT ?= 8765
+
+.PHONY: help demo test lint format airflow chromium clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(BIN)/.synced: pyproject.toml uv.lock
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+demo: $(BIN)/.synced ## the whole night against the local sandbox, no credentials needed
+	$(BIN)/contentpulse demo
+
+test: $(BIN)/.synced chromium lint ## lint, then every test (unit, sandbox, Airflow, browser, e2e)
+	$(BIN)/pytest
+
+lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint --disable-progress-bar models reports/sql
+
+format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
+
+chromium: ## Debian's Chromium for the browser tests (installs it when missing and root)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:$(SANDBOX_PORT)
+	@mkdir -p $(AIRFLOW_HOME) demo
+	$(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
+	  --data-dir demo/airflow-data & sandbox=$$!; trap "kill $$sandbox 2>/dev/null" EXIT INT TERM; \
+	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml; \
+	eval "$$($(BIN)/python -m contentpulse.credentials --export connectors/sandbox/connections.json)"; \
+	$(BIN)/airflow standalone
+
+clean: ## remove the demo output, Airflow's state and caches (keeps .venv)
+	rm -rf demo .airflow .pytest_cache .ruff_cache
