@@ -16,6 +16,7 @@ from typing import TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+sleep = time.sleep  # a module-level name, so tests can stop the waiting without stopping time
 
 
 @dataclass(frozen=True)
@@ -68,5 +69,5 @@ def with_retries(
                         policy.max_attempts - 1, delay)
             if on_retry:
                 on_retry()
-            time.sleep(delay)
+            sleep(delay)
     raise AssertionError("unreachable")

@@ -221,7 +221,7 @@ class Portfolio:
         if i < 0 or day > self.last_available(clock) or i >= len(video.daily["views"]):
             return None
         row = {name: video.daily[name][i].item() for name in METRICS}
-        if (self.last_available(clock) - day).days < self.provisional_days:
+        if (clock - timedelta(days=self.lag_days) - day).days < self.provisional_days:
             for name in ("views", "engagedViews", "estimatedMinutesWatched", "likes", "comments",
                          "shares", "subscribersGained"):
                 row[name] = int(row[name] * self.provisional_factor)

@@ -1,0 +1,161 @@
+"""The YouTube connector through the real Google client, over real HTTP, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import date
+
+import pytest
+
+from connectors.sandbox import Fault
+from connectors.streams import Window
+from connectors.youtube import extract, parse_duration, settings, video_format
+from contentpulse.credentials import Connection, get_connection
+from contentpulse.errors import CredentialsError, SourceError
+from connectors.youtube.client import QuotaExhausted
+from tests.conftest import CLOCK, END
+
+WINDOW = Window(date(2026, 10, 1), END)
+
+
+def _run(cfg, sandbox, window=WINDOW, conn=None, index=0):
+    account = cfg.sources.youtube.accounts[index]
+    return extract(account, window, cfg.sources.youtube, conn or get_connection(account.conn_id), "test-run")
+
+
+def test_extract_lands_exactly_what_the_sandbox_serves(cfg, sandbox):
+    result = _run(cfg, sandbox)
+    channel = sandbox.portfolio.channels[0]
+    truth = sandbox.portfolio.content_daily_truth(CLOCK, WINDOW.start, WINDOW.end)
+    truth = truth[truth.account_id == channel.channel_id]
+    got = result.tables["content_daily"].to_pandas()
+    assert len(got) == len(truth) > 0
+    key = ["item_id", "date"]
+    merged = got.merge(truth, on=key, suffixes=("", "_truth"))
+    assert len(merged) == len(truth)
+    for metric in settings.VIDEO_METRICS:
+        assert (merged[metric] == merged[f"{metric}_truth"]).all(), metric
+    items = result.tables["content_items"].to_pandas()
+    assert set(items.item_id) == {v.video_id for v in sandbox.portfolio.visible_videos(channel, CLOCK)}
+    assert result.last_date_returned == END
+
+
+def test_metadata_keeps_formats_links_and_hostile_titles_verbatim(cfg, sandbox):
+    items = _run(cfg, sandbox).tables["content_items"].to_pandas().set_index("item_id")
+    for video in sandbox.portfolio.channels[0].videos:
+        row = items.loc[video.video_id]
+        assert row.title == video.title
+        assert row.duration_s == video.duration_s
+        assert row.format == ("short" if video.is_short else "video")
+        assert list(row.links) and row.links[0].startswith("https://northwind.example/stories/")
+        assert json.loads(row.raw_json)["id"] == video.video_id
+    assert any("<script>" in t for t in items.title)
+
+
+def test_calls_are_the_minimum_the_api_allows(cfg, sandbox):
+    result = _run(cfg, sandbox)
+    videos = len(sandbox.portfolio.channels[0].videos)
+    rows = result.tables["content_daily"].num_rows
+    by = result.calls.by_endpoint
+    assert by["channels.list"] == 1
+    assert by["playlistItems.list"] == math.ceil(videos / 50)
+    assert by["videos.list"] == math.ceil(videos / 50)
+    # one month-chunk of the window at a time; per chunk ceil(rows / 200) pages (+1 when a page is exactly full)
+    chunks = WINDOW.chunks(settings.WINDOW_CHUNK_DAYS)
+    assert by["reports.query"] <= math.ceil(rows / 200) + 2 * len(chunks) + len(chunks)
+    assert result.calls.units == by["channels.list"] + by["playlistItems.list"] + by["videos.list"]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_errors_are_retried_and_nothing_is_lost(cfg, sandbox, status):
+    clean = _run(cfg, sandbox).tables["content_daily"].num_rows
+    sandbox.faults.add(Fault(path="/v2/reports", kind="status", status=status, times=2, retry_after=0.05))
+    result = _run(cfg, sandbox)
+    assert result.calls.retries == 2
+    assert result.tables["content_daily"].num_rows == clean
+
+
+def test_retry_after_is_honoured(cfg, sandbox, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr("connectors.retry.sleep", waits.append)
+    sandbox.faults.add(Fault(path="/youtube/v3/videos", kind="status", status=429, times=1, retry_after=7))
+    _run(cfg, sandbox)
+    assert waits == [7.0]
+
+
+def test_malformed_body_is_retried_then_reported_naming_the_call(cfg, sandbox, monkeypatch):
+    monkeypatch.setattr("connectors.retry.sleep", lambda s: None)
+    sandbox.faults.add(Fault(path="/youtube/v3/playlistItems", kind="malformed", times=1))
+    assert _run(cfg, sandbox).calls.retries == 1
+    sandbox.faults.add(Fault(path="/youtube/v3/playlistItems", kind="malformed", times=99))
+    with pytest.raises(SourceError) as err:
+        _run(cfg, sandbox)
+    assert str(err.value).endswith("playlistItems.list: malformed response body (not JSON) (gave up after 6 attempts)")
+
+
+def test_truncated_body_is_retried(cfg, sandbox, monkeypatch):
+    monkeypatch.setattr("connectors.retry.sleep", lambda s: None)
+    sandbox.faults.add(Fault(path="/v2/reports", kind="truncated", times=1))
+    assert _run(cfg, sandbox).calls.retries == 1
+
+
+def test_slow_response_past_the_timeout_is_retried(cfg, sandbox, monkeypatch):
+    monkeypatch.setattr("connectors.retry.sleep", lambda s: None)
+    source = cfg.sources.youtube.model_copy(update={"timeout_s": 0.5})
+    sandbox.faults.add(Fault(path="/youtube/v3/channels", kind="slow", delay_s=1.5, times=1))
+    account = source.accounts[0]
+    result = extract(account, WINDOW, source, get_connection(account.conn_id), "slow")
+    assert result.calls.retries == 1
+    assert result.tables["content_daily"].num_rows > 0
+
+
+def test_expired_access_token_is_refreshed(cfg, sandbox):
+    sandbox.faults.add(Fault(path="/v2/reports", kind="expired_token", times=1))
+    result = _run(cfg, sandbox)
+    assert result.tables["content_daily"].num_rows > 0
+    assert sandbox.calls["/token"] == 2  # the first token, then the refresh after the 401
+
+
+def test_quota_exhausted_stops_without_retrying(cfg, sandbox):
+    sandbox.daily_quota = 2
+    with pytest.raises(QuotaExhausted, match="daily quota exhausted .403 quotaExceeded.; the next run resumes"):
+        _run(cfg, sandbox)
+    assert sum(n for p, n in sandbox.calls.items() if p.startswith("/youtube/v3/")) == 3  # 2 charged + the refused one
+
+
+def test_bad_refresh_token_is_one_line_without_the_secret(cfg, sandbox):
+    secret = "canary-SECRET-1f9c3"
+    conn = Connection("youtube_sandbox", extra={"client_id": "sandbox-client.apps.example",
+                                                 "client_secret": "sandbox-client-secret", "refresh_token": secret})
+    with pytest.raises(CredentialsError) as err:
+        _run(cfg, sandbox, conn=conn)
+    assert "OAuth token refresh failed (invalid_grant)" in str(err.value)
+    assert secret not in str(err.value) and secret not in repr(err.value)
+
+
+def test_missing_connection_names_the_env_var(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_YT_NOWHERE", raising=False)
+    with pytest.raises(CredentialsError, match="connection 'yt_nowhere' not found: .*AIRFLOW_CONN_YT_NOWHERE"):
+        get_connection("yt_nowhere")
+
+
+def test_connection_secrets_do_not_print(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_YT_X", json.dumps({"extra": {"client_secret": "s3cr3t", "refresh_token": "r3fr3sh"}}))
+    conn = get_connection("yt_x")
+    assert "s3cr3t" not in repr(conn) and "r3fr3sh" not in repr(conn)
+    assert "r3fr3sh" not in repr(conn.secret("refresh_token")) and conn.secret("refresh_token").reveal() == "r3fr3sh"
+    assert "AIRFLOW_CONN_YT_X" in os.environ
+
+
+@pytest.mark.parametrize(("iso", "seconds"), [("PT4M13S", 253), ("PT1H", 3600), ("P1DT2S", 86402), ("PT0S", 0), ("", None), ("PT", None)])
+def test_parse_duration(iso, seconds):
+    assert parse_duration(iso) == seconds
+
+
+def test_video_format_rules():
+    assert video_format(45, {"title": "x"}) == "short"
+    assert video_format(150, {"title": "x #Shorts"}) == "short"
+    assert video_format(150, {"title": "x"}) == "video"
+    assert video_format(3600, {"liveBroadcastContent": "live"}) == "live"
