@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from connectors import PLATFORMS, landing_schemas
 from contentpulse.config import Config
 from contentpulse.errors import ContentpulseError
 from transforms.landing import LandingFile, list_files
@@ -53,6 +55,16 @@ def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> N
             con.execute(f'alter table {table} add column "{column}" {dtype}')
 
 
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Every known stream's raw table exists (empty until data lands), so models always build."""
+    for platform in PLATFORMS:
+        for stream, schema in landing_schemas(platform).items():
+            table = raw_table(platform, stream)
+            empty = pa.Table.from_pylist([], schema=schema)  # noqa: F841 (read by DuckDB below)
+            con.execute(f"create table if not exists {table} as "
+                        "select *, cast(null as varchar) as landing_file from empty limit 0")
+
+
 def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Load every landing file not yet loaded; all or nothing."""
     root = cfg.paths.landing
@@ -61,6 +73,7 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     by_table: dict[str, int] = {}
     con.execute("begin transaction")
     try:
+        ensure_raw_tables(con)
         con.execute("delete from meta.accounts")
         con.executemany(
             "insert into meta.accounts values (?, ?, ?, ?)",

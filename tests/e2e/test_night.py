@@ -1,0 +1,115 @@
+"""The whole night against the sandbox: exact ground truth, idempotent re-runs, restatements,
+checks that block publication, and a crash-safe load."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from contentpulse import pipeline
+from contentpulse.errors import CheckFailed, ContentpulseError
+from contentpulse.warehouse import connect, open_warehouse
+from tests.conftest import CLOCK
+
+MARTS = ("marts.posts", "marts.post_daily", "marts.post_performance")
+
+
+def checksums(path, tables=MARTS) -> dict[str, tuple]:
+    """Order-independent fingerprint of every row of each table."""
+    with connect(path, read_only=True) as con:
+        return {t: con.sql(f"select count(*), sum(hash(x)) from {t} as x").fetchall()[0] for t in tables}
+
+
+def staged_daily(cfg):
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        return con.sql("select account_id, item_id, date, views, likes, followers_gained "
+                       "from staging.stg_youtube__video_daily").df()
+
+
+def assert_equals_truth(cfg, sandbox, clock):
+    truth = sandbox.portfolio.content_daily_truth(clock)
+    truth["date"] = pd.to_datetime(truth["date"]).astype("datetime64[us]")
+    got = staged_daily(cfg)
+    assert len(got) == len(truth) > 1000
+    truth = truth.rename(columns={"subscribersGained": "followers_gained"})
+    merged = got.merge(truth, on=["account_id", "item_id", "date"], suffixes=("", "_truth"))
+    assert len(merged) == len(truth)
+    for metric in ("views", "likes", "followers_gained"):
+        assert (merged[metric] == merged[f"{metric}_truth"]).all(), metric
+
+
+@pytest.fixture
+def backfilled(cfg, sandbox):
+    steps = pipeline.backfill(cfg, sandbox.portfolio.start, sandbox.portfolio.end, with_report=False)
+    assert [s.step for s in steps] == ["extract", "load", "build", "check", "publish"]
+    assert not any(s.errors for s in steps)
+    return cfg
+
+
+def test_backfill_lands_every_video_day_the_sandbox_holds(backfilled, sandbox):
+    assert_equals_truth(backfilled, sandbox, CLOCK)
+    with connect(backfilled.paths.analytics, read_only=True) as con:
+        readme = dict(con.sql("select table_name, description from readme").fetchall())
+        comment = con.sql("select comment from duckdb_columns() where table_name = 'post_performance' "
+                          "and column_name = 'performance_index'").fetchall()[0][0]
+    assert set(MARTS) <= set(readme) and all(readme[t] for t in MARTS)
+    assert comment.startswith("ln((views_d7 + 1)")
+
+
+def test_running_the_same_night_twice_changes_nothing(backfilled, sandbox):
+    night = sandbox.portfolio.end
+    pipeline.run_night(backfilled, night, with_report=False)
+    first = checksums(backfilled.paths.analytics)
+    pipeline.run_night(backfilled, night, with_report=False)
+    assert checksums(backfilled.paths.analytics) == first
+    assert checksums(backfilled.paths.warehouse) == first
+
+
+def test_restated_days_win_on_the_next_night(backfilled, sandbox):
+    before = staged_daily(backfilled).set_index(["item_id", "date"])
+    sandbox.clock = CLOCK + timedelta(days=1)  # the provisional last day becomes final
+    pipeline.run_night(backfilled, sandbox.portfolio.end, with_report=False)
+    assert_equals_truth(backfilled, sandbox, sandbox.clock)
+    after = staged_daily(backfilled).set_index(["item_id", "date"]).reindex(before.index)
+    last = pd.Timestamp(sandbox.portfolio.end)
+    changed = after.views != before.views
+    assert changed.any()
+    assert {d for (_, d) in changed[changed].index} == {last}
+
+
+def test_a_failed_check_blocks_publish_and_keeps_the_last_snapshot(backfilled):
+    published = checksums(backfilled.paths.analytics)
+    with open_warehouse(backfilled.paths.warehouse) as con:
+        con.execute("insert into marts.post_daily select * from marts.post_daily limit 2")
+    with pytest.raises(CheckFailed) as err:
+        pipeline.check(backfilled, CLOCK)
+    message = str(err.value)
+    assert "marts.post_daily: ExpectCompoundColumnsToBeUnique(column_list=['platform', 'account_id', 'item_id', 'date'])" in message
+    assert "failed on 4 of" in message and "publish is blocked" in message and "\n" not in message
+    with pytest.raises(ContentpulseError, match="failed its checks; the last published snapshot stays"):
+        pipeline.publish(backfilled)
+    assert checksums(backfilled.paths.analytics) == published
+
+
+def test_a_corrupt_landing_file_is_named_and_nothing_is_half_loaded(cfg, sandbox):
+    pipeline.extract(cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night")
+    files = sorted(cfg.paths.landing.rglob("*.parquet"))
+    victim = next(f for f in files if "stream=content_daily" in str(f))
+    victim.write_bytes(victim.read_bytes()[:200])
+    with pytest.raises(ContentpulseError) as err:
+        pipeline.load(cfg)
+    assert str(victim.relative_to(cfg.paths.landing)) in str(err.value) and "unreadable" in str(err.value)
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        assert con.sql("select count(*) from meta.loaded_files").fetchall() == [(0,)]
+        raw = con.sql("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+        for (table,) in raw:
+            assert con.sql(f"select count(*) from raw.{table}").fetchall() == [(0,)], table
+
+
+def test_loading_twice_loads_nothing_new(cfg, sandbox):
+    pipeline.extract(cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night")
+    assert pipeline.load(cfg).rows > 0
+    again = pipeline.load(cfg)
+    assert (again.rows, again.detail) == (0, "0 landing files")
