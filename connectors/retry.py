@@ -48,7 +48,9 @@ def backoff_s(attempt: int, policy: RetryPolicy, retry_after: float | None) -> f
     """Delay before attempt `attempt + 1`: Retry-After if the server sent it, else jittered exponential."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), policy.max_delay_s)
-    return min(policy.base_delay_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2), policy.max_delay_s)
+    return min(
+        policy.base_delay_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2), policy.max_delay_s
+    )
 
 
 def with_retries(
@@ -65,8 +67,14 @@ def with_retries(
             if attempt == policy.max_attempts:
                 raise GaveUp(f"{what}: {retry.reason}", attempt) from None
             delay = backoff_s(attempt, policy, retry.after_s)
-            log.warning("%s: %s; retry %d/%d in %.1f s", what, retry.reason, attempt,
-                        policy.max_attempts - 1, delay)
+            log.warning(
+                "%s: %s; retry %d/%d in %.1f s",
+                what,
+                retry.reason,
+                attempt,
+                policy.max_attempts - 1,
+                delay,
+            )
             if on_retry:
                 on_retry()
             sleep(delay)

@@ -54,26 +54,41 @@ def _finish(steps, started: float) -> int:
     errors = [e for s in steps for e in s.errors]
     for err in errors:
         print(f"error: {err}", file=sys.stderr)
-    print(f"done in {time.perf_counter() - started:.1f} s" + (f", {len(errors)} failed" if errors else ""))
+    print(
+        f"done in {time.perf_counter() - started:.1f} s"
+        + (f", {len(errors)} failed" if errors else "")
+    )
     return 1 if errors else 0
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="contentpulse", description=__doc__)
-    p.add_argument("--config", help="config file (default: $CONTENTPULSE_CONFIG or ./contentpulse.yml)")
+    p.add_argument(
+        "--config", help="config file (default: $CONTENTPULSE_CONFIG or ./contentpulse.yml)"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
-    sb = sub.add_parser("sandbox", help="the local fake APIs").add_subparsers(dest="sandbox_command", required=True)
+    sb = sub.add_parser("sandbox", help="the local fake APIs").add_subparsers(
+        dest="sandbox_command", required=True
+    )
     serve = sb.add_parser("serve", help="serve the sandbox APIs on 127.0.0.1 until interrupted")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--today", type=_date, help="the sandbox's clock (default: today, UTC)")
-    serve.add_argument("--write-config", type=Path, help="write a contentpulse.yml for this sandbox here")
-    serve.add_argument("--data-dir", type=Path, default=Path("demo/airflow-data"),
-                       help="data folder named in the written config")
+    serve.add_argument(
+        "--write-config", type=Path, help="write a contentpulse.yml for this sandbox here"
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("demo/airflow-data"),
+        help="data folder named in the written config",
+    )
 
     ex = sub.add_parser("extract", help="extract every account into landing files")
-    ex.add_argument("--date", type=_date, help="night to extract (with lookback); default yesterday")
+    ex.add_argument(
+        "--date", type=_date, help="night to extract (with lookback); default yesterday"
+    )
     ex.add_argument("--start", type=_date)
     ex.add_argument("--end", type=_date)
     sub.add_parser("load", help="load new landing files into the warehouse")
@@ -83,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("publish", help="publish the checked build as analytics.duckdb")
     rp = sub.add_parser("report", help="build the weekly report from the published snapshot")
     rp.add_argument("--week", help="ISO week like 2026-W47 (default: the last complete week)")
-    run = sub.add_parser("run", help="the whole night: extract -> load -> build -> check -> publish -> report")
+    run = sub.add_parser(
+        "run", help="the whole night: extract -> load -> build -> check -> publish -> report"
+    )
     run.add_argument("--date", type=_date, help="reporting date of the night (default yesterday)")
     bf = sub.add_parser("backfill", help="extract a date range, then load -> ... -> report")
     bf.add_argument("--start", type=_date, required=True)
@@ -172,7 +189,10 @@ def _serve(args: argparse.Namespace) -> int:
         use_sandbox_connections()
         write_sandbox_config(args.write_config, sandbox, args.data_dir.resolve())
         print(f"config for this sandbox: {args.write_config}")
-    print(f"sandbox serving YouTube Data v3 + Analytics v2 on {sandbox.base_url} (Ctrl-C stops)", flush=True)
+    print(
+        f"sandbox serving YouTube Data v3 + Analytics v2 on {sandbox.base_url} (Ctrl-C stops)",
+        flush=True,
+    )
     try:
         sandbox.serve_forever()
     finally:

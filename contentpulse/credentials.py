@@ -118,7 +118,9 @@ def export_lines(connections_file: str) -> list[str]:
     return [f"export {env_var(cid)}={shlex.quote(json.dumps(conn))}" for cid, conn in data.items()]
 
 
-if __name__ == "__main__":  # python -m contentpulse.credentials --export FILE (used by `make airflow`)
+if (
+    __name__ == "__main__"
+):  # python -m contentpulse.credentials --export FILE (used by `make airflow`)
     if len(sys.argv) == 3 and sys.argv[1] == "--export":
         print("\n".join(export_lines(sys.argv[2])))
     else:

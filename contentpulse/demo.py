@@ -20,7 +20,9 @@ from contentpulse.config import Config, load_config
 from contentpulse.credentials import env_var
 from contentpulse.pipeline import Progress, StepResult, backfill, run_night
 
-CONNECTIONS_FILE = Path(__file__).resolve().parent.parent / "connectors" / "sandbox" / "connections.json"
+CONNECTIONS_FILE = (
+    Path(__file__).resolve().parent.parent / "connectors" / "sandbox" / "connections.json"
+)
 SANDBOX_CONN_ID = "youtube_sandbox"
 EXAMPLE_QUERY = (
     "select title, format, views_d7, round(performance_index, 2) as perf_index "
@@ -35,7 +37,9 @@ def use_sandbox_connections() -> None:
         os.environ.setdefault(env_var(conn_id), json.dumps(conn))
 
 
-def write_sandbox_config(path: Path, sandbox: Sandbox, data_dir: Path, lookback_days: int = 3) -> Path:
+def write_sandbox_config(
+    path: Path, sandbox: Sandbox, data_dir: Path, lookback_days: int = 3
+) -> Path:
     """A contentpulse.yml whose accounts are the sandbox's channels."""
     portfolio = sandbox.portfolio
     config = {
@@ -46,23 +50,34 @@ def write_sandbox_config(path: Path, sandbox: Sandbox, data_dir: Path, lookback_
             "reports": str(data_dir / "reports"),
         },
         "history_start": portfolio.start.isoformat(),
-        "sources": {"youtube": {
-            "base_url": sandbox.base_url,
-            "token_uri": f"{sandbox.base_url}/token",
-            "lookback_days": lookback_days,
-            "accounts": [
-                {"id": c.channel_id, "name": c.title, "timezone": c.timezone, "conn_id": SANDBOX_CONN_ID}
-                for c in portfolio.channels
-            ],
-        }},
+        "sources": {
+            "youtube": {
+                "base_url": sandbox.base_url,
+                "token_uri": f"{sandbox.base_url}/token",
+                "lookback_days": lookback_days,
+                "accounts": [
+                    {
+                        "id": c.channel_id,
+                        "name": c.title,
+                        "timezone": c.timezone,
+                        "conn_id": SANDBOX_CONN_ID,
+                    }
+                    for c in portfolio.channels
+                ],
+            }
+        },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by contentpulse for the local sandbox; safe to delete.\n"
-    path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     return path
 
 
-def run_demo(workdir: Path, progress: Progress | None = None, today: date | None = None) -> tuple[Config, list[StepResult]]:
+def run_demo(
+    workdir: Path, progress: Progress | None = None, today: date | None = None
+) -> tuple[Config, list[StepResult]]:
     today = today or datetime.now(UTC).date()
     night = today - timedelta(days=1)
     data_dir = workdir / "data"
@@ -73,7 +88,9 @@ def run_demo(workdir: Path, progress: Progress | None = None, today: date | None
     use_sandbox_connections()
     portfolio = Portfolio.demo(end=night)
     with Sandbox(portfolio, clock=today) as sandbox:
-        cfg = load_config(write_sandbox_config(workdir / "contentpulse.yml", sandbox, data_dir.resolve()))
+        cfg = load_config(
+            write_sandbox_config(workdir / "contentpulse.yml", sandbox, data_dir.resolve())
+        )
         if first_run:
             steps = backfill(cfg, portfolio.start, night, progress=progress)
         else:

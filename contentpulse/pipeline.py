@@ -60,7 +60,9 @@ def _extractor(platform: str):
     raise ContentpulseError(f"no connector for platform {platform!r}")
 
 
-def extract_account(cfg: Config, platform: str, account_id: str, window: Window, run_id: str) -> StepResult:
+def extract_account(
+    cfg: Config, platform: str, account_id: str, window: Window, run_id: str
+) -> StepResult:
     """Extract one account's streams for `window` into landing files (no warehouse access)."""
     from transforms.landing import write_result
 
@@ -71,24 +73,33 @@ def extract_account(cfg: Config, platform: str, account_id: str, window: Window,
     result = _extractor(platform)(account, window, source, conn, run_id)
     files = write_result(cfg.paths.landing, result, run_id)
     step = StepResult(
-        step="extract", detail=f"{platform} {account.display_name} {window}",
-        rows=result.rows, calls=result.calls.calls, seconds=time.perf_counter() - started,
-        outputs={"files": str(len(files)), "quota_units": str(result.calls.units),
-                 "last_date_returned": str(result.last_date_returned)},
+        step="extract",
+        detail=f"{platform} {account.display_name} {window}",
+        rows=result.rows,
+        calls=result.calls.calls,
+        seconds=time.perf_counter() - started,
+        outputs={
+            "files": str(len(files)),
+            "quota_units": str(result.calls.units),
+            "last_date_returned": str(result.last_date_returned),
+        },
     )
     log.info(step.line())
     return step
 
 
-def extract(cfg: Config, windows: dict[str, Window], run_id: str,
-            progress: Progress | None = None) -> StepResult:
+def extract(
+    cfg: Config, windows: dict[str, Window], run_id: str, progress: Progress | None = None
+) -> StepResult:
     """Extract every configured account; a failing account is reported, the others still land."""
     started = time.perf_counter()
     total = StepResult(step="extract")
     pairs = cfg.accounts()
     for n, (platform, account) in enumerate(pairs, 1):
         if progress:
-            progress(f"extract [{n}/{len(pairs)}] {platform} {account.display_name} {windows[platform]}")
+            progress(
+                f"extract [{n}/{len(pairs)}] {platform} {account.display_name} {windows[platform]}"
+            )
         try:
             one = extract_account(cfg, platform, account.id, windows[platform], run_id)
         except ContentpulseError as exc:
@@ -109,8 +120,12 @@ def load(cfg: Config) -> StepResult:
     started = time.perf_counter()
     with open_warehouse(cfg.paths.warehouse) as con:
         summary = load_landing(cfg, con)
-    step = StepResult("load", f"{summary.files} landing files", rows=summary.rows,
-                      seconds=time.perf_counter() - started)
+    step = StepResult(
+        "load",
+        f"{summary.files} landing files",
+        rows=summary.rows,
+        seconds=time.perf_counter() - started,
+    )
     log.info(step.line())
     return step
 
@@ -122,8 +137,13 @@ def build(cfg: Config) -> StepResult:
     started = time.perf_counter()
     with open_warehouse(cfg.paths.warehouse) as con:
         summary = build_models(con)
-    step = StepResult("build", f"{summary.models} models", rows=sum(summary.rows.values()),
-                      seconds=time.perf_counter() - started, outputs={"build_id": summary.build_id})
+    step = StepResult(
+        "build",
+        f"{summary.models} models",
+        rows=sum(summary.rows.values()),
+        seconds=time.perf_counter() - started,
+        outputs={"build_id": summary.build_id},
+    )
     log.info(step.line())
     return step
 
@@ -137,8 +157,12 @@ def check(cfg: Config, run_date: date) -> StepResult:
         summary = run_checks(con, run_date)
     per_model = {r.expectation.model: r.element_count for r in summary.results}
     rows = sum(per_model.values())
-    step = StepResult("check", f"{len(summary.results)} expectations on {len(per_model)} models passed", rows=rows,
-                      seconds=time.perf_counter() - started)
+    step = StepResult(
+        "check",
+        f"{len(summary.results)} expectations on {len(per_model)} models passed",
+        rows=rows,
+        seconds=time.perf_counter() - started,
+    )
     log.info(step.line())
     return step
 
@@ -151,10 +175,17 @@ def publish(cfg: Config) -> StepResult:
     with open_warehouse(cfg.paths.warehouse) as con:
         summary = publish_snapshot(con, cfg.paths.analytics)
     with open_warehouse(cfg.paths.warehouse) as con:
-        rows = con.execute("select coalesce(sum(estimated_size), 0) from duckdb_tables() "
-                           "where schema_name = 'marts'").fetchall()[0][0]
-    step = StepResult("publish", f"{summary.tables} tables -> {summary.path}", rows=int(rows),
-                      seconds=time.perf_counter() - started, outputs={"path": str(summary.path)})
+        rows = con.execute(
+            "select coalesce(sum(estimated_size), 0) from duckdb_tables() "
+            "where schema_name = 'marts'"
+        ).fetchall()[0][0]
+    step = StepResult(
+        "publish",
+        f"{summary.tables} tables -> {summary.path}",
+        rows=int(rows),
+        seconds=time.perf_counter() - started,
+        outputs={"path": str(summary.path)},
+    )
     log.info(step.line())
     return step
 
@@ -164,17 +195,27 @@ def report(cfg: Config, week: str | None = None) -> StepResult:
 
     started = time.perf_counter()
     out = build_report(cfg.paths.analytics, cfg.paths.reports, week)
-    step = StepResult("report", f"{out.week} -> {out.path}", rows=out.rows,
-                      seconds=time.perf_counter() - started, outputs={"path": str(out.path)})
+    step = StepResult(
+        "report",
+        f"{out.week} -> {out.path}",
+        rows=out.rows,
+        seconds=time.perf_counter() - started,
+        outputs={"path": str(out.path)},
+    )
     log.info(step.line())
     return step
 
 
-def _after_extract(cfg: Config, run_date: date, extracted: StepResult, progress: Progress | None,
-                   with_report: bool) -> list[StepResult]:
+def _after_extract(
+    cfg: Config, run_date: date, extracted: StepResult, progress: Progress | None, with_report: bool
+) -> list[StepResult]:
     steps = [extracted]
-    for name, fn in (("load", lambda: load(cfg)), ("build", lambda: build(cfg)),
-                     ("check", lambda: check(cfg, run_date)), ("publish", lambda: publish(cfg))):
+    for name, fn in (
+        ("load", lambda: load(cfg)),
+        ("build", lambda: build(cfg)),
+        ("check", lambda: check(cfg, run_date)),
+        ("publish", lambda: publish(cfg)),
+    ):
         if progress:
             progress(name)
         steps.append(fn())
@@ -185,8 +226,13 @@ def _after_extract(cfg: Config, run_date: date, extracted: StepResult, progress:
     return steps
 
 
-def run_night(cfg: Config, run_date: date, run_id: str | None = None, progress: Progress | None = None,
-              with_report: bool = True) -> list[StepResult]:
+def run_night(
+    cfg: Config,
+    run_date: date,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    with_report: bool = True,
+) -> list[StepResult]:
     """The whole night for `run_date`: extract (with lookback) -> load -> build -> check -> publish -> report."""
     run_id = run_id or new_run_id()
     windows = {p: night_window(cfg, p, run_date) for p, _ in cfg.iter_sources()}
@@ -194,8 +240,14 @@ def run_night(cfg: Config, run_date: date, run_id: str | None = None, progress: 
     return _after_extract(cfg, run_date, extracted, progress, with_report)
 
 
-def backfill(cfg: Config, start: date, end: date, run_id: str | None = None,
-             progress: Progress | None = None, with_report: bool = True) -> list[StepResult]:
+def backfill(
+    cfg: Config,
+    start: date,
+    end: date,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    with_report: bool = True,
+) -> list[StepResult]:
     """Extract [start, end] for every account, then one load/build/check/publish."""
     if end < start:
         raise ContentpulseError(f"backfill: --end {end} is before --start {start}")

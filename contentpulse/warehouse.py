@@ -22,7 +22,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if "lock" in str(exc).lower():
             raise ContentpulseError(
                 f"{path}: in use by another process (another pipeline step or a writer); "
-                "retry when it finishes") from None
+                "retry when it finishes"
+            ) from None
         raise ContentpulseError(f"{path}: cannot open database: {exc}") from None
     con.execute("set timezone = 'UTC'")
     return con

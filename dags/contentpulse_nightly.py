@@ -64,7 +64,9 @@ def contentpulse_nightly() -> None:
         cfg = _config()
         window = pipeline.night_window(cfg, account["platform"], _run_date())
         run_id = get_current_context()["run_id"]
-        step = pipeline.extract_account(cfg, account["platform"], account["account_id"], window, run_id)
+        step = pipeline.extract_account(
+            cfg, account["platform"], account["account_id"], window, run_id
+        )
         return {"summary": step.line(), **step.outputs}
 
     @task

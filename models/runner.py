@@ -62,18 +62,26 @@ def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
             doc_file = sql_file.with_suffix(".yml")
             doc = yaml.safe_load(doc_file.read_text(encoding="utf-8")) if doc_file.exists() else {}
             model = Model(
-                layer=layer, name=sql_file.stem, sql=sql_file.read_text(encoding="utf-8"),
+                layer=layer,
+                name=sql_file.stem,
+                sql=sql_file.read_text(encoding="utf-8"),
                 description=str(doc.get("description", "")).strip(),
                 grain=list(doc.get("grain", [])),
-                columns=[Column(c["name"], str(c.get("description", "")).strip(), list(c.get("tests", [])))
-                         for c in doc.get("columns", [])],
+                columns=[
+                    Column(
+                        c["name"], str(c.get("description", "")).strip(), list(c.get("tests", []))
+                    )
+                    for c in doc.get("columns", [])
+                ],
             )
             models[model.table] = model
     graph = {table: {r for r in m.refs if r in models} for table, m in models.items()}
     for table, m in models.items():
         missing = m.refs - models.keys()
         if missing:
-            raise ContentpulseError(f"model {table}: refers to unknown model(s) {', '.join(sorted(missing))}")
+            raise ContentpulseError(
+                f"model {table}: refers to unknown model(s) {', '.join(sorted(missing))}"
+            )
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
@@ -86,8 +94,10 @@ def _quote(text: str) -> str:
 
 
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {f"{s}.{t}" for s, t in con.execute(
-        "select schema_name, table_name from duckdb_tables()").fetchall()}
+    return {
+        f"{s}.{t}"
+        for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    }
 
 
 @dataclass
@@ -112,16 +122,21 @@ def build(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> Buil
             if missing_raw:  # a source with nothing landed yet: an empty model, not a crash
                 raise ContentpulseError(
                     f"model {model.table}: no data loaded yet for {', '.join(sorted(missing_raw))} "
-                    "(run extract and load first)")
+                    "(run extract and load first)"
+                )
             try:
                 con.execute(f"create or replace table {model.table} as\n{model.sql}")
             except duckdb.Error as exc:
-                raise ContentpulseError(f"model {model.table}: {str(exc).splitlines()[0]}") from None
+                raise ContentpulseError(
+                    f"model {model.table}: {str(exc).splitlines()[0]}"
+                ) from None
             _comment(con, model)
             rows[model.table] = con.execute(f"select count(*) from {model.table}").fetchall()[0][0]
         seconds = time.perf_counter() - started
-        con.execute("insert into meta.builds values (?, now() - to_microseconds(?::bigint), now(), ?, ?)",
-                    [build_id, int(seconds * 1e6), len(models), seconds])
+        con.execute(
+            "insert into meta.builds values (?, now() - to_microseconds(?::bigint), now(), ?, ?)",
+            [build_id, int(seconds * 1e6), len(models), seconds],
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -135,7 +150,11 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     actual = {r[0] for r in con.execute(f"describe {model.table}").fetchall()}
     for column in model.columns:
         if column.name not in actual:
-            raise ContentpulseError(f"model {model.table}: YAML documents column {column.name!r}, "
-                                    "which the SQL does not produce")
+            raise ContentpulseError(
+                f"model {model.table}: YAML documents column {column.name!r}, "
+                "which the SQL does not produce"
+            )
         if column.description:
-            con.execute(f'comment on column {model.table}."{column.name}" is {_quote(column.description)}')
+            con.execute(
+                f'comment on column {model.table}."{column.name}" is {_quote(column.description)}'
+            )

@@ -71,45 +71,86 @@ def _pct(now: float, before: float) -> float | None:
 def _daily_chart(daily: pd.DataFrame, week_start: date, week_end: date) -> go.Figure:
     fig = go.Figure()
     for i, (name, frame) in enumerate(daily.groupby("account_name", sort=True)):
-        fig.add_trace(go.Scatter(
-            x=frame["date"], y=frame["views"], mode="lines", name=html.escape(str(name)),
-            line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-            hovertemplate="%{x|%a %d %b}<br>%{y:,} views<extra>%{fullData.name}</extra>",
-        ))
-    fig.add_vrect(x0=week_start, x1=week_end + timedelta(days=1), fillcolor="#2f6fde", opacity=0.08,
-                  line_width=0, annotation_text="this week", annotation_position="top left")
-    fig.update_layout(height=340, margin={"l": 50, "r": 10, "t": 30, "b": 40},
-                      legend={"orientation": "h", "y": -0.15}, yaxis_title="views per day",
-                      template="plotly_white")
+        fig.add_trace(
+            go.Scatter(
+                x=frame["date"],
+                y=frame["views"],
+                mode="lines",
+                name=html.escape(str(name)),
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+                hovertemplate="%{x|%a %d %b}<br>%{y:,} views<extra>%{fullData.name}</extra>",
+            )
+        )
+    fig.add_vrect(
+        x0=week_start,
+        x1=week_end + timedelta(days=1),
+        fillcolor="#2f6fde",
+        opacity=0.08,
+        line_width=0,
+        annotation_text="this week",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        height=340,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        yaxis_title="views per day",
+        template="plotly_white",
+    )
     return fig
 
 
 def _index_chart(recent: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for i, (name, frame) in enumerate(recent.groupby("account_name", sort=True)):
-        custom = list(zip(
-            (html.escape(str(t)) for t in frame["title"]), frame["format"],
-            (d.isoformat() for d in pd.to_datetime(frame["published_date"]).dt.date),
-            frame["views_d7"], frame["peer_median_d7"].round(0), strict=True))
-        fig.add_trace(go.Scatter(
-            x=frame["published_date"], y=frame["performance_index"], mode="markers",
-            name=html.escape(str(name)), customdata=custom,
-            marker={"color": PALETTE[i % len(PALETTE)], "size": 9, "opacity": 0.8,
-                    "symbol": ["diamond" if f == "short" else "circle" for f in frame["format"]]},
-            hovertemplate=("<b>%{customdata[0]}</b><br>%{customdata[1]}, published %{customdata[2]}"
-                           "<br>%{customdata[3]:,} views in 7 days vs typical %{customdata[4]:,}"
-                           "<br>index %{y:+.2f}<extra>%{fullData.name}</extra>"),
-        ))
+        custom = list(
+            zip(
+                (html.escape(str(t)) for t in frame["title"]),
+                frame["format"],
+                (d.isoformat() for d in pd.to_datetime(frame["published_date"]).dt.date),
+                frame["views_d7"],
+                frame["peer_median_d7"].round(0),
+                strict=True,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=frame["published_date"],
+                y=frame["performance_index"],
+                mode="markers",
+                name=html.escape(str(name)),
+                customdata=custom,
+                marker={
+                    "color": PALETTE[i % len(PALETTE)],
+                    "size": 9,
+                    "opacity": 0.8,
+                    "symbol": ["diamond" if f == "short" else "circle" for f in frame["format"]],
+                },
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]}, published %{customdata[2]}"
+                    "<br>%{customdata[3]:,} views in 7 days vs typical %{customdata[4]:,}"
+                    "<br>index %{y:+.2f}<extra>%{fullData.name}</extra>"
+                ),
+            )
+        )
     fig.add_hline(y=0, line_dash="dot", line_color="#888")
-    fig.update_layout(height=360, margin={"l": 50, "r": 10, "t": 20, "b": 40},
-                      legend={"orientation": "h", "y": -0.15}, template="plotly_white",
-                      yaxis_title="performance index (0 = typical)")
+    fig.update_layout(
+        height=360,
+        margin={"l": 50, "r": 10, "t": 20, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
+        yaxis_title="performance index (0 = typical)",
+    )
     return fig
 
 
 def _figure_html(fig: go.Figure, div_id: str) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -135,8 +176,18 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     def tile(label: str, now: float, before: float, fmt: str) -> dict:
         return {"label": label, "value": format(now, fmt), "change": _pct(now, before)}
 
-    totals = kpis[["views", "views_prev", "watch_hours", "watch_hours_prev", "followers_net",
-                   "followers_net_prev", "posts", "posts_prev"]].sum()
+    totals = kpis[
+        [
+            "views",
+            "views_prev",
+            "watch_hours",
+            "watch_hours_prev",
+            "followers_net",
+            "followers_net_prev",
+            "posts",
+            "posts_prev",
+        ]
+    ].sum()
     tiles = [
         tile("Views", totals.views, totals.views_prev, ",.0f"),
         tile("Watch hours", totals.watch_hours, totals.watch_hours_prev, ",.0f"),
@@ -145,15 +196,25 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     ]
     top = recent.head(10)
     bottom = recent[~recent.item_id.isin(top.item_id)].tail(5).iloc[::-1]
-    env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     page = env.get_template("weekly.html.j2").render(
-        week=week, week_start=week_start, week_end=week_end, data_through=data_through,
-        incomplete=data_through < week_end, tiles=tiles, accounts=kpis.to_dict("records"),
+        week=week,
+        week_start=week_start,
+        week_end=week_end,
+        data_through=data_through,
+        incomplete=data_through < week_end,
+        tiles=tiles,
+        accounts=kpis.to_dict("records"),
         daily_chart=_figure_html(_daily_chart(daily, week_start, week_end), "daily-views")
-        if not daily.empty else None,
-        index_chart=_figure_html(_index_chart(recent), "performance-index") if not recent.empty else None,
-        top=top.to_dict("records"), bottom=bottom.to_dict("records"),
+        if not daily.empty
+        else None,
+        index_chart=_figure_html(_index_chart(recent), "performance-index")
+        if not recent.empty
+        else None,
+        top=top.to_dict("records"),
+        bottom=bottom.to_dict("records"),
         plotly_js=get_plotlyjs(),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,8 +225,10 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
 
 
 def write_index(out_dir: Path, env: Environment) -> Path:
-    weeks = sorted((p.name.removeprefix("weekly-").removesuffix(".html"), p.name)
-                   for p in out_dir.glob("weekly-*.html"))
+    weeks = sorted(
+        (p.name.removeprefix("weekly-").removesuffix(".html"), p.name)
+        for p in out_dir.glob("weekly-*.html")
+    )
     path = out_dir / "index.html"
     _write_atomic(path, env.get_template("index.html.j2").render(weeks=weeks[::-1]))
     return path

@@ -20,9 +20,12 @@ CLOCK = date(2026, 11, 22)  # the sandbox's today: analytics are served through 
 
 def small_portfolio(videos: int = 30, days: int = 75) -> Portfolio:
     return Portfolio(
-        [ChannelSpec("Alpha News", videos, "America/New_York"),
-         ChannelSpec("Beta キッチン", videos, "Asia/Tokyo", 0.5)],
-        start=END - timedelta(days=days), end=END,
+        [
+            ChannelSpec("Alpha News", videos, "America/New_York"),
+            ChannelSpec("Beta キッチン", videos, "Asia/Tokyo", 0.5),
+        ],
+        start=END - timedelta(days=days),
+        end=END,
     )
 
 
@@ -41,4 +44,6 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def cfg(tmp_path: Path, sandbox: Sandbox) -> Config:
-    return load_config(write_sandbox_config(tmp_path / "contentpulse.yml", sandbox, tmp_path / "data"))
+    return load_config(
+        write_sandbox_config(tmp_path / "contentpulse.yml", sandbox, tmp_path / "data")
+    )

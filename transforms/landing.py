@@ -38,9 +38,16 @@ class LandingFile:
         return cls(path, parts["source"], parts["stream"], parts["account"])
 
 
-def write_table(root: Path, source: str, stream: str, account_id: str, window: str, run_id: str,
-                table: pa.Table) -> Path:
-    folder = root / f"source={source}" / f"stream={stream}" / f"account={_safe(account_id)}" / f"window={window}"
+def write_table(
+    root: Path, source: str, stream: str, account_id: str, window: str, run_id: str, table: pa.Table
+) -> Path:
+    folder = (
+        root
+        / f"source={source}"
+        / f"stream={stream}"
+        / f"account={_safe(account_id)}"
+        / f"window={window}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{_safe(run_id)}__{uuid.uuid4().hex[:12]}.parquet"
     tmp = folder / f".{final.name}.tmp"
@@ -55,8 +62,15 @@ def write_result(root: Path, result: ExtractResult, run_id: str) -> list[Path]:
     """Land every stream of one extraction; the extract log goes last, as the commit mark."""
     names = sorted(result.tables, key=lambda n: n == "extract_log")
     return [
-        write_table(root, result.platform, name, result.account_id, str(result.window), run_id,
-                    result.tables[name])
+        write_table(
+            root,
+            result.platform,
+            name,
+            result.account_id,
+            str(result.window),
+            run_id,
+            result.tables[name],
+        )
         for name in names
     ]
 
@@ -65,4 +79,7 @@ def list_files(root: Path) -> list[LandingFile]:
     """Every complete landing file, oldest name first (temporary files are skipped)."""
     if not root.exists():
         return []
-    return [LandingFile.parse(root, p) for p in sorted(root.glob("source=*/stream=*/account=*/window=*/*.parquet"))]
+    return [
+        LandingFile.parse(root, p)
+        for p in sorted(root.glob("source=*/stream=*/account=*/window=*/*.parquet"))
+    ]

@@ -42,9 +42,11 @@ def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> N
     rel = con.sql("select * from read_parquet($path)", params={"path": str(path)})
     schema, name = table.split(".")
     existing = {
-        r[0] for r in con.execute(
+        r[0]
+        for r in con.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, name]).fetchall()
+            [schema, name],
+        ).fetchall()
     }
     if not existing:
         cols = ", ".join(f'"{c}" {t}' for c, t in zip(rel.columns, rel.types, strict=True))
@@ -61,15 +63,19 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         for stream, schema in landing_schemas(platform).items():
             table = raw_table(platform, stream)
             empty = pa.Table.from_pylist([], schema=schema)  # noqa: F841 (read by DuckDB below)
-            con.execute(f"create table if not exists {table} as "
-                        "select *, cast(null as varchar) as landing_file from empty limit 0")
+            con.execute(
+                f"create table if not exists {table} as "
+                "select *, cast(null as varchar) as landing_file from empty limit 0"
+            )
 
 
 def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Load every landing file not yet loaded; all or nothing."""
     root = cfg.paths.landing
     done = {r[0] for r in con.execute("select path from meta.loaded_files").fetchall()}
-    pending: list[LandingFile] = [f for f in list_files(root) if str(f.path.relative_to(root)) not in done]
+    pending: list[LandingFile] = [
+        f for f in list_files(root) if str(f.path.relative_to(root)) not in done
+    ]
     by_table: dict[str, int] = {}
     con.execute("begin transaction")
     try:
@@ -90,7 +96,9 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
                 ).fetchall()[0][0]
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
-                raise ContentpulseError(f"load: landing file {rel_path} is unreadable: {first}") from None
+                raise ContentpulseError(
+                    f"load: landing file {rel_path} is unreadable: {first}"
+                ) from None
             con.execute(
                 "insert into meta.loaded_files values (?, ?, ?, ?, ?, now())",
                 [rel_path, file.source, file.stream, file.account_id, rows],

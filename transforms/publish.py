@@ -50,9 +50,13 @@ def publishable_build(con: duckdb.DuckDBPyConnection) -> str:
         raise ContentpulseError("publish: nothing built yet (run `contentpulse build`)")
     build_id, success = rows[0]
     if success is None:
-        raise ContentpulseError(f"publish: build {build_id[:8]} has not been checked (run `contentpulse check`)")
+        raise ContentpulseError(
+            f"publish: build {build_id[:8]} has not been checked (run `contentpulse check`)"
+        )
     if not success:
-        raise ContentpulseError(f"publish: build {build_id[:8]} failed its checks; the last published snapshot stays")
+        raise ContentpulseError(
+            f"publish: build {build_id[:8]} failed its checks; the last published snapshot stays"
+        )
     return build_id
 
 
@@ -62,7 +66,8 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
         f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} "
-        "order by schema_name, table_name").fetchall()
+        "order by schema_name, table_name"
+    ).fetchall()
     columns = con.execute(
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
         f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} and comment is not null"
@@ -70,7 +75,9 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con.execute(f"attach {_quote(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')")
+    con.execute(
+        f"attach {_quote(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
+    )
     try:
         for schema in (*PUBLISHED_SCHEMAS, "meta"):
             con.execute(f"create schema snapshot.{schema}")
@@ -79,18 +86,28 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
             if comment:
                 con.execute(f"comment on table snapshot.{schema}.{table} is {_quote(comment)}")
         for schema, table, column, comment in columns:
-            con.execute(f'comment on column snapshot.{schema}.{table}."{column}" is {_quote(comment)}')
-        con.execute("create table snapshot.meta.check_results as "
-                    "select * from meta.check_results where build_id = ?", [build_id])
-        con.execute("create table snapshot.meta.build as select * from meta.builds where build_id = ?",
-                    [build_id])
+            con.execute(
+                f'comment on column snapshot.{schema}.{table}."{column}" is {_quote(comment)}'
+            )
+        con.execute(
+            "create table snapshot.meta.check_results as "
+            "select * from meta.check_results where build_id = ?",
+            [build_id],
+        )
+        con.execute(
+            "create table snapshot.meta.build as select * from meta.builds where build_id = ?",
+            [build_id],
+        )
         con.execute(
             "create table snapshot.main.readme as "
             "select schema_name || '.' || table_name as table_name, comment as description, "
             "estimated_size as approx_rows from duckdb_tables() "
-            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} order by 1")
-        con.execute("comment on table snapshot.main.readme is "
-                    "'Start here: every published table and what it holds.'")
+            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} order by 1"
+        )
+        con.execute(
+            "comment on table snapshot.main.readme is "
+            "'Start here: every published table and what it holds.'"
+        )
     except BaseException:
         con.execute("detach snapshot")
         tmp.unlink(missing_ok=True)

@@ -28,17 +28,37 @@ TITLE_WORDS = {
     "hi": ["हमने कैसे ठीक किया", "अंदर की बात:", "सच्चाई:"],
     "ko": ["우리가 고친 방법", "내부 이야기:", "진실:"],
 }
-TOPICS = ["the city budget", "electric buses", "coffee prices", "the night train", "river cleanup",
-          "school lunches", "local football", "housing costs", "street food", "solar farms"]
+TOPICS = [
+    "the city budget",
+    "electric buses",
+    "coffee prices",
+    "the night train",
+    "river cleanup",
+    "school lunches",
+    "local football",
+    "housing costs",
+    "street food",
+    "solar farms",
+]
 # Platform text is data. These land in titles so every layer proves it treats them as such.
 HOSTILE_TITLES = [
     '<script>alert("pwned")</script> Budget special',
     "Robert'); DROP TABLE posts;-- explains housing",
     '<img src=x onerror=alert(1)> "quoted" & <b>bold</b>',
 ]
-METRICS = ["views", "engagedViews", "estimatedMinutesWatched", "averageViewDuration",
-           "averageViewPercentage", "likes", "dislikes", "comments", "shares",
-           "subscribersGained", "subscribersLost"]
+METRICS = [
+    "views",
+    "engagedViews",
+    "estimatedMinutesWatched",
+    "averageViewDuration",
+    "averageViewPercentage",
+    "likes",
+    "dislikes",
+    "comments",
+    "shares",
+    "subscribersGained",
+    "subscribersLost",
+]
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -89,7 +109,12 @@ class Channel:
 def _iso_duration(seconds: int) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
-    return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "") + (f"{s}S" if s or not (h or m) else "")
+    return (
+        "PT"
+        + (f"{h}H" if h else "")
+        + (f"{m}M" if m else "")
+        + (f"{s}S" if s or not (h or m) else "")
+    )
 
 
 class Portfolio:
@@ -145,9 +170,13 @@ class Portfolio:
         ]
         return Channel(channel_id, spec.title, spec.timezone, videos, int(20_000 * spec.scale))
 
-    def _make_video(self, ci: int, vi: int, channel_id: str, spec: ChannelSpec, offset_s: int) -> Video:
+    def _make_video(
+        self, ci: int, vi: int, channel_id: str, spec: ChannelSpec, offset_s: int
+    ) -> Video:
         rng = np.random.default_rng([self.seed, ci, vi, 1])
-        published = datetime.combine(self.start, datetime.min.time(), UTC) + timedelta(seconds=offset_s)
+        published = datetime.combine(self.start, datetime.min.time(), UTC) + timedelta(
+            seconds=offset_s
+        )
         is_short = bool(rng.random() < 0.35)
         duration = int(rng.integers(12, 60)) if is_short else int(rng.integers(240, 2400))
         lang = list(TITLE_WORDS)[int(rng.integers(0, len(TITLE_WORDS)))]
@@ -167,14 +196,22 @@ class Portfolio:
         video_id = _token(self.seed, "video", ci, vi, length=11)
         days = (self.end - published.date()).days + 1
         daily = self._daily_metrics(rng, spec, published, days, duration, is_short)
-        return Video(video_id, channel_id, title, description, tags, published, duration, is_short, daily)
+        return Video(
+            video_id, channel_id, title, description, tags, published, duration, is_short, daily
+        )
 
     @staticmethod
     def _daily_metrics(
-        rng: np.random.Generator, spec: ChannelSpec, published: datetime, days: int,
-        duration: int, is_short: bool,
+        rng: np.random.Generator,
+        spec: ChannelSpec,
+        published: datetime,
+        days: int,
+        duration: int,
+        is_short: bool,
     ) -> dict[str, np.ndarray]:
-        lifetime = rng.lognormal(mean=np.log(8_000 * spec.scale * (2.5 if is_short else 1.0)), sigma=0.9)
+        lifetime = rng.lognormal(
+            mean=np.log(8_000 * spec.scale * (2.5 if is_short else 1.0)), sigma=0.9
+        )
         if rng.random() < 0.015:  # a viral outlier
             lifetime *= rng.uniform(15, 40)
         tau = rng.uniform(1.5, 6.0) if is_short else rng.uniform(3.0, 14.0)
@@ -222,8 +259,15 @@ class Portfolio:
             return None
         row = {name: video.daily[name][i].item() for name in METRICS}
         if (clock - timedelta(days=self.lag_days) - day).days < self.provisional_days:
-            for name in ("views", "engagedViews", "estimatedMinutesWatched", "likes", "comments",
-                         "shares", "subscribersGained"):
+            for name in (
+                "views",
+                "engagedViews",
+                "estimatedMinutesWatched",
+                "likes",
+                "comments",
+                "shares",
+                "subscribersGained",
+            ):
                 row[name] = int(row[name] * self.provisional_factor)
         return row
 
@@ -244,7 +288,9 @@ class Portfolio:
         total = channel.subscribers_at_start
         for v in channel.videos:
             n = max(0, min((clock - v.publish_date).days, len(v.daily["views"])))
-            total += int(v.daily["subscribersGained"][:n].sum() - v.daily["subscribersLost"][:n].sum())
+            total += int(
+                v.daily["subscribersGained"][:n].sum() - v.daily["subscribersLost"][:n].sum()
+            )
         return total
 
     def content_daily_truth(self, clock: date, start: date | None = None, end: date | None = None):
@@ -261,8 +307,14 @@ class Portfolio:
                 while day <= end:
                     metrics = self.served_metrics(video, day, clock)
                     if metrics is not None:
-                        rows.append({"account_id": channel.channel_id, "item_id": video.video_id,
-                                     "date": day, **metrics})
+                        rows.append(
+                            {
+                                "account_id": channel.channel_id,
+                                "item_id": video.video_id,
+                                "date": day,
+                                **metrics,
+                            }
+                        )
                     day += timedelta(days=1)
         return pd.DataFrame(rows)
 

@@ -37,8 +37,14 @@ UNIT_COST = {"/youtube/v3/channels": 1, "/youtube/v3/playlistItems": 1, "/youtub
 class Sandbox:
     """The server and its state; start() binds 127.0.0.1 only."""
 
-    def __init__(self, portfolio: Portfolio, clock: date, port: int = 0, latency_s: float = 0.0,
-                 daily_quota: int = DATA_API_QUOTA) -> None:
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        clock: date,
+        port: int = 0,
+        latency_s: float = 0.0,
+        daily_quota: int = DATA_API_QUOTA,
+    ) -> None:
         self.portfolio = portfolio
         self.clock = clock
         self.latency_s = latency_s
@@ -62,7 +68,9 @@ class Sandbox:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -100,13 +108,21 @@ class Sandbox:
             return
         with self._lock:
             if self.quota_used[self.clock] + cost > self.daily_quota:
-                raise ApiError(403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.", "youtube.quota")
+                raise ApiError(
+                    403,
+                    "quotaExceeded",
+                    "The request cannot be completed because you have exceeded your quota.",
+                    "youtube.quota",
+                )
             self.quota_used[self.clock] += cost
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"calls": dict(self.calls), "quota_used": {d.isoformat(): n for d, n in self.quota_used.items()},
-                    "clock": self.clock.isoformat()}
+            return {
+                "calls": dict(self.calls),
+                "quota_used": {d.isoformat(): n for d, n in self.quota_used.items()},
+                "clock": self.clock.isoformat(),
+            }
 
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
@@ -123,8 +139,13 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._dispatch("POST")
 
-        def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=UTF-8",
-                  headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str = "application/json; charset=UTF-8",
+            headers: dict[str, str] | None = None,
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -170,7 +191,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     "/v2/reports": sandbox.youtube.reports,
                 }.get(path)
                 if route is None or method != "GET":
-                    raise ApiError(404, "notFound", f"Not found: {method} {path}")  # noqa
+                    raise ApiError(404, "notFound", f"Not found: {method} {path}")
                 sandbox.charge(path)
                 payload = route(params, sandbox.clock)
                 payload_bytes = json.dumps(payload, ensure_ascii=False).encode()
@@ -189,18 +210,38 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 time.sleep(fault.delay_s)
                 return False
             if fault.kind == "status":
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
-                reason = {429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}.get(fault.status, "error")
-                self._json(fault.status, ApiError(fault.status, reason, "Injected fault").body(), headers)
+                headers = (
+                    {"Retry-After": f"{fault.retry_after:g}"}
+                    if fault.retry_after is not None
+                    else None
+                )
+                reason = {429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}.get(
+                    fault.status, "error"
+                )
+                self._json(
+                    fault.status, ApiError(fault.status, reason, "Injected fault").body(), headers
+                )
                 return True
             if fault.kind == "malformed":
-                self._send(200, b"<html><body>Service temporarily unavailable</body></html>", "application/json")
+                self._send(
+                    200,
+                    b"<html><body>Service temporarily unavailable</body></html>",
+                    "application/json",
+                )
                 return True
             if fault.kind == "expired_token":
                 sandbox.expire_tokens()
                 return False
             if fault.kind == "quota":
-                self._json(403, ApiError(403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.", "youtube.quota").body())
+                self._json(
+                    403,
+                    ApiError(
+                        403,
+                        "quotaExceeded",
+                        "The request cannot be completed because you have exceeded your quota.",
+                        "youtube.quota",
+                    ).body(),
+                )
                 return True
             return False  # truncated: applied to the body later
 
@@ -209,16 +250,37 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if form.get("grant_type") != "refresh_token":
                 return self._json(400, {"error": "unsupported_grant_type"})
             if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                return self._json(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
+                return self._json(
+                    401,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "The OAuth client was not found.",
+                    },
+                )
             if form.get("refresh_token") != REFRESH_TOKEN:
-                return self._json(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
-            self._json(200, {"access_token": sandbox.issue_token(), "expires_in": 3599, "token_type": "Bearer",
-                             "scope": "https://www.googleapis.com/auth/youtube.readonly "
-                             "https://www.googleapis.com/auth/yt-analytics.readonly"})
+                return self._json(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    },
+                )
+            self._json(
+                200,
+                {
+                    "access_token": sandbox.issue_token(),
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": "https://www.googleapis.com/auth/youtube.readonly "
+                    "https://www.googleapis.com/auth/yt-analytics.readonly",
+                },
+            )
 
         def _authorize(self) -> None:
             auth = self.headers.get("Authorization", "")
-            if not auth.startswith("Bearer ") or not sandbox.token_valid(auth.removeprefix("Bearer ")):
+            if not auth.startswith("Bearer ") or not sandbox.token_valid(
+                auth.removeprefix("Bearer ")
+            ):
                 raise ApiError(401, "authError", "Request had invalid authentication credentials.")
 
         def _admin(self, method: str, path: str, body: bytes) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.sandbox.portfolio import METRICS, Portfolio, _iso_duration, _token
 
@@ -21,13 +21,23 @@ class ApiError(Exception):
         self.status, self.reason, self.message, self.domain = status, reason, message, domain
 
     def body(self) -> dict[str, Any]:
-        status_names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                        404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-        return {"error": {
-            "code": self.status, "message": self.message,
-            "errors": [{"message": self.message, "domain": self.domain, "reason": self.reason}],
-            "status": status_names.get(self.status, "UNKNOWN"),
-        }}
+        status_names = {
+            400: "INVALID_ARGUMENT",
+            401: "UNAUTHENTICATED",
+            403: "PERMISSION_DENIED",
+            404: "NOT_FOUND",
+            429: "RESOURCE_EXHAUSTED",
+            500: "INTERNAL",
+            503: "UNAVAILABLE",
+        }
+        return {
+            "error": {
+                "code": self.status,
+                "message": self.message,
+                "errors": [{"message": self.message, "domain": self.domain, "reason": self.reason}],
+                "status": status_names.get(self.status, "UNKNOWN"),
+            }
+        }
 
 
 def _one(params: dict[str, list[str]], name: str, required: bool = False) -> str | None:
@@ -62,7 +72,7 @@ class YouTubeApi:
     data_page_max = 50
     analytics_page_max = 200
     video_filter_max = 200
-    analytics_dimensions = {("day",), ("day", "video"), ("video",)}
+    analytics_dimensions: ClassVar[set[tuple[str, ...]]] = {("day",), ("day", "video"), ("video",)}
 
     def __init__(self, portfolio: Portfolio) -> None:
         self.portfolio = portfolio
@@ -76,18 +86,31 @@ class YouTubeApi:
         parts = set((_one(params, "part", required=True) or "").split(","))
         ids = (_one(params, "id") or "").split(",") if _one(params, "id") else []
         if not ids:
-            raise ApiError(400, "missingRequiredParameter", "No filter selected. Expected one of: id, mine, forUsername")
+            raise ApiError(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: id, mine, forUsername",
+            )
         items = []
         for cid in ids:
             channel = self.portfolio.channel(cid)
             if channel is None:
                 continue
-            item: dict[str, Any] = {"kind": "youtube#channel", "etag": _token(cid, clock, length=27), "id": cid}
+            item: dict[str, Any] = {
+                "kind": "youtube#channel",
+                "etag": _token(cid, clock, length=27),
+                "id": cid,
+            }
             if "snippet" in parts:
-                item["snippet"] = {"title": channel.title, "description": f"{channel.title} official channel",
-                                   "publishedAt": "2015-03-01T00:00:00Z"}
+                item["snippet"] = {
+                    "title": channel.title,
+                    "description": f"{channel.title} official channel",
+                    "publishedAt": "2015-03-01T00:00:00Z",
+                }
             if "contentDetails" in parts:
-                item["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": channel.uploads_playlist_id}}
+                item["contentDetails"] = {
+                    "relatedPlaylists": {"likes": "", "uploads": channel.uploads_playlist_id}
+                }
             if "statistics" in parts:
                 videos = self.portfolio.visible_videos(channel, clock)
                 views = sum(self.portfolio.lifetime_stats(v, clock)["viewCount"] for v in videos)
@@ -98,8 +121,12 @@ class YouTubeApi:
                     "videoCount": str(len(videos)),
                 }
             items.append(item)
-        return {"kind": "youtube#channelListResponse", "etag": _token("cl", ids, length=27),
-                "pageInfo": {"totalResults": len(items), "resultsPerPage": 5}, "items": items}
+        return {
+            "kind": "youtube#channelListResponse",
+            "etag": _token("cl", ids, length=27),
+            "pageInfo": {"totalResults": len(items), "resultsPerPage": 5},
+            "items": items,
+        }
 
     def playlist_items(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
         _check_known(params, {"part", "playlistId", "maxResults", "pageToken", "id", "videoId"})
@@ -108,20 +135,38 @@ class YouTubeApi:
         max_results = int(_one(params, "maxResults") or 5)
         if not 0 <= max_results <= self.data_page_max:
             raise ApiError(400, "invalidParameter", f"Invalid value for maxResults: {max_results}")
-        channel = next((c for c in self.portfolio.channels if c.uploads_playlist_id == playlist_id), None)
+        channel = next(
+            (c for c in self.portfolio.channels if c.uploads_playlist_id == playlist_id), None
+        )
         if channel is None:
-            raise ApiError(404, "playlistNotFound", "The playlist identified with the request's playlistId parameter cannot be found.")
-        videos = sorted(self.portfolio.visible_videos(channel, clock), key=lambda v: v.published_at, reverse=True)
+            raise ApiError(
+                404,
+                "playlistNotFound",
+                "The playlist identified with the request's playlistId parameter cannot be found.",
+            )
+        videos = sorted(
+            self.portfolio.visible_videos(channel, clock),
+            key=lambda v: v.published_at,
+            reverse=True,
+        )
         start = _decode_page_token(_one(params, "pageToken"))
-        page = videos[start:start + max_results]
+        page = videos[start : start + max_results]
         body: dict[str, Any] = {
-            "kind": "youtube#playlistItemListResponse", "etag": _token(playlist_id, start, length=27),
+            "kind": "youtube#playlistItemListResponse",
+            "etag": _token(playlist_id, start, length=27),
             "pageInfo": {"totalResults": len(videos), "resultsPerPage": max_results},
-            "items": [{
-                "kind": "youtube#playlistItem", "etag": _token(v.video_id, length=27),
-                "id": _token("pli", v.video_id, length=40),
-                "contentDetails": {"videoId": v.video_id, "videoPublishedAt": _rfc3339(v.published_at)},
-            } for v in page],
+            "items": [
+                {
+                    "kind": "youtube#playlistItem",
+                    "etag": _token(v.video_id, length=27),
+                    "id": _token("pli", v.video_id, length=40),
+                    "contentDetails": {
+                        "videoId": v.video_id,
+                        "videoPublishedAt": _rfc3339(v.published_at),
+                    },
+                }
+                for v in page
+            ],
         }
         if start + max_results < len(videos):
             body["nextPageToken"] = _encode_page_token(start + max_results)
@@ -134,36 +179,77 @@ class YouTubeApi:
         parts = set((_one(params, "part", required=True) or "").split(","))
         ids = [i for i in (_one(params, "id") or "").split(",") if i]
         if not ids:
-            raise ApiError(400, "missingRequiredParameter", "No filter selected. Expected one of: id, chart, myRating")
+            raise ApiError(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: id, chart, myRating",
+            )
         if len(ids) > self.data_page_max:
-            raise ApiError(400, "invalidFilters", "The request specifies too many video ids (at most 50).")
+            raise ApiError(
+                400, "invalidFilters", "The request specifies too many video ids (at most 50)."
+            )
         items = []
         for vid in ids:
             video = self.portfolio.videos_by_id.get(vid)
             if video is None or video.publish_date >= clock:
                 continue
-            item: dict[str, Any] = {"kind": "youtube#video", "etag": _token(vid, clock, length=27), "id": vid}
+            item: dict[str, Any] = {
+                "kind": "youtube#video",
+                "etag": _token(vid, clock, length=27),
+                "id": vid,
+            }
             if "snippet" in parts:
                 item["snippet"] = {
-                    "publishedAt": _rfc3339(video.published_at), "channelId": video.channel_id,
-                    "title": video.title, "description": video.description, "tags": video.tags,
-                    "categoryId": "25", "liveBroadcastContent": "none",
+                    "publishedAt": _rfc3339(video.published_at),
+                    "channelId": video.channel_id,
+                    "title": video.title,
+                    "description": video.description,
+                    "tags": video.tags,
+                    "categoryId": "25",
+                    "liveBroadcastContent": "none",
                 }
             if "contentDetails" in parts:
-                item["contentDetails"] = {"duration": _iso_duration(video.duration_s), "dimension": "2d",
-                                          "definition": "hd", "caption": "false", "licensedContent": True}
+                item["contentDetails"] = {
+                    "duration": _iso_duration(video.duration_s),
+                    "dimension": "2d",
+                    "definition": "hd",
+                    "caption": "false",
+                    "licensedContent": True,
+                }
             if "statistics" in parts:
                 stats = self.portfolio.lifetime_stats(video, clock)
-                item["statistics"] = {"viewCount": str(stats["viewCount"]), "likeCount": str(stats["likeCount"]),
-                                      "favoriteCount": "0", "commentCount": str(stats["commentCount"])}
+                item["statistics"] = {
+                    "viewCount": str(stats["viewCount"]),
+                    "likeCount": str(stats["likeCount"]),
+                    "favoriteCount": "0",
+                    "commentCount": str(stats["commentCount"]),
+                }
             items.append(item)
-        return {"kind": "youtube#videoListResponse", "etag": _token("vl", ids, length=27),
-                "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}, "items": items}
+        return {
+            "kind": "youtube#videoListResponse",
+            "etag": _token("vl", ids, length=27),
+            "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+            "items": items,
+        }
 
     # -- Analytics API v2 ----------------------------------------------------------------
     def reports(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
-        _check_known(params, {"ids", "startDate", "endDate", "metrics", "dimensions", "filters",
-                              "sort", "maxResults", "startIndex", "currency", "includeHistoricalChannelData"})
+        _check_known(
+            params,
+            {
+                "ids",
+                "startDate",
+                "endDate",
+                "metrics",
+                "dimensions",
+                "filters",
+                "sort",
+                "maxResults",
+                "startIndex",
+                "currency",
+                "includeHistoricalChannelData",
+            },
+        )
         ids = _one(params, "ids", required=True) or ""
         start = _parse_date(_one(params, "startDate", required=True) or "", "startDate")
         end = _parse_date(_one(params, "endDate", required=True) or "", "endDate")
@@ -172,7 +258,11 @@ class YouTubeApi:
         metrics = (_one(params, "metrics", required=True) or "").split(",")
         unknown = [m for m in metrics if m not in METRICS]
         if unknown:
-            raise ApiError(400, "badRequest", f"Unknown identifier ({unknown[0]}) given in field parameters.metrics.")
+            raise ApiError(
+                400,
+                "badRequest",
+                f"Unknown identifier ({unknown[0]}) given in field parameters.metrics.",
+            )
         dims = tuple(d for d in (_one(params, "dimensions") or "").split(",") if d)
         if dims not in self.analytics_dimensions:
             raise ApiError(400, "badRequest", "The query is not supported.")
@@ -188,20 +278,34 @@ class YouTubeApi:
             elif clause:
                 raise ApiError(400, "badRequest", f"Invalid filter: {clause}")
         if "video" in dims and video_ids is None:
-            raise ApiError(400, "badRequest", "The query is not supported: a video filter is required.")
+            raise ApiError(
+                400, "badRequest", "The query is not supported: a video filter is required."
+            )
         if video_ids is not None and len(video_ids) > self.video_filter_max:
-            raise ApiError(400, "badRequest", f"Too many videos in filter (max {self.video_filter_max}).")
+            raise ApiError(
+                400, "badRequest", f"Too many videos in filter (max {self.video_filter_max})."
+            )
         max_results = int(_one(params, "maxResults") or 10_000)
         start_index = int(_one(params, "startIndex") or 1)
         if "video" in dims and max_results > self.analytics_page_max:
-            raise ApiError(400, "badRequest", f"maxResults must be at most {self.analytics_page_max} for video reports.")
+            raise ApiError(
+                400,
+                "badRequest",
+                f"maxResults must be at most {self.analytics_page_max} for video reports.",
+            )
         if start_index < 1 or max_results < 1:
             raise ApiError(400, "badRequest", "startIndex and maxResults must be positive.")
 
-        videos = channel.videos if video_ids is None else [
-            self.portfolio.videos_by_id[v] for v in video_ids
-            if v in self.portfolio.videos_by_id and self.portfolio.videos_by_id[v].channel_id == channel.channel_id
-        ]
+        videos = (
+            channel.videos
+            if video_ids is None
+            else [
+                self.portfolio.videos_by_id[v]
+                for v in video_ids
+                if v in self.portfolio.videos_by_id
+                and self.portfolio.videos_by_id[v].channel_id == channel.channel_id
+            ]
+        )
         key = (tuple(v.video_id for v in videos), start, end, tuple(metrics), dims, clock)
         with self._cache_lock:
             rows = self._row_cache.get(key)
@@ -211,14 +315,20 @@ class YouTubeApi:
                 self._row_cache[key] = rows
                 while len(self._row_cache) > 16:
                     self._row_cache.popitem(last=False)
-        page = rows[start_index - 1:start_index - 1 + max_results]
+        page = rows[start_index - 1 : start_index - 1 + max_results]
         headers = [{"name": d, "columnType": "DIMENSION", "dataType": "STRING"} for d in dims] + [
-            {"name": m, "columnType": "METRIC", "dataType": "FLOAT" if m == "averageViewPercentage" else "INTEGER"}
+            {
+                "name": m,
+                "columnType": "METRIC",
+                "dataType": "FLOAT" if m == "averageViewPercentage" else "INTEGER",
+            }
             for m in metrics
         ]
         return {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": page}
 
-    def _rows(self, videos, start: date, end: date, metrics: list[str], dims: tuple[str, ...], clock: date):
+    def _rows(
+        self, videos, start: date, end: date, metrics: list[str], dims: tuple[str, ...], clock: date
+    ):
         per_key: dict[tuple, dict[str, float]] = {}
         last = min(end, self.portfolio.last_available(clock))
         for video in sorted(videos, key=lambda v: v.video_id):
@@ -227,7 +337,9 @@ class YouTubeApi:
                 row = self.portfolio.served_metrics(video, day, clock)
                 if row is not None:
                     key = tuple(day.isoformat() if d == "day" else video.video_id for d in dims)
-                    acc = per_key.setdefault(key, {m: 0 for m in METRICS} | {"_views_x_pct": 0.0, "_views_x_dur": 0.0})
+                    acc = per_key.setdefault(
+                        key, {m: 0 for m in METRICS} | {"_views_x_pct": 0.0, "_views_x_dur": 0.0}
+                    )
                     for m in METRICS:
                         acc[m] += row[m]
                     acc["_views_x_pct"] += row["views"] * row["averageViewPercentage"]
@@ -237,8 +349,12 @@ class YouTubeApi:
         for key in sorted(per_key):
             acc = per_key[key]
             if "video" not in dims:  # averages over several videos are view-weighted
-                acc["averageViewPercentage"] = round(acc["_views_x_pct"] / acc["views"], 2) if acc["views"] else 0.0
-                acc["averageViewDuration"] = round(acc["_views_x_dur"] / acc["views"]) if acc["views"] else 0
+                acc["averageViewPercentage"] = (
+                    round(acc["_views_x_pct"] / acc["views"], 2) if acc["views"] else 0.0
+                )
+                acc["averageViewDuration"] = (
+                    round(acc["_views_x_dur"] / acc["views"]) if acc["views"] else 0
+                )
             out.append([*key, *(acc[m] for m in metrics)])
         return out
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from typing import Any
 
 import google_auth_httplib2
@@ -47,8 +46,15 @@ def _reason(err: HttpError) -> str:
 
 
 class YouTubeClient:
-    def __init__(self, account_id: str, conn: Connection, base_url: str | None,
-                 token_uri: str | None, timeout_s: float, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        conn: Connection,
+        base_url: str | None,
+        token_uri: str | None,
+        timeout_s: float,
+        policy: RetryPolicy,
+    ) -> None:
         self.account_id = account_id
         self.policy = policy
         self.calls = CallLog()
@@ -60,11 +66,14 @@ class YouTubeClient:
             client_secret=conn.secret("client_secret").reveal(),
             scopes=list(settings.SCOPES),
         )
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout_s))
+        http = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=httplib2.Http(timeout=timeout_s)
+        )
         options = {"api_endpoint": base_url} if base_url else None
         self.data = build("youtube", "v3", http=http, static_discovery=True, client_options=options)
-        self.analytics = build("youtubeAnalytics", "v2", http=http, static_discovery=True,
-                               client_options=options)
+        self.analytics = build(
+            "youtubeAnalytics", "v2", http=http, static_discovery=True, client_options=options
+        )
 
     def close(self) -> None:
         self.data.close()
@@ -88,20 +97,28 @@ class YouTubeClient:
                 status, reason = err.status_code, _reason(err)
                 if status in RETRY_STATUSES or (status == 403 and reason in RATE_REASONS):
                     after = err.resp.get("retry-after")
-                    raise Retry(f"HTTP {status} {reason}".strip(), float(after) if after else None) from None
+                    raise Retry(
+                        f"HTTP {status} {reason}".strip(), float(after) if after else None
+                    ) from None
                 if status == 403 and reason in {"quotaExceeded", "dailyLimitExceeded"}:
-                    raise QuotaExhausted(f"{what}: daily quota exhausted (403 {reason}); "
-                                         "the next run resumes from here") from None
+                    raise QuotaExhausted(
+                        f"{what}: daily quota exhausted (403 {reason}); "
+                        "the next run resumes from here"
+                    ) from None
                 if status == 401:
                     raise CredentialsError(f"{what}: credentials rejected (HTTP 401)") from None
                 raise SourceError(f"{what}: HTTP {status} {reason}".rstrip()) from None
             except RefreshError as err:
-                code = err.args[1].get("error") if len(err.args) > 1 and isinstance(err.args[1], dict) else None
+                code = (
+                    err.args[1].get("error")
+                    if len(err.args) > 1 and isinstance(err.args[1], dict)
+                    else None
+                )
                 raise CredentialsError(
                     f"{what}: OAuth token refresh failed ({code or 'rejected'}); "
-                    "check the connection's client_id, client_secret and refresh_token") from None
-            except (TimeoutError, socket.timeout, ConnectionError, httplib2.HttpLib2Error,
-                    TransportError) as err:
+                    "check the connection's client_id, client_secret and refresh_token"
+                ) from None
+            except (TimeoutError, ConnectionError, httplib2.HttpLib2Error, TransportError) as err:
                 raise Retry(f"{type(err).__name__} (network)") from None
             if not isinstance(body, dict):
                 raise Retry("malformed response body (not JSON)")

@@ -10,42 +10,80 @@ SCOPES = (
 )
 # Data API v3 quota units per call (10,000 a day per project by default).
 UNIT_COST = {"channels.list": 1, "playlistItems.list": 1, "videos.list": 1, "reports.query": 0}
-DATA_PAGE_SIZE = 50          # playlistItems.list and videos.list accept at most 50
-VIDEO_FILTER_BATCH = 200     # ids per Analytics `filters=video==a,b,...`
-ANALYTICS_PAGE_SIZE = 200    # rows per Analytics page for video reports
-WINDOW_CHUNK_DAYS = 31       # long backfill windows are queried a month at a time
+DATA_PAGE_SIZE = 50  # playlistItems.list and videos.list accept at most 50
+VIDEO_FILTER_BATCH = 200  # ids per Analytics `filters=video==a,b,...`
+ANALYTICS_PAGE_SIZE = 200  # rows per Analytics page for video reports
+WINDOW_CHUNK_DAYS = 31  # long backfill windows are queried a month at a time
 SHORTS_MAX_DURATION_S = 180  # Shorts may run up to three minutes since 2024-10
 
 VIDEO_METRICS = (
-    "views", "engagedViews", "estimatedMinutesWatched", "averageViewDuration",
-    "averageViewPercentage", "likes", "dislikes", "comments", "shares",
-    "subscribersGained", "subscribersLost",
+    "views",
+    "engagedViews",
+    "estimatedMinutesWatched",
+    "averageViewDuration",
+    "averageViewPercentage",
+    "likes",
+    "dislikes",
+    "comments",
+    "shares",
+    "subscribersGained",
+    "subscribersLost",
 )
 CHANNEL_METRICS = ("views", "estimatedMinutesWatched", "subscribersGained", "subscribersLost")
 
 _RUN = [("extracted_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string())]
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "content_items": pa.schema([
-        ("account_id", pa.string()), ("item_id", pa.string()), ("title", pa.string()),
-        ("description", pa.string()), ("tags", pa.list_(pa.string())),
-        ("published_at", pa.timestamp("us", tz="UTC")), ("duration_s", pa.int64()),
-        ("format", pa.string()), ("url", pa.string()), ("links", pa.list_(pa.string())),
-        ("view_count", pa.int64()), ("like_count", pa.int64()), ("comment_count", pa.int64()),
-        ("raw_json", pa.string()), *_RUN,
-    ]),
-    "content_daily": pa.schema([
-        ("account_id", pa.string()), ("item_id", pa.string()), ("date", pa.date32()),
-        *[(m, pa.float64() if m == "averageViewPercentage" else pa.int64()) for m in VIDEO_METRICS],
-        *_RUN,
-    ]),
-    "account_daily": pa.schema([
-        ("account_id", pa.string()), ("date", pa.date32()),
-        *[(m, pa.int64()) for m in CHANNEL_METRICS], *_RUN,
-    ]),
-    "extract_log": pa.schema([
-        ("account_id", pa.string()), ("window_start", pa.date32()), ("window_end", pa.date32()),
-        ("last_date_returned", pa.date32()), ("calls", pa.int64()), ("quota_units", pa.int64()),
-        ("retries", pa.int64()), ("rows", pa.int64()), *_RUN,
-    ]),
+    "content_items": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("item_id", pa.string()),
+            ("title", pa.string()),
+            ("description", pa.string()),
+            ("tags", pa.list_(pa.string())),
+            ("published_at", pa.timestamp("us", tz="UTC")),
+            ("duration_s", pa.int64()),
+            ("format", pa.string()),
+            ("url", pa.string()),
+            ("links", pa.list_(pa.string())),
+            ("view_count", pa.int64()),
+            ("like_count", pa.int64()),
+            ("comment_count", pa.int64()),
+            ("raw_json", pa.string()),
+            *_RUN,
+        ]
+    ),
+    "content_daily": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("item_id", pa.string()),
+            ("date", pa.date32()),
+            *[
+                (m, pa.float64() if m == "averageViewPercentage" else pa.int64())
+                for m in VIDEO_METRICS
+            ],
+            *_RUN,
+        ]
+    ),
+    "account_daily": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("date", pa.date32()),
+            *[(m, pa.int64()) for m in CHANNEL_METRICS],
+            *_RUN,
+        ]
+    ),
+    "extract_log": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("window_start", pa.date32()),
+            ("window_end", pa.date32()),
+            ("last_date_returned", pa.date32()),
+            ("calls", pa.int64()),
+            ("quota_units", pa.int64()),
+            ("retries", pa.int64()),
+            ("rows", pa.int64()),
+            *_RUN,
+        ]
+    ),
 }

@@ -4,9 +4,9 @@ with ranked as (
         account_id,
         date,
         views,
-        "estimatedMinutesWatched",
-        "subscribersGained",
-        "subscribersLost",
+        estimatedminuteswatched,
+        subscribersgained,
+        subscriberslost,
         row_number() over (
             partition by account_id, date
             order by extracted_at desc, landing_file desc
@@ -19,8 +19,8 @@ select
     account_id,
     date,
     views,
-    "estimatedMinutesWatched" * 60 as watch_time_s,
-    "subscribersGained" as followers_gained,
-    "subscribersLost" as followers_lost
+    estimatedminuteswatched * 60 as watch_time_s,
+    subscribersgained as followers_gained,
+    subscriberslost as followers_lost
 from ranked
 where recency = 1

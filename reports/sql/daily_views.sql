@@ -1,4 +1,12 @@
 -- daily views per account over the eight weeks ending with the report week
+with names as (
+    select distinct
+        platform,
+        account_id,
+        account_name
+    from marts.posts
+)
+
 select
     days.platform,
     days.account_id,
@@ -6,7 +14,7 @@ select
     days.date,
     days.views
 from staging.stg_youtube__channel_daily as days
-left join (select distinct platform, account_id, account_name from marts.posts) as names
+left join names
     on days.platform = names.platform and days.account_id = names.account_id
 where days.date between $week_end - interval 55 days and $week_end
-order by account_name, days.date
+order by account_name asc, days.date asc

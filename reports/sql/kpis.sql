@@ -32,6 +32,14 @@ weekly as (
     group by platform, account_id
 ),
 
+names as (
+    select distinct
+        platform,
+        account_id,
+        account_name
+    from marts.posts
+),
+
 published as (
     select
         platform,
@@ -59,6 +67,6 @@ select
 from weekly
 left join published
     on weekly.platform = published.platform and weekly.account_id = published.account_id
-left join (select distinct platform, account_id, account_name from marts.posts) as names
+left join names
     on weekly.platform = names.platform and weekly.account_id = names.account_id
 order by weekly.platform, account_name

@@ -23,4 +23,4 @@ inner join marts.posts as posts
 where
     perf.performance_index is not null
     and perf.published_date between $week_end - interval 55 days and $week_end
-order by perf.performance_index desc, perf.item_id
+order by perf.performance_index desc, perf.item_id asc

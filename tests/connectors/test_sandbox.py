@@ -19,8 +19,14 @@ def _token(base: str) -> str:
         return json.load(resp)["access_token"]
 
 
-def _get(base: str, path: str, token: str | None, method: str = "GET", body: bytes | None = None,
-         headers: dict | None = None) -> tuple[int, dict]:
+def _get(
+    base: str,
+    path: str,
+    token: str | None,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict | None = None,
+) -> tuple[int, dict]:
     req = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -33,15 +39,19 @@ def _get(base: str, path: str, token: str | None, method: str = "GET", body: byt
 
 def test_portfolio_is_deterministic():
     a, b = small_portfolio(), small_portfolio()
-    assert [v.video_id for v in a.videos_by_id.values()] == [v.video_id for v in b.videos_by_id.values()]
+    assert [v.video_id for v in a.videos_by_id.values()] == [
+        v.video_id for v in b.videos_by_id.values()
+    ]
     assert a.content_daily_truth(CLOCK).equals(b.content_daily_truth(CLOCK))
 
 
 def test_recent_days_are_restated_when_the_clock_moves():
     p = small_portfolio()
     day = date.fromordinal(p.end.toordinal() - 3)
-    video = max((v for v in p.channels[0].videos if v.publish_date <= day),
-                key=lambda v: v.daily["views"][(day - v.publish_date).days])
+    video = max(
+        (v for v in p.channels[0].videos if v.publish_date <= day),
+        key=lambda v: v.daily["views"][(day - v.publish_date).days],
+    )
     clock = date.fromordinal(day.toordinal() + p.lag_days)  # the first clock that serves `day`
     early = p.served_metrics(video, day, clock)
     later = p.served_metrics(video, day, date.fromordinal(clock.toordinal() + 1))
@@ -59,7 +69,9 @@ def test_unknown_and_missing_parameters_are_rejected(sandbox):
     token = _token(sandbox.base_url)
     status, body = _get(sandbox.base_url, "/youtube/v3/videos?part=id&id=x&colour=red", token)
     assert (status, body["error"]["errors"][0]["reason"]) == (400, "badRequest")
-    status, body = _get(sandbox.base_url, "/v2/reports?ids=channel==x&startDate=2026-01-01&metrics=views", token)
+    status, body = _get(
+        sandbox.base_url, "/v2/reports?ids=channel==x&startDate=2026-01-01&metrics=views", token
+    )
     assert status == 400 and "endDate" in body["error"]["message"]
 
 
@@ -69,7 +81,9 @@ def test_playlist_pages_with_tokens_until_the_last(sandbox):
     seen, page_token, pages = [], "", 0
     while True:
         q = f"/youtube/v3/playlistItems?part=contentDetails&playlistId={channel.uploads_playlist_id}&maxResults=7"
-        status, body = _get(sandbox.base_url, q + (f"&pageToken={page_token}" if page_token else ""), token)
+        status, body = _get(
+            sandbox.base_url, q + (f"&pageToken={page_token}" if page_token else ""), token
+        )
         assert status == 200
         seen += [i["contentDetails"]["videoId"] for i in body["items"]]
         pages += 1
@@ -84,22 +98,36 @@ def test_long_queries_arrive_as_post_with_method_override(sandbox):
     token = _token(sandbox.base_url)
     channel = sandbox.portfolio.channels[0]
     form = f"ids=channel%3D%3D{channel.channel_id}&startDate=2026-11-01&endDate=2026-11-05&metrics=views&dimensions=day"
-    status, body = _get(sandbox.base_url, "/v2/reports", token, "POST", form.encode(),
-                        {"X-HTTP-Method-Override": "GET", "Content-Type": "application/x-www-form-urlencoded"})
+    status, body = _get(
+        sandbox.base_url,
+        "/v2/reports",
+        token,
+        "POST",
+        form.encode(),
+        {"X-HTTP-Method-Override": "GET", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200 and [r[0] for r in body["rows"]] == [f"2026-11-0{d}" for d in range(1, 6)]
 
 
 def test_quota_is_charged_per_data_api_call(sandbox):
     token = _token(sandbox.base_url)
     for _ in range(3):
-        _get(sandbox.base_url, f"/youtube/v3/channels?part=id&id={sandbox.portfolio.channels[0].channel_id}", token)
+        _get(
+            sandbox.base_url,
+            f"/youtube/v3/channels?part=id&id={sandbox.portfolio.channels[0].channel_id}",
+            token,
+        )
     assert sandbox.quota_used[sandbox.clock] == 3
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "yesterday"])
 def test_bad_dates_are_400(sandbox, bad):
     token = _token(sandbox.base_url)
-    status, _ = _get(sandbox.base_url, f"/v2/reports?ids=channel==x&startDate={bad}&endDate=2026-01-01&metrics=views", token)
+    status, _ = _get(
+        sandbox.base_url,
+        f"/v2/reports?ids=channel==x&startDate={bad}&endDate=2026-01-01&metrics=views",
+        token,
+    )
     assert status == 400
 
 

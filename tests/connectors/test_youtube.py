@@ -12,9 +12,9 @@ import pytest
 from connectors.sandbox import Fault
 from connectors.streams import Window
 from connectors.youtube import extract, parse_duration, settings, video_format
+from connectors.youtube.client import QuotaExhausted
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import CredentialsError, SourceError
-from connectors.youtube.client import QuotaExhausted
 from tests.conftest import CLOCK, END
 
 WINDOW = Window(date(2026, 10, 1), END)
@@ -22,7 +22,9 @@ WINDOW = Window(date(2026, 10, 1), END)
 
 def _run(cfg, sandbox, window=WINDOW, conn=None, index=0):
     account = cfg.sources.youtube.accounts[index]
-    return extract(account, window, cfg.sources.youtube, conn or get_connection(account.conn_id), "test-run")
+    return extract(
+        account, window, cfg.sources.youtube, conn or get_connection(account.conn_id), "test-run"
+    )
 
 
 def test_extract_lands_exactly_what_the_sandbox_serves(cfg, sandbox):
@@ -38,7 +40,9 @@ def test_extract_lands_exactly_what_the_sandbox_serves(cfg, sandbox):
     for metric in settings.VIDEO_METRICS:
         assert (merged[metric] == merged[f"{metric}_truth"]).all(), metric
     items = result.tables["content_items"].to_pandas()
-    assert set(items.item_id) == {v.video_id for v in sandbox.portfolio.visible_videos(channel, CLOCK)}
+    assert set(items.item_id) == {
+        v.video_id for v in sandbox.portfolio.visible_videos(channel, CLOCK)
+    }
     assert result.last_date_returned == END
 
 
@@ -71,7 +75,9 @@ def test_calls_are_the_minimum_the_api_allows(cfg, sandbox):
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_transient_errors_are_retried_and_nothing_is_lost(cfg, sandbox, status):
     clean = _run(cfg, sandbox).tables["content_daily"].num_rows
-    sandbox.faults.add(Fault(path="/v2/reports", kind="status", status=status, times=2, retry_after=0.05))
+    sandbox.faults.add(
+        Fault(path="/v2/reports", kind="status", status=status, times=2, retry_after=0.05)
+    )
     result = _run(cfg, sandbox)
     assert result.calls.retries == 2
     assert result.tables["content_daily"].num_rows == clean
@@ -80,7 +86,9 @@ def test_transient_errors_are_retried_and_nothing_is_lost(cfg, sandbox, status):
 def test_retry_after_is_honoured(cfg, sandbox, monkeypatch):
     waits: list[float] = []
     monkeypatch.setattr("connectors.retry.sleep", waits.append)
-    sandbox.faults.add(Fault(path="/youtube/v3/videos", kind="status", status=429, times=1, retry_after=7))
+    sandbox.faults.add(
+        Fault(path="/youtube/v3/videos", kind="status", status=429, times=1, retry_after=7)
+    )
     _run(cfg, sandbox)
     assert waits == [7.0]
 
@@ -92,7 +100,9 @@ def test_malformed_body_is_retried_then_reported_naming_the_call(cfg, sandbox, m
     sandbox.faults.add(Fault(path="/youtube/v3/playlistItems", kind="malformed", times=99))
     with pytest.raises(SourceError) as err:
         _run(cfg, sandbox)
-    assert str(err.value).endswith("playlistItems.list: malformed response body (not JSON) (gave up after 6 attempts)")
+    assert str(err.value).endswith(
+        "playlistItems.list: malformed response body (not JSON) (gave up after 6 attempts)"
+    )
 
 
 def test_truncated_body_is_retried(cfg, sandbox, monkeypatch):
@@ -120,15 +130,25 @@ def test_expired_access_token_is_refreshed(cfg, sandbox):
 
 def test_quota_exhausted_stops_without_retrying(cfg, sandbox):
     sandbox.daily_quota = 2
-    with pytest.raises(QuotaExhausted, match="daily quota exhausted .403 quotaExceeded.; the next run resumes"):
+    with pytest.raises(
+        QuotaExhausted, match=r"daily quota exhausted \(403 quotaExceeded\); the next run resumes"
+    ):
         _run(cfg, sandbox)
-    assert sum(n for p, n in sandbox.calls.items() if p.startswith("/youtube/v3/")) == 3  # 2 charged + the refused one
+    assert (
+        sum(n for p, n in sandbox.calls.items() if p.startswith("/youtube/v3/")) == 3
+    )  # 2 charged + the refused one
 
 
 def test_bad_refresh_token_is_one_line_without_the_secret(cfg, sandbox):
     secret = "canary-SECRET-1f9c3"
-    conn = Connection("youtube_sandbox", extra={"client_id": "sandbox-client.apps.example",
-                                                 "client_secret": "sandbox-client-secret", "refresh_token": secret})
+    conn = Connection(
+        "youtube_sandbox",
+        extra={
+            "client_id": "sandbox-client.apps.example",
+            "client_secret": "sandbox-client-secret",
+            "refresh_token": secret,
+        },
+    )
     with pytest.raises(CredentialsError) as err:
         _run(cfg, sandbox, conn=conn)
     assert "OAuth token refresh failed (invalid_grant)" in str(err.value)
@@ -137,19 +157,30 @@ def test_bad_refresh_token_is_one_line_without_the_secret(cfg, sandbox):
 
 def test_missing_connection_names_the_env_var(monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_YT_NOWHERE", raising=False)
-    with pytest.raises(CredentialsError, match="connection 'yt_nowhere' not found: .*AIRFLOW_CONN_YT_NOWHERE"):
+    with pytest.raises(
+        CredentialsError, match=r"connection 'yt_nowhere' not found: .*AIRFLOW_CONN_YT_NOWHERE"
+    ):
         get_connection("yt_nowhere")
 
 
 def test_connection_secrets_do_not_print(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_YT_X", json.dumps({"extra": {"client_secret": "s3cr3t", "refresh_token": "r3fr3sh"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_YT_X",
+        json.dumps({"extra": {"client_secret": "s3cr3t", "refresh_token": "r3fr3sh"}}),
+    )
     conn = get_connection("yt_x")
     assert "s3cr3t" not in repr(conn) and "r3fr3sh" not in repr(conn)
-    assert "r3fr3sh" not in repr(conn.secret("refresh_token")) and conn.secret("refresh_token").reveal() == "r3fr3sh"
+    assert (
+        "r3fr3sh" not in repr(conn.secret("refresh_token"))
+        and conn.secret("refresh_token").reveal() == "r3fr3sh"
+    )
     assert "AIRFLOW_CONN_YT_X" in os.environ
 
 
-@pytest.mark.parametrize(("iso", "seconds"), [("PT4M13S", 253), ("PT1H", 3600), ("P1DT2S", 86402), ("PT0S", 0), ("", None), ("PT", None)])
+@pytest.mark.parametrize(
+    ("iso", "seconds"),
+    [("PT4M13S", 253), ("PT1H", 3600), ("P1DT2S", 86402), ("PT0S", 0), ("", None), ("PT", None)],
+)
 def test_parse_duration(iso, seconds):
     assert parse_duration(iso) == seconds
 

@@ -38,7 +38,9 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     assert cfg.paths.landing == tmp_path / "data" / "landing"
     assert cfg.paths.warehouse == tmp_path / "data" / "warehouse.duckdb"
     assert cfg.sources.youtube.lookback_days == 4
-    assert [(p, a.id, a.timezone) for p, a in cfg.accounts()] == [("youtube", "UCabc", "Europe/Berlin")]
+    assert [(p, a.id, a.timezone) for p, a in cfg.accounts()] == [
+        ("youtube", "UCabc", "Europe/Berlin")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -47,13 +49,31 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
         ("paths: [unclosed", "invalid YAML at line 1"),
         ("- just\n- a list\n", "expected a mapping at the top level"),
         ("pathz: {}\n", "pathz: unknown key"),
-        (VALID.replace("lookback_days: 4", "lookback_days: many"), "sources.youtube.lookback_days: Input should be a valid integer"),
-        (VALID.replace("lookback_days: 4", "lookback_days: 0"), "sources.youtube.lookback_days: Input should be greater than or equal to 1"),
-        (VALID.replace("Europe/Berlin", "Mars/Olympus"), "sources.youtube.accounts[0].timezone: unknown time zone 'Mars/Olympus'"),
-        (VALID.replace("conn_id: youtube_main", "conn_id: ''"), "sources.youtube.accounts[0].conn_id"),
-        (VALID.replace("name: Main,", "name: Main, colour: blue,"), "sources.youtube.accounts[0].colour: unknown key"),
+        (
+            VALID.replace("lookback_days: 4", "lookback_days: many"),
+            "sources.youtube.lookback_days: Input should be a valid integer",
+        ),
+        (
+            VALID.replace("lookback_days: 4", "lookback_days: 0"),
+            "sources.youtube.lookback_days: Input should be greater than or equal to 1",
+        ),
+        (
+            VALID.replace("Europe/Berlin", "Mars/Olympus"),
+            "sources.youtube.accounts[0].timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            VALID.replace("conn_id: youtube_main", "conn_id: ''"),
+            "sources.youtube.accounts[0].conn_id",
+        ),
+        (
+            VALID.replace("name: Main,", "name: Main, colour: blue,"),
+            "sources.youtube.accounts[0].colour: unknown key",
+        ),
         (VALID + "      - {id: UCabc, conn_id: other}\n", "account 'UCabc' is listed twice"),
-        (VALID.replace("youtube:\n", "youtube:\n    base_url: 127.0.0.1:9\n"), "sources.youtube.base_url: must start with http://"),
+        (
+            VALID.replace("youtube:\n", "youtube:\n    base_url: 127.0.0.1:9\n"),
+            "sources.youtube.base_url: must start with http://",
+        ),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_field(tmp_path, text, expected):
@@ -67,7 +87,7 @@ def test_bad_config_is_one_line_naming_file_and_field(tmp_path, text, expected):
 
 
 def test_missing_config_names_the_file(tmp_path):
-    with pytest.raises(ConfigError, match="nope.yml: config file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yml: config file not found"):
         load_config(tmp_path / "nope.yml")
 
 
@@ -80,5 +100,8 @@ def test_cli_prints_one_error_line_and_exits_2(tmp_path, capsys):
 
 def test_cli_rejects_reversed_backfill_dates(tmp_path, capsys):
     path = write(tmp_path, VALID)
-    assert main(["--config", str(path), "backfill", "--start", "2026-03-02", "--end", "2026-03-01"]) == 2
+    assert (
+        main(["--config", str(path), "backfill", "--start", "2026-03-02", "--end", "2026-03-01"])
+        == 2
+    )
     assert "--end 2026-03-01 is before --start 2026-03-02" in capsys.readouterr().err

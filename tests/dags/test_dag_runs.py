@@ -25,17 +25,29 @@ def airflow_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow_home")
     with Sandbox(small_portfolio(), clock=CLOCK) as sandbox:
         config = write_sandbox_config(home / "contentpulse.yml", sandbox, home / "data")
-        env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
-               "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "CONTENTPULSE_CONFIG": str(config),
-               "NO_PROXY": "127.0.0.1,localhost"}
-        migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "CONTENTPULSE_CONFIG": str(config),
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        migrate = subprocess.run(
+            [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+        )
         assert migrate.returncode == 0, migrate.stderr[-2000:]
         yield env, load_config(config), sandbox
 
 
 def dags_test(env, dag_id: str, logical_date: str) -> str:
-    run = subprocess.run([AIRFLOW, "dags", "test", dag_id, logical_date], env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run(
+        [AIRFLOW, "dags", "test", dag_id, logical_date],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     assert "state=success" in output, output[-4000:]
@@ -47,9 +59,13 @@ def test_nightly_dag_run_fills_the_warehouse_for_its_interval(airflow_env):
     # the interval 2026-11-20 03:00 -> 2026-11-21 03:00: reporting date END, lookback 3 days
     output = dags_test(env, "contentpulse_nightly", "2026-11-21T03:00:00+00:00")
     with connect(cfg.paths.warehouse, read_only=True) as con:
-        dates = con.sql("select min(date), max(date), count(distinct account_id) "
-                        "from staging.stg_youtube__video_daily").fetchall()[0]
-        check = con.sql("select success from meta.check_runs order by checked_at desc limit 1").fetchall()
+        dates = con.sql(
+            "select min(date), max(date), count(distinct account_id) "
+            "from staging.stg_youtube__video_daily"
+        ).fetchall()[0]
+        check = con.sql(
+            "select success from meta.check_runs order by checked_at desc limit 1"
+        ).fetchall()
         rows = con.sql("select count(*) from staging.stg_youtube__video_daily").fetchall()[0][0]
     assert dates == (date(2026, 11, 18), END, 2)
     truth = sandbox.portfolio.content_daily_truth(CLOCK, date(2026, 11, 18), END)
@@ -65,10 +81,14 @@ def test_nightly_dag_run_fills_the_warehouse_for_its_interval(airflow_env):
 
 def test_rerunning_the_night_in_airflow_changes_no_mart(airflow_env):
     env, cfg, _ = airflow_env
+
     def fingerprint():
         with connect(cfg.paths.analytics, read_only=True) as con:
-            return {t: con.sql(f"select count(*), sum(hash(x)) from marts.{t} as x").fetchall()
-                    for t in ("posts", "post_daily", "post_performance")}
+            return {
+                t: con.sql(f"select count(*), sum(hash(x)) from marts.{t} as x").fetchall()
+                for t in ("posts", "post_daily", "post_performance")
+            }
+
     before = fingerprint()
     dags_test(env, "contentpulse_nightly", "2026-11-21T03:00:00+00:00")
     assert fingerprint() == before

@@ -19,13 +19,17 @@ MARTS = ("marts.posts", "marts.post_daily", "marts.post_performance")
 def checksums(path, tables=MARTS) -> dict[str, tuple]:
     """Order-independent fingerprint of every row of each table."""
     with connect(path, read_only=True) as con:
-        return {t: con.sql(f"select count(*), sum(hash(x)) from {t} as x").fetchall()[0] for t in tables}
+        return {
+            t: con.sql(f"select count(*), sum(hash(x)) from {t} as x").fetchall()[0] for t in tables
+        }
 
 
 def staged_daily(cfg):
     with connect(cfg.paths.warehouse, read_only=True) as con:
-        return con.sql("select account_id, item_id, date, views, likes, followers_gained "
-                       "from staging.stg_youtube__video_daily").df()
+        return con.sql(
+            "select account_id, item_id, date, views, likes, followers_gained "
+            "from staging.stg_youtube__video_daily"
+        ).df()
 
 
 def assert_equals_truth(cfg, sandbox, clock):
@@ -42,7 +46,9 @@ def assert_equals_truth(cfg, sandbox, clock):
 
 @pytest.fixture
 def backfilled(cfg, sandbox):
-    steps = pipeline.backfill(cfg, sandbox.portfolio.start, sandbox.portfolio.end, with_report=False)
+    steps = pipeline.backfill(
+        cfg, sandbox.portfolio.start, sandbox.portfolio.end, with_report=False
+    )
     assert [s.step for s in steps] == ["extract", "load", "build", "check", "publish"]
     assert not any(s.errors for s in steps)
     return cfg
@@ -52,8 +58,10 @@ def test_backfill_lands_every_video_day_the_sandbox_holds(backfilled, sandbox):
     assert_equals_truth(backfilled, sandbox, CLOCK)
     with connect(backfilled.paths.analytics, read_only=True) as con:
         readme = dict(con.sql("select table_name, description from readme").fetchall())
-        comment = con.sql("select comment from duckdb_columns() where table_name = 'post_performance' "
-                          "and column_name = 'performance_index'").fetchall()[0][0]
+        comment = con.sql(
+            "select comment from duckdb_columns() where table_name = 'post_performance' "
+            "and column_name = 'performance_index'"
+        ).fetchall()[0][0]
     assert set(MARTS) <= set(readme) and all(readme[t] for t in MARTS)
     assert comment.startswith("ln((views_d7 + 1)")
 
@@ -86,21 +94,30 @@ def test_a_failed_check_blocks_publish_and_keeps_the_last_snapshot(backfilled):
     with pytest.raises(CheckFailed) as err:
         pipeline.check(backfilled, CLOCK)
     message = str(err.value)
-    assert "marts.post_daily: ExpectCompoundColumnsToBeUnique(column_list=['platform', 'account_id', 'item_id', 'date'])" in message
+    assert (
+        "marts.post_daily: ExpectCompoundColumnsToBeUnique(column_list=['platform', 'account_id', 'item_id', 'date'])"
+        in message
+    )
     assert "failed on 4 of" in message and "publish is blocked" in message and "\n" not in message
-    with pytest.raises(ContentpulseError, match="failed its checks; the last published snapshot stays"):
+    with pytest.raises(
+        ContentpulseError, match="failed its checks; the last published snapshot stays"
+    ):
         pipeline.publish(backfilled)
     assert checksums(backfilled.paths.analytics) == published
 
 
 def test_a_corrupt_landing_file_is_named_and_nothing_is_half_loaded(cfg, sandbox):
-    pipeline.extract(cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night")
+    pipeline.extract(
+        cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night"
+    )
     files = sorted(cfg.paths.landing.rglob("*.parquet"))
     victim = next(f for f in files if "stream=content_daily" in str(f))
     victim.write_bytes(victim.read_bytes()[:200])
     with pytest.raises(ContentpulseError) as err:
         pipeline.load(cfg)
-    assert str(victim.relative_to(cfg.paths.landing)) in str(err.value) and "unreadable" in str(err.value)
+    assert str(victim.relative_to(cfg.paths.landing)) in str(err.value) and "unreadable" in str(
+        err.value
+    )
     with connect(cfg.paths.warehouse, read_only=True) as con:
         assert con.sql("select count(*) from meta.loaded_files").fetchall() == [(0,)]
         raw = con.sql("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
@@ -109,7 +126,9 @@ def test_a_corrupt_landing_file_is_named_and_nothing_is_half_loaded(cfg, sandbox
 
 
 def test_loading_twice_loads_nothing_new(cfg, sandbox):
-    pipeline.extract(cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night")
+    pipeline.extract(
+        cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night"
+    )
     assert pipeline.load(cfg).rows > 0
     again = pipeline.load(cfg)
     assert (again.rows, again.detail) == (0, "0 landing files")

@@ -25,7 +25,9 @@ def cfg(tmp_path: Path):
     path = tmp_path / "contentpulse.yml"
     path.write_text(
         "sources:\n  youtube:\n    accounts:\n"
-        f"      - {{id: {ACCOUNT}, name: Test, timezone: UTC, conn_id: yt}}\n", encoding="utf-8")
+        f"      - {{id: {ACCOUNT}, name: Test, timezone: UTC, conn_id: yt}}\n",
+        encoding="utf-8",
+    )
     return load_config(path)
 
 
@@ -39,10 +41,21 @@ def land(cfg, stream: str, rows: list[dict], extracted_at: datetime, run: str = 
 
 
 def item(item_id: str, published: datetime, fmt: str = "video") -> dict:
-    return {"item_id": item_id, "title": f"title {item_id}", "description": "", "tags": [], "links": [],
-            "published_at": published, "duration_s": 30 if fmt == "short" else 600, "format": fmt,
-            "url": f"https://youtu.be/{item_id}", "view_count": 0, "like_count": 0, "comment_count": 0,
-            "raw_json": "{}"}
+    return {
+        "item_id": item_id,
+        "title": f"title {item_id}",
+        "description": "",
+        "tags": [],
+        "links": [],
+        "published_at": published,
+        "duration_s": 30 if fmt == "short" else 600,
+        "format": fmt,
+        "url": f"https://youtu.be/{item_id}",
+        "view_count": 0,
+        "like_count": 0,
+        "comment_count": 0,
+        "raw_json": "{}",
+    }
 
 
 def day(item_id: str, d: date, views: int) -> dict:
@@ -63,7 +76,10 @@ def run_build(cfg):
     with open_warehouse(cfg.paths.warehouse) as con:
         load(cfg, con)
         build(con)
-        return {name: con.sql(f"select * from marts.{name}").df() for name in ("posts", "post_daily", "post_performance")}
+        return {
+            name: con.sql(f"select * from marts.{name}").df()
+            for name in ("posts", "post_daily", "post_performance")
+        }
 
 
 def test_restated_day_replaces_never_adds(cfg):
@@ -107,8 +123,13 @@ def test_index_of_a_post_exactly_at_the_peer_median_is_zero(cfg):
 
 def test_views_at_age_7_wait_until_the_data_reaches_day_6(cfg):
     land(cfg, "content_items", [item("old", T0), item("young", T0 + timedelta(days=5))], T0)
-    land(cfg, "content_daily", daily_series("old", T0, 700, days=10)
-         + [day("young", (T0 + timedelta(days=5 + i)).date(), 5) for i in range(5)], T0)
+    land(
+        cfg,
+        "content_daily",
+        daily_series("old", T0, 700, days=10)
+        + [day("young", (T0 + timedelta(days=5 + i)).date(), 5) for i in range(5)],
+        T0,
+    )
     perf = run_build(cfg)["post_performance"].set_index("item_id")
     assert perf.loc["old"].views_d7 == 700
     assert perf.loc["young"].age_days == 4 and pd.isna(perf.loc["young"].views_d7)

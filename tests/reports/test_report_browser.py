@@ -14,7 +14,7 @@ from contentpulse.warehouse import connect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE = [
     '<script>window.__pwned = "script"</script>',
-    '<img src=x onerror="window.__pwned = \'img\'">',
+    "<img src=x onerror=\"window.__pwned = 'img'\">",
     "</script><script>window.__pwned = 'breakout'</script>",
 ]
 
@@ -32,10 +32,14 @@ def report(tmp_path_factory) -> tuple[Path, list[str]]:
         pipeline.backfill(cfg, sandbox.portfolio.start, sandbox.portfolio.end, with_report=False)
     # Hostile titles on the items the report is sure to show: the top and bottom of the ranking.
     with connect(cfg.paths.analytics) as con:
-        ranked = [r[0] for r in con.sql(
-            "select item_id from marts.post_performance where performance_index is not null "
-            "and published_date >= (select max(date) from marts.post_daily) - interval 50 days "
-            "order by performance_index desc").fetchall()]
+        ranked = [
+            r[0]
+            for r in con.sql(
+                "select item_id from marts.post_performance where performance_index is not null "
+                "and published_date >= (select max(date) from marts.post_daily) - interval 50 days "
+                "order by performance_index desc"
+            ).fetchall()
+        ]
         targets = [ranked[0], ranked[1], ranked[-1]]
         for item_id, title in zip(targets, HOSTILE, strict=True):
             for table in ("marts.post_performance", "marts.posts"):
@@ -51,9 +55,18 @@ def page_events(report):
     path, _ = report
     events: dict[str, list] = {"console": [], "requests": [], "errors": [], "dialogs": []}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page()
         page.on("console", lambda m: events["console"].append((m.type, m.text)))
         page.on("request", lambda r: events["requests"].append(r.url))
@@ -62,11 +75,14 @@ def page_events(report):
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_timeout(500)
         events["charts"] = page.eval_on_selector_all(
-            ".js-plotly-plot", "els => els.map(e => e.querySelectorAll('svg.main-svg path, svg.main-svg text').length)")
+            ".js-plotly-plot",
+            "els => els.map(e => e.querySelectorAll('svg.main-svg path, svg.main-svg text').length)",
+        )
         events["pwned"] = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
         events["text"] = page.inner_text("body")
         events["plotly_scripts"] = page.evaluate(
-            "[...document.scripts].filter(s => s.text.includes('Plotly=') || s.text.includes('plotly.js v')).length")
+            "[...document.scripts].filter(s => s.text.includes('Plotly=') || s.text.includes('plotly.js v')).length"
+        )
         browser.close()
     return events
 
@@ -75,7 +91,9 @@ def page_events(report):
 def test_report_opens_offline_without_console_errors(page_events, report):
     assert page_events["errors"] == []
     assert [m for m in page_events["console"] if m[0] in ("error", "warning")] == []
-    assert page_events["requests"] and all(u.startswith("file:") for u in page_events["requests"]), page_events["requests"]
+    assert page_events["requests"] and all(
+        u.startswith("file:") for u in page_events["requests"]
+    ), page_events["requests"]
     assert page_events["plotly_scripts"] == 1, "plotly.js is inlined exactly once"
 
 

@@ -1,0 +1,101 @@
+"""`contentpulse demo` as a newcomer runs it: exits 0, prints where things are and a query that works
+in the duckdb CLI, leaves no process behind, and a second run does only the night."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def children_of(pid: int) -> list[str]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True
+    )
+    return [line for line in out.stdout.splitlines() if "ps -o" not in line]
+
+
+def listening_ports() -> set[int]:
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def run_demo(workdir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    return subprocess.run(
+        [str(BIN / "contentpulse"), "demo", "--dir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=workdir.parent,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("newcomer") / "demo"
+    ports_before = listening_ports()
+    first = run_demo(workdir)
+    second = run_demo(workdir)
+    return workdir, first, second, listening_ports() - ports_before
+
+
+def test_demo_exits_0_and_prints_where_things_are(demo_runs):
+    workdir, first, _, _ = demo_runs
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)
+    db = re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)
+    assert report and db, first.stdout
+    assert (workdir.parent / report[1]).exists() and (workdir.parent / db[1]).exists()
+
+
+def test_printed_query_works_in_the_duckdb_cli(demo_runs):
+    workdir, first, _, _ = demo_runs
+    lines = first.stdout.splitlines()
+    command = lines[lines.index("Try a query:") + 1].strip()
+    argv = shlex.split(command)
+    assert Path(argv[0]).name == "duckdb"
+    argv[0] = (
+        str(workdir.parent / argv[0])
+        if not Path(argv[0]).is_absolute() and (workdir.parent / argv[0]).exists()
+        else str(BIN / "duckdb")
+    )
+    out = subprocess.run(
+        [*argv, "-csv"], capture_output=True, text=True, cwd=workdir.parent, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    rows = out.stdout.strip().splitlines()
+    assert rows[0] == "title,format,views_d7,perf_index" and len(rows) == 6
+
+
+def test_demo_leaves_no_process_or_listening_socket(demo_runs):
+    *_, new_ports = demo_runs
+    assert new_ports == set()
+    assert children_of(os.getpid()) == []
+
+
+def test_second_demo_runs_only_the_night(demo_runs):
+    _, first, second, _ = demo_runs
+    assert second.returncode == 0, second.stderr[-3000:]
+    calls = [
+        int(
+            re.search(r"extract: .*\(([\d,]+) rows, ([\d,]+) API calls", out.stdout)[2].replace(
+                ",", ""
+            )
+        )
+        for out in (first, second)
+    ]
+    assert calls[1] < calls[0] / 3, calls
