@@ -49,7 +49,8 @@ airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the s
 	@mkdir -p $(AIRFLOW_HOME) demo
 	$(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
 	  --data-dir demo/airflow-data & sandbox=$$!; trap "kill $$sandbox 2>/dev/null" EXIT INT TERM; \
-	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml; \
+	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml PATH=$(CURDIR)/$(BIN):$$PATH; \
+	export AIRFLOW__API_AUTH__JWT_SECRET="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
 	eval "$$($(BIN)/python -m contentpulse.credentials --export connectors/sandbox/connections.json)"; \
 	$(BIN)/airflow standalone
 
