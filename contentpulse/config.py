@@ -56,6 +56,13 @@ class YouTubeSource(_Strict):
     lookback_days: Annotated[int, Field(ge=1, le=60)] = 3
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    # parallel API workers for this source, and a cap on calls per second across them
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 20.0
+    # per-run budgets (None = unlimited): a run stops cleanly before spending past them and
+    # the next run resumes; the Data API's default project quota is 10,000 units a day
+    budget_data_api_units: Annotated[int, Field(ge=1)] | None = None
+    budget_analytics_queries: Annotated[int, Field(ge=1)] | None = None
     accounts: list[Account] = Field(default_factory=list)
 
     @field_validator("base_url", "token_uri")

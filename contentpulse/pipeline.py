@@ -8,12 +8,15 @@ write landing files only, so they can run in parallel (Airflow maps them over ac
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from connectors.quota import Budget, QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
@@ -52,63 +55,171 @@ def night_window(cfg: Config, platform: str, run_date: date) -> Window:
     return Window(run_date - timedelta(days=source.lookback_days - 1), run_date)
 
 
-def _extractor(platform: str):
+def _connector(platform: str):
     if platform == "youtube":
-        from connectors.youtube import extract
+        import connectors.youtube as connector
 
-        return extract
+        return connector
     raise ContentpulseError(f"no connector for platform {platform!r}")
 
 
-def extract_account(
-    cfg: Config, platform: str, account_id: str, window: Window, run_id: str
+def _throttle(source) -> Throttle:
+    from connectors.youtube.settings import ANALYTICS, DATA_API
+
+    budget = Budget(
+        {DATA_API: source.budget_data_api_units, ANALYTICS: source.budget_analytics_queries}
+    )
+    return Throttle(budget, RateLimiter(source.max_calls_per_second))
+
+
+def _covered(chunk: Window, done: list[Window]) -> bool:
+    return any(d.start <= chunk.start and chunk.end <= d.end for d in done)
+
+
+def extract_source(
+    cfg: Config,
+    platform: str,
+    account_ids: list[str],
+    window: Window,
+    run_id: str,
+    resume: bool = False,
+    progress: Progress | None = None,
 ) -> StepResult:
-    """Extract one account's streams for `window` into landing files (no warehouse access)."""
-    from transforms.landing import write_result
+    """Extract accounts of one platform in parallel units, landing each unit as it finishes.
+
+    Units: each account's metadata, then each (account, window chunk). With `resume`, chunks
+    already landed by an earlier run are skipped, so an interrupted backfill picks up where
+    it stopped. A quota stop lets running units finish and starts no new ones.
+    """
+    from transforms.landing import completed_windows, write_result
 
     started = time.perf_counter()
-    account = cfg.account(platform, account_id)
     source = dict(cfg.iter_sources())[platform]
-    conn = get_connection(account.conn_id)
-    result = _extractor(platform)(account, window, source, conn, run_id)
-    files = write_result(cfg.paths.landing, result, run_id)
-    step = StepResult(
-        step="extract",
-        detail=f"{platform} {account.display_name} {window}",
-        rows=result.rows,
-        calls=result.calls.calls,
-        seconds=time.perf_counter() - started,
-        outputs={
-            "files": str(len(files)),
-            "quota_units": str(result.calls.units),
-            "last_date_returned": str(result.last_date_returned),
-        },
+    connector = _connector(platform)
+    throttle = _throttle(source)
+    step = StepResult("extract")
+    lock = threading.Lock()
+    stop = threading.Event()
+    todo: dict[str, list[Window]] = {}
+    accounts = {a: cfg.account(platform, a) for a in account_ids}
+    for account_id in account_ids:
+        chunks = connector.plan_chunks(window)
+        if resume:
+            done = completed_windows(cfg.paths.landing, platform, account_id)
+            chunks = [c for c in chunks if not _covered(c, done)]
+        if chunks:
+            todo[account_id] = chunks
+    units_total = len(todo) + sum(map(len, todo.values()))
+    units_done = 0
+
+    def land(result) -> None:
+        nonlocal units_done
+        write_result(cfg.paths.landing, result, run_id)
+        with lock:
+            units_done += 1
+            step.rows += result.rows
+            step.calls += result.calls.calls
+            step.outputs["quota_units"] = str(
+                int(step.outputs.get("quota_units", 0)) + result.calls.units
+            )
+        if progress:
+            progress(f"extract {platform}: {units_done}/{units_total} units")
+
+    def fail(account_id: str, exc: ContentpulseError) -> None:
+        with lock:
+            if isinstance(exc, QuotaStop):
+                if stop.is_set():
+                    return
+                stop.set()
+            step.errors.append(str(exc))
+        log.error("extract: %s", exc)
+
+    def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
+        if stop.is_set():
+            return
+        account = accounts[account_id]
+        result = connector.extract_metrics(
+            account, chunk, uploads, source, get_connection(account.conn_id), run_id, throttle
+        )
+        land(result)
+
+    with ThreadPoolExecutor(
+        max_workers=source.concurrency, thread_name_prefix=f"extract-{platform}"
+    ) as pool:
+        item_futures = {
+            pool.submit(
+                connector.extract_items,
+                accounts[a],
+                window,
+                source,
+                get_connection(accounts[a].conn_id),
+                run_id,
+                throttle,
+            ): a
+            for a in todo
+        }
+        metric_futures = {}
+        for future in as_completed(item_futures):
+            account_id = item_futures[future]
+            try:
+                result, uploads = future.result()
+            except ContentpulseError as exc:
+                fail(account_id, exc)
+                continue
+            land(result)
+            for chunk in todo[account_id]:
+                metric_futures[pool.submit(metrics_unit, account_id, chunk, uploads)] = account_id
+        for future in as_completed(metric_futures):
+            try:
+                future.result()
+            except ContentpulseError as exc:
+                fail(metric_futures[future], exc)
+    left = units_total - units_done
+    step.detail = (
+        f"{platform} {len(account_ids)} accounts, {units_done}/{units_total} units {window}"
     )
+    if left and stop.is_set():
+        step.errors[0] += f" ({left} of {units_total} units left for the next run)"
+    step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
 
 
+def extract_account(
+    cfg: Config, platform: str, account_id: str, window: Window, run_id: str, resume: bool = False
+) -> StepResult:
+    """One account's extraction (an Airflow mapped task); a failure raises its one line."""
+    step = extract_source(cfg, platform, [account_id], window, run_id, resume)
+    if step.errors:
+        raise ContentpulseError(step.errors[0])
+    return step
+
+
 def extract(
-    cfg: Config, windows: dict[str, Window], run_id: str, progress: Progress | None = None
+    cfg: Config,
+    windows: dict[str, Window],
+    run_id: str,
+    progress: Progress | None = None,
+    resume: bool = False,
 ) -> StepResult:
     """Extract every configured account; a failing account is reported, the others still land."""
     started = time.perf_counter()
     total = StepResult(step="extract")
-    pairs = cfg.accounts()
-    for n, (platform, account) in enumerate(pairs, 1):
-        if progress:
-            progress(
-                f"extract [{n}/{len(pairs)}] {platform} {account.display_name} {windows[platform]}"
-            )
-        try:
-            one = extract_account(cfg, platform, account.id, windows[platform], run_id)
-        except ContentpulseError as exc:
-            log.error("extract: %s", exc)
-            total.errors.append(str(exc))
-            continue
+    for platform, source in cfg.iter_sources():
+        one = extract_source(
+            cfg,
+            platform,
+            [a.id for a in source.accounts],
+            windows[platform],
+            run_id,
+            resume,
+            progress,
+        )
         total.rows += one.rows
         total.calls += one.calls
-    total.detail = f"{len(pairs) - len(total.errors)}/{len(pairs)} accounts"
+        total.errors += one.errors
+        total.outputs[f"{platform}_quota_units"] = one.outputs.get("quota_units", "0")
+        total.detail = one.detail if not total.detail else f"{total.detail}; {one.detail}"
     total.seconds = time.perf_counter() - started
     return total
 
@@ -247,11 +358,12 @@ def backfill(
     run_id: str | None = None,
     progress: Progress | None = None,
     with_report: bool = True,
+    resume: bool = True,
 ) -> list[StepResult]:
     """Extract [start, end] for every account, then one load/build/check/publish."""
     if end < start:
         raise ContentpulseError(f"backfill: --end {end} is before --start {start}")
     run_id = run_id or new_run_id("backfill")
     windows = {p: Window(start, end) for p, _ in cfg.iter_sources()}
-    extracted = extract(cfg, windows, run_id, progress)
+    extracted = extract(cfg, windows, run_id, progress, resume=resume)
     return _after_extract(cfg, end, extracted, progress, with_report)

@@ -11,12 +11,13 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.streams import ExtractResult
+from connectors.streams import ExtractResult, Window
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.:=-]+")
 
@@ -83,3 +84,14 @@ def list_files(root: Path) -> list[LandingFile]:
         LandingFile.parse(root, p)
         for p in sorted(root.glob("source=*/stream=*/account=*/window=*/*.parquet"))
     ]
+
+
+def completed_windows(root: Path, source: str, account_id: str) -> list[Window]:
+    """Windows whose metrics have landed completely (their extract_log is the commit mark)."""
+    folder = root / f"source={source}" / "stream=extract_log" / f"account={_safe(account_id)}"
+    out = []
+    for window_dir in sorted(folder.glob("window=*")) if folder.exists() else []:
+        if any(window_dir.glob("*.parquet")):
+            start, end = window_dir.name.removeprefix("window=").split("_")
+            out.append(Window(date.fromisoformat(start), date.fromisoformat(end)))
+    return out

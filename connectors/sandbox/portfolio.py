@@ -46,6 +46,17 @@ HOSTILE_TITLES = [
     "Robert'); DROP TABLE posts;-- explains housing",
     '<img src=x onerror=alert(1)> "quoted" & <b>bold</b>',
 ]
+TRAFFIC_SOURCES = [
+    "YT_SEARCH",
+    "RELATED_VIDEO",
+    "SUBSCRIBER",
+    "EXT_URL",
+    "SHORTS",
+    "PLAYLIST",
+    "NOTIFICATION",
+    "YT_CHANNEL",
+    "NO_LINK_OTHER",
+]
 METRICS = [
     "views",
     "engagedViews",
@@ -87,6 +98,8 @@ class Video:
     is_short: bool
     # daily[i] is the final view count of day published.date() + i
     daily: dict[str, np.ndarray] = field(repr=False)
+    # the share of views each traffic source brings (sums to 1)
+    traffic_mix: np.ndarray = field(repr=False)
 
     @property
     def publish_date(self) -> date:
@@ -196,8 +209,19 @@ class Portfolio:
         video_id = _token(self.seed, "video", ci, vi, length=11)
         days = (self.end - published.date()).days + 1
         daily = self._daily_metrics(rng, spec, published, days, duration, is_short)
+        weights = np.array([3, 4, 3, 1, 6 if is_short else 0.2, 1, 1, 1, 1], dtype=float)
+        mix = np.random.default_rng([self.seed, ci, vi, 2]).dirichlet(weights * 2)
         return Video(
-            video_id, channel_id, title, description, tags, published, duration, is_short, daily
+            video_id,
+            channel_id,
+            title,
+            description,
+            tags,
+            published,
+            duration,
+            is_short,
+            daily,
+            mix,
         )
 
     @staticmethod
@@ -270,6 +294,15 @@ class Portfolio:
             ):
                 row[name] = int(row[name] * self.provisional_factor)
         return row
+
+    @staticmethod
+    def split_by_source(video: Video, views: int) -> dict[str, int]:
+        """Views of one day split over traffic sources (largest remainder: sums exactly)."""
+        exact = video.traffic_mix * views
+        counts = np.floor(exact).astype(int)
+        for i in np.argsort(-(exact - counts), kind="stable")[: views - counts.sum()]:
+            counts[i] += 1
+        return {src: int(n) for src, n in zip(TRAFFIC_SOURCES, counts, strict=True) if n}
 
     def visible_videos(self, channel: Channel, clock: date) -> list[Video]:
         """Uploads the channel shows at this clock (published before the clock's day)."""

@@ -20,9 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from connectors.sandbox.errors import ApiError
 from connectors.sandbox.faults import Fault, FaultBook
 from connectors.sandbox.portfolio import Portfolio
-from connectors.sandbox.youtube_api import ApiError, YouTubeApi
+from connectors.sandbox.youtube_api import YouTubeApi
 
 log = logging.getLogger(__name__)
 

@@ -12,32 +12,9 @@ from collections import OrderedDict
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+from connectors.sandbox.discovery import validate
+from connectors.sandbox.errors import ApiError
 from connectors.sandbox.portfolio import METRICS, Portfolio, _iso_duration, _token
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, reason: str, message: str, domain: str = "global") -> None:
-        super().__init__(message)
-        self.status, self.reason, self.message, self.domain = status, reason, message, domain
-
-    def body(self) -> dict[str, Any]:
-        status_names = {
-            400: "INVALID_ARGUMENT",
-            401: "UNAUTHENTICATED",
-            403: "PERMISSION_DENIED",
-            404: "NOT_FOUND",
-            429: "RESOURCE_EXHAUSTED",
-            500: "INTERNAL",
-            503: "UNAVAILABLE",
-        }
-        return {
-            "error": {
-                "code": self.status,
-                "message": self.message,
-                "errors": [{"message": self.message, "domain": self.domain, "reason": self.reason}],
-                "status": status_names.get(self.status, "UNKNOWN"),
-            }
-        }
 
 
 def _one(params: dict[str, list[str]], name: str, required: bool = False) -> str | None:
@@ -47,12 +24,6 @@ def _one(params: dict[str, list[str]], name: str, required: bool = False) -> str
             raise ApiError(400, "required", f"Required parameter: {name}")
         return None
     return values[0]
-
-
-def _check_known(params: dict[str, list[str]], allowed: set[str]) -> None:
-    for name in params:
-        if name not in allowed | {"alt", "prettyPrint", "fields", "key", "quotaUser"}:
-            raise ApiError(400, "badRequest", f"Unknown parameter: {name}")
 
 
 def _parse_date(value: str, name: str) -> date:
@@ -72,7 +43,12 @@ class YouTubeApi:
     data_page_max = 50
     analytics_page_max = 200
     video_filter_max = 200
-    analytics_dimensions: ClassVar[set[tuple[str, ...]]] = {("day",), ("day", "video"), ("video",)}
+    analytics_dimensions: ClassVar[set[tuple[str, ...]]] = {
+        ("day",),
+        ("day", "video"),
+        ("video",),
+        ("day", "insightTrafficSourceType"),
+    }
 
     def __init__(self, portfolio: Portfolio) -> None:
         self.portfolio = portfolio
@@ -82,7 +58,7 @@ class YouTubeApi:
 
     # -- Data API v3 -------------------------------------------------------------------
     def channels(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
-        _check_known(params, {"part", "id", "mine", "maxResults", "pageToken", "forUsername"})
+        validate("youtube.v3", "channels", "list", params)
         parts = set((_one(params, "part", required=True) or "").split(","))
         ids = (_one(params, "id") or "").split(",") if _one(params, "id") else []
         if not ids:
@@ -129,7 +105,7 @@ class YouTubeApi:
         }
 
     def playlist_items(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
-        _check_known(params, {"part", "playlistId", "maxResults", "pageToken", "id", "videoId"})
+        validate("youtube.v3", "playlistItems", "list", params)
         _one(params, "part", required=True)
         playlist_id = _one(params, "playlistId", required=True) or ""
         max_results = int(_one(params, "maxResults") or 5)
@@ -175,7 +151,7 @@ class YouTubeApi:
         return body
 
     def videos(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
-        _check_known(params, {"part", "id", "maxResults", "pageToken", "chart", "myRating"})
+        validate("youtube.v3", "videos", "list", params)
         parts = set((_one(params, "part", required=True) or "").split(","))
         ids = [i for i in (_one(params, "id") or "").split(",") if i]
         if not ids:
@@ -234,22 +210,7 @@ class YouTubeApi:
 
     # -- Analytics API v2 ----------------------------------------------------------------
     def reports(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
-        _check_known(
-            params,
-            {
-                "ids",
-                "startDate",
-                "endDate",
-                "metrics",
-                "dimensions",
-                "filters",
-                "sort",
-                "maxResults",
-                "startIndex",
-                "currency",
-                "includeHistoricalChannelData",
-            },
-        )
+        validate("youtubeAnalytics.v2", "reports", "query", params)
         ids = _one(params, "ids", required=True) or ""
         start = _parse_date(_one(params, "startDate", required=True) or "", "startDate")
         end = _parse_date(_one(params, "endDate", required=True) or "", "endDate")
@@ -277,6 +238,13 @@ class YouTubeApi:
                 video_ids = [v for v in clause.removeprefix("video==").split(",") if v]
             elif clause:
                 raise ApiError(400, "badRequest", f"Invalid filter: {clause}")
+        if "insightTrafficSourceType" in dims:
+            if metrics != ["views"] and set(metrics) - {"views", "estimatedMinutesWatched"}:
+                raise ApiError(400, "badRequest", "The query is not supported.")
+            if video_ids is not None and len(video_ids) != 1:
+                raise ApiError(
+                    400, "badRequest", "Traffic source reports filter on at most one video."
+                )
         if "video" in dims and video_ids is None:
             raise ApiError(
                 400, "badRequest", "The query is not supported: a video filter is required."
@@ -310,7 +278,10 @@ class YouTubeApi:
         with self._cache_lock:
             rows = self._row_cache.get(key)
         if rows is None:
-            rows = self._rows(videos, start, end, metrics, dims, clock)
+            if "insightTrafficSourceType" in dims:
+                rows = self._traffic_rows(videos, start, end, metrics, clock)
+            else:
+                rows = self._rows(videos, start, end, metrics, dims, clock)
             with self._cache_lock:
                 self._row_cache[key] = rows
                 while len(self._row_cache) > 16:
@@ -325,6 +296,25 @@ class YouTubeApi:
             for m in metrics
         ]
         return {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": page}
+
+    def _traffic_rows(self, videos, start: date, end: date, metrics: list[str], clock: date):
+        """Views by traffic source per day; a video's sources add up to its views exactly."""
+        totals: dict[tuple[str, str], int] = {}
+        last = min(end, self.portfolio.last_available(clock))
+        for video in videos:
+            day = max(start, video.publish_date)
+            while day <= last:
+                row = self.portfolio.served_metrics(video, day, clock)
+                if row is not None and row["views"]:
+                    split = self.portfolio.split_by_source(video, int(row["views"]))
+                    for source, n in split.items():
+                        key = (day.isoformat(), source)
+                        totals[key] = totals.get(key, 0) + n
+                day += timedelta(days=1)
+        return [
+            [d, src, *(totals[(d, src)] if m == "views" else 0 for m in metrics)]
+            for d, src in sorted(totals)
+        ]
 
     def _rows(
         self, videos, start: date, end: date, metrics: list[str], dims: tuple[str, ...], clock: date

@@ -1,9 +1,11 @@
-"""YouTube connector: `extract(account, window, ...)` -> the streams of one channel.
+"""YouTube connector: the streams of one channel, in units of work that land one by one.
 
-content_items: every upload (uploads playlist -> videos.list, 50 ids a call), with a
-snapshot of its lifetime statistics. content_daily: per-video daily metrics from YouTube
-Analytics v2 (200 videos a query, paged). account_daily: channel totals per day.
-Platform-native metric names are kept; staging maps them to unified names.
+`extract_items` lists every upload (uploads playlist -> videos.list, 50 ids a call) with a
+snapshot of its lifetime statistics: content_items. `extract_metrics` reads one window
+chunk from YouTube Analytics v2: content_daily (200 videos a query, paged), account_daily
+(channel totals), traffic_daily (views by traffic source for the channel, and for each
+video in its first four weeks), plus an extract_log row that marks the chunk done.
+`extract` runs them in order. Platform-native metric names are kept; staging renames.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
+from connectors.quota import Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import ExtractResult, Window
+from connectors.streams import CallLog, ExtractResult, Window
 from connectors.youtube import settings
 from connectors.youtube.client import QuotaExhausted, YouTubeClient
 from contentpulse.config import Account, YouTubeSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
 
-__all__ = ["QuotaExhausted", "extract"]
+__all__ = ["QuotaExhausted", "Upload", "extract", "extract_items", "extract_metrics", "plan_chunks"]
 
 log = logging.getLogger(__name__)
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
@@ -152,7 +156,8 @@ def _report_rows(
         }
         if filters:
             query["filters"] = filters
-        body = client.call("reports.query", client.analytics.reports().query(**query))
+        kind = f"reports.query {dimensions}" + (" video" if filters else "")
+        body = client.call("reports.query", client.analytics.reports().query(**query), kind)
         headers = [h.get("name") for h in body.get("columnHeaders", [])]
         expected = [*dimensions.split(","), *metrics]
         if headers != expected:
@@ -168,76 +173,176 @@ def _report_rows(
         start_index += len(rows)
 
 
-def extract(
-    account: Account, window: Window, source: YouTubeSource, conn: Connection, run_id: str
-) -> ExtractResult:
-    """Extract one channel's streams for `window` (reporting dates, inclusive)."""
-    extracted_at = datetime.now(UTC)
+@dataclass(frozen=True)
+class Upload:
+    video_id: str
+    published_at: datetime
+
+
+def plan_chunks(window: Window) -> list[Window]:
+    """The units a window is read in: at most a month each, from the window's start."""
+    return window.chunks(settings.WINDOW_CHUNK_DAYS)
+
+
+def _client(
+    account: Account, source: YouTubeSource, conn: Connection, throttle: Throttle | None
+) -> YouTubeClient:
     policy = RetryPolicy(max_attempts=source.max_attempts)
-    with YouTubeClient(
-        account.id, conn, source.base_url, source.token_uri, source.timeout_s, policy
-    ) as client:
+    return YouTubeClient(
+        account.id, conn, source.base_url, source.token_uri, source.timeout_s, policy, throttle
+    )
+
+
+def extract_items(
+    account: Account,
+    window: Window,
+    source: YouTubeSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> tuple[ExtractResult, list[Upload]]:
+    """Every upload of the channel, with metadata and lifetime statistics."""
+    extracted_at = datetime.now(UTC)
+    with _client(account, source, conn, throttle) as client:
         _, uploads = _uploads(client, account.id)
         items = _content_items(client, account, [v for v, _ in uploads], extracted_at, run_id)
-        # Only videos that existed by the window's end can have rows in it.
-        live = [v for v, published in uploads if published.date() <= window.end]
-        daily_rows: list[dict] = []
-        account_rows: list[dict] = []
-        for chunk in window.chunks(settings.WINDOW_CHUNK_DAYS):
-            for batch in _batches(live, settings.VIDEO_FILTER_BATCH):
-                for row in _report_rows(
-                    client,
-                    account,
-                    chunk,
-                    settings.VIDEO_METRICS,
-                    "day,video",
-                    "video==" + ",".join(batch),
-                ):
-                    daily_rows.append(
-                        {
-                            "account_id": account.id,
-                            "item_id": row.pop("video"),
-                            "date": date.fromisoformat(row.pop("day")),
-                            **row,
-                        }
-                    )
-            for row in _report_rows(client, account, chunk, settings.CHANNEL_METRICS, "day"):
-                account_rows.append(
-                    {"account_id": account.id, "date": date.fromisoformat(row.pop("day")), **row}
+    result = ExtractResult(
+        settings.PLATFORM, account.id, window, {"content_items": items}, client.calls
+    )
+    return result, [Upload(v, published) for v, published in uploads]
+
+
+def _traffic_rows(
+    client: YouTubeClient, account: Account, chunk: Window, uploads: list[Upload]
+) -> list[dict]:
+    """Views by traffic source: the channel every day, each video in its first weeks."""
+    dims = "day,insightTrafficSourceType"
+    rows = [
+        {
+            "account_id": account.id,
+            "item_id": "",
+            "date": date.fromisoformat(r["day"]),
+            "source": r["insightTrafficSourceType"],
+            "views": r["views"],
+        }
+        for r in _report_rows(client, account, chunk, ("views",), dims)
+    ]
+    for upload in uploads:
+        first = upload.published_at.date()
+        last = first + timedelta(days=settings.TRAFFIC_DAYS - 1)
+        start, end = max(chunk.start, first), min(chunk.end, last)
+        if end < start:
+            continue
+        for r in _report_rows(
+            client, account, Window(start, end), ("views",), dims, f"video=={upload.video_id}"
+        ):
+            rows.append(
+                {
+                    "account_id": account.id,
+                    "item_id": upload.video_id,
+                    "date": date.fromisoformat(r["day"]),
+                    "source": r["insightTrafficSourceType"],
+                    "views": r["views"],
+                }
+            )
+    return rows
+
+
+def extract_metrics(
+    account: Account,
+    chunk: Window,
+    uploads: list[Upload],
+    source: YouTubeSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> ExtractResult:
+    """Daily metrics of one window chunk; its extract_log row marks the chunk complete."""
+    extracted_at = datetime.now(UTC)
+    # Only videos that existed by the chunk's end can have rows in it.
+    live = [u for u in uploads if u.published_at.date() <= chunk.end]
+    daily_rows: list[dict] = []
+    with _client(account, source, conn, throttle) as client:
+        for batch in _batches([u.video_id for u in live], settings.VIDEO_FILTER_BATCH):
+            for row in _report_rows(
+                client,
+                account,
+                chunk,
+                settings.VIDEO_METRICS,
+                "day,video",
+                "video==" + ",".join(batch),
+            ):
+                daily_rows.append(
+                    {
+                        "account_id": account.id,
+                        "item_id": row.pop("video"),
+                        "date": date.fromisoformat(row.pop("day")),
+                        **row,
+                    }
                 )
-    for row in daily_rows + account_rows:
+        account_rows = [
+            {"account_id": account.id, "date": date.fromisoformat(r.pop("day")), **r}
+            for r in _report_rows(client, account, chunk, settings.CHANNEL_METRICS, "day")
+        ]
+        traffic_rows = _traffic_rows(client, account, chunk, live)
+    for row in daily_rows + account_rows + traffic_rows:
         row.update(extracted_at=extracted_at, run_id=run_id)
-    daily = pa.Table.from_pylist(daily_rows, schema=settings.SCHEMAS["content_daily"])
-    account_daily = pa.Table.from_pylist(account_rows, schema=settings.SCHEMAS["account_daily"])
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_daily": pa.Table.from_pylist(daily_rows, schema=schemas["content_daily"]),
+        "account_daily": pa.Table.from_pylist(account_rows, schema=schemas["account_daily"]),
+        "traffic_daily": pa.Table.from_pylist(traffic_rows, schema=schemas["traffic_daily"]),
+    }
     last = max((r["date"] for r in account_rows), default=None)
-    rows = items.num_rows + daily.num_rows + account_daily.num_rows
-    extract_log = pa.Table.from_pylist(
-        [
-            {
-                "account_id": account.id,
-                "window_start": window.start,
-                "window_end": window.end,
-                "last_date_returned": last,
-                "calls": client.calls.calls,
-                "quota_units": client.calls.units,
-                "retries": client.calls.retries,
-                "rows": rows,
-                "extracted_at": extracted_at,
-                "run_id": run_id,
-            }
-        ],
-        schema=settings.SCHEMAS["extract_log"],
-    )
-    return ExtractResult(
-        platform=settings.PLATFORM,
-        account_id=account.id,
-        window=window,
-        tables={
-            "content_items": items,
-            "content_daily": daily,
-            "account_daily": account_daily,
-            "extract_log": extract_log,
-        },
-        calls=client.calls,
-        last_date_returned=last,
-    )
+    log_row = {
+        "account_id": account.id,
+        "window_start": chunk.start,
+        "window_end": chunk.end,
+        "last_date_returned": last,
+        "calls": client.calls.calls,
+        "quota_units": client.calls.units,
+        "retries": client.calls.retries,
+        "rows": sum(t.num_rows for t in tables.values()),
+        "extracted_at": extracted_at,
+        "run_id": run_id,
+    }
+    tables["extract_log"] = pa.Table.from_pylist([log_row], schema=schemas["extract_log"])
+    return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, last)
+
+
+def extract(
+    account: Account,
+    window: Window,
+    source: YouTubeSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+    skip: set[Window] | None = None,
+) -> Iterator[ExtractResult]:
+    """Every unit for `window` in order: the uploads, then each chunk not in `skip`."""
+    items, uploads = extract_items(account, window, source, conn, run_id, throttle)
+    yield items
+    for chunk in plan_chunks(window):
+        if skip and chunk in skip:
+            continue
+        yield extract_metrics(account, chunk, uploads, source, conn, run_id, throttle)
+
+
+def merged(results: list[ExtractResult]) -> dict[str, pa.Table]:
+    """Stream tables of several units concatenated (for tests and one-shot use)."""
+    out: dict[str, list[pa.Table]] = {}
+    for result in results:
+        for name, table in result.tables.items():
+            out.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(tables) for name, tables in out.items()}
+
+
+def total_calls(results: list[ExtractResult]) -> CallLog:
+    total = CallLog()
+    for result in results:
+        total.calls += result.calls.calls
+        total.units += result.calls.units
+        total.retries += result.calls.retries
+        for endpoint, n in result.calls.by_endpoint.items():
+            total.by_endpoint[endpoint] = total.by_endpoint.get(endpoint, 0) + n
+    return total

@@ -19,6 +19,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
 from connectors.streams import CallLog
 from connectors.youtube import settings
@@ -33,8 +34,8 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 
-class QuotaExhausted(SourceError):
-    """The project's daily quota is spent: stop now, resume on a later run."""
+class QuotaExhausted(QuotaStop):
+    """The project's daily quota is spent (403 quotaExceeded): stop now, resume on a later run."""
 
 
 def _reason(err: HttpError) -> str:
@@ -54,9 +55,11 @@ class YouTubeClient:
         token_uri: str | None,
         timeout_s: float,
         policy: RetryPolicy,
+        throttle: Throttle | None = None,
     ) -> None:
         self.account_id = account_id
         self.policy = policy
+        self.throttle = throttle or Throttle()
         self.calls = CallLog()
         credentials = Credentials(
             token=None,
@@ -85,12 +88,18 @@ class YouTubeClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, name: str, request: Any) -> dict[str, Any]:
-        """Execute `request` (an HttpRequest) named like `videos.list`; return its JSON body."""
+    def call(self, name: str, request: Any, label: str | None = None) -> dict[str, Any]:
+        """Execute `request` (an HttpRequest) named like `videos.list`; return its JSON body.
+
+        `label` files the call under a finer name in the call log (e.g. the report's dimensions).
+        """
         what = f"youtube {self.account_id}: {name}"
 
+        api, units = settings.CALL_COST[name]
+
         def attempt() -> dict[str, Any]:
-            self.calls.record(name, settings.UNIT_COST.get(name, 1))
+            self.throttle.before_call(api, units, what)  # every attempt costs quota
+            self.calls.record(label or name, units if api == settings.DATA_API else 0)
             try:
                 body = request.execute(num_retries=0)
             except HttpError as err:

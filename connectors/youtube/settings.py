@@ -8,13 +8,21 @@ SCOPES = (
     "https://www.googleapis.com/auth/youtube.readonly",
     "https://www.googleapis.com/auth/yt-analytics.readonly",
 )
-# Data API v3 quota units per call (10,000 a day per project by default).
-UNIT_COST = {"channels.list": 1, "playlistItems.list": 1, "videos.list": 1, "reports.query": 0}
+# What each call costs, and from which quota: the Data API's units (10,000 a day per
+# project by default) or the Analytics API's query count (its own, separate quota).
+DATA_API, ANALYTICS = "data_api_units", "analytics_queries"
+CALL_COST = {
+    "channels.list": (DATA_API, 1),
+    "playlistItems.list": (DATA_API, 1),
+    "videos.list": (DATA_API, 1),
+    "reports.query": (ANALYTICS, 1),
+}
 DATA_PAGE_SIZE = 50  # playlistItems.list and videos.list accept at most 50
 VIDEO_FILTER_BATCH = 200  # ids per Analytics `filters=video==a,b,...`
 ANALYTICS_PAGE_SIZE = 200  # rows per Analytics page for video reports
 WINDOW_CHUNK_DAYS = 31  # long backfill windows are queried a month at a time
 SHORTS_MAX_DURATION_S = 180  # Shorts may run up to three minutes since 2024-10
+TRAFFIC_DAYS = 28  # per-video traffic sources cover each video's first four weeks
 
 VIDEO_METRICS = (
     "views",
@@ -70,6 +78,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("account_id", pa.string()),
             ("date", pa.date32()),
             *[(m, pa.int64()) for m in CHANNEL_METRICS],
+            *_RUN,
+        ]
+    ),
+    # item_id "" is the whole channel; otherwise one video in its first TRAFFIC_DAYS days
+    "traffic_daily": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("item_id", pa.string()),
+            ("date", pa.date32()),
+            ("source", pa.string()),
+            ("views", pa.int64()),
             *_RUN,
         ]
     ),

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import math
 import os
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 
 from connectors.sandbox import Fault
 from connectors.streams import Window
-from connectors.youtube import extract, parse_duration, settings, video_format
+from connectors.youtube import (
+    extract,
+    merged,
+    parse_duration,
+    plan_chunks,
+    settings,
+    total_calls,
+    video_format,
+)
 from connectors.youtube.client import QuotaExhausted
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import CredentialsError, SourceError
@@ -20,11 +29,19 @@ from tests.conftest import CLOCK, END
 WINDOW = Window(date(2026, 10, 1), END)
 
 
-def _run(cfg, sandbox, window=WINDOW, conn=None, index=0):
-    account = cfg.sources.youtube.accounts[index]
-    return extract(
-        account, window, cfg.sources.youtube, conn or get_connection(account.conn_id), "test-run"
-    )
+@dataclass
+class Extracted:
+    tables: dict
+    calls: object
+    last_date_returned: date | None
+
+
+def _run(cfg, sandbox, window=WINDOW, conn=None, index=0, source=None):
+    source = source or cfg.sources.youtube
+    account = source.accounts[index]
+    results = list(extract(account, window, source, conn or get_connection(account.conn_id), "t"))
+    last = max((r.last_date_returned for r in results if r.last_date_returned), default=None)
+    return Extracted(merged(results), total_calls(results), last)
 
 
 def test_extract_lands_exactly_what_the_sandbox_serves(cfg, sandbox):
@@ -60,16 +77,53 @@ def test_metadata_keeps_formats_links_and_hostile_titles_verbatim(cfg, sandbox):
 
 def test_calls_are_the_minimum_the_api_allows(cfg, sandbox):
     result = _run(cfg, sandbox)
-    videos = len(sandbox.portfolio.channels[0].videos)
-    rows = result.tables["content_daily"].num_rows
+    channel = sandbox.portfolio.channels[0]
+    videos = sandbox.portfolio.visible_videos(channel, CLOCK)
+    chunks = plan_chunks(WINDOW)
     by = result.calls.by_endpoint
+    # Data API: one channel lookup, then 50 per page and 50 ids per videos.list
     assert by["channels.list"] == 1
-    assert by["playlistItems.list"] == math.ceil(videos / 50)
-    assert by["videos.list"] == math.ceil(videos / 50)
-    # one month-chunk of the window at a time; per chunk ceil(rows / 200) pages (+1 when a page is exactly full)
-    chunks = WINDOW.chunks(settings.WINDOW_CHUNK_DAYS)
-    assert by["reports.query"] <= math.ceil(rows / 200) + 2 * len(chunks) + len(chunks)
-    assert result.calls.units == by["channels.list"] + by["playlistItems.list"] + by["videos.list"]
+    assert by["playlistItems.list"] == by["videos.list"] == math.ceil(len(videos) / 50)
+    assert result.calls.units == 1 + 2 * math.ceil(len(videos) / 50)
+    # Analytics: per chunk, one query per 200 videos plus one per further 200-row page
+    daily = result.tables["content_daily"].to_pandas()
+    pages = 0
+    for chunk in chunks:
+        live = [v for v in videos if v.publish_date <= chunk.end]
+        rows = int(((daily.date >= chunk.start) & (daily.date <= chunk.end)).sum())
+        pages += max(math.ceil(len(live) / 200), rows // 200 + 1)
+    assert by["reports.query day,video video"] == pages
+    assert by["reports.query day"] == len(chunks)
+    traffic = result.tables["traffic_daily"].to_pandas()
+    channel = traffic[traffic.item_id == ""]
+    assert by["reports.query day,insightTrafficSourceType"] == sum(
+        int(((channel.date >= c.start) & (channel.date <= c.end)).sum()) // 200 + 1 for c in chunks
+    )
+    # per-video traffic: one query (plus further pages) per video per chunk its first four weeks touch
+    by_video = traffic[traffic.item_id != ""]
+    expected = 0
+    for v in videos:
+        for c in chunks:
+            if max(c.start, v.publish_date) <= min(c.end, v.publish_date + timedelta(days=27)):
+                mine = by_video[
+                    (by_video.item_id == v.video_id)
+                    & (by_video.date >= c.start)
+                    & (by_video.date <= c.end)
+                ]
+                expected += len(mine) // 200 + 1
+    assert by["reports.query day,insightTrafficSourceType video"] == expected
+
+
+def test_traffic_sources_add_up_to_views(cfg, sandbox):
+    tables = _run(cfg, sandbox).tables
+    traffic = tables["traffic_daily"].to_pandas()
+    daily = tables["content_daily"].to_pandas()
+    per_video = traffic[traffic.item_id != ""].groupby(["item_id", "date"]).views.sum()
+    views = daily.set_index(["item_id", "date"]).views.reindex(per_video.index)
+    assert len(per_video) > 100 and (per_video == views).all()
+    channel = traffic[traffic.item_id == ""].groupby("date").views.sum()
+    assert (channel == daily.groupby("date").views.sum().reindex(channel.index)).all()
+    assert {"SHORTS", "YT_SEARCH", "RELATED_VIDEO"} <= set(traffic.source)
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -115,17 +169,20 @@ def test_slow_response_past_the_timeout_is_retried(cfg, sandbox, monkeypatch):
     monkeypatch.setattr("connectors.retry.sleep", lambda s: None)
     source = cfg.sources.youtube.model_copy(update={"timeout_s": 0.5})
     sandbox.faults.add(Fault(path="/youtube/v3/channels", kind="slow", delay_s=1.5, times=1))
-    account = source.accounts[0]
-    result = extract(account, WINDOW, source, get_connection(account.conn_id), "slow")
+    result = _run(cfg, sandbox, source=source)
     assert result.calls.retries == 1
     assert result.tables["content_daily"].num_rows > 0
 
 
 def test_expired_access_token_is_refreshed(cfg, sandbox):
+    clean = _run(cfg, sandbox).tables["content_daily"].num_rows
+    tokens = sandbox.calls["/token"]  # one per unit of work (each unit has its own client)
     sandbox.faults.add(Fault(path="/v2/reports", kind="expired_token", times=1))
     result = _run(cfg, sandbox)
-    assert result.tables["content_daily"].num_rows > 0
-    assert sandbox.calls["/token"] == 2  # the first token, then the refresh after the 401
+    assert result.tables["content_daily"].num_rows == clean
+    assert (
+        sandbox.calls["/token"] == 2 * tokens + 1
+    )  # the same again, plus the refresh after the 401
 
 
 def test_quota_exhausted_stops_without_retrying(cfg, sandbox):
