@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     bf = sub.add_parser("backfill", help="extract a date range, then load -> ... -> report")
     bf.add_argument("--start", type=_date, required=True)
     bf.add_argument("--end", type=_date, required=True)
+    bf.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="re-read chunks an earlier backfill already landed (default: skip them)",
+    )
     demo = sub.add_parser("demo", help="the whole night against the sandbox, no credentials needed")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     return p
@@ -153,7 +158,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "publish": lambda: [pipeline.publish(cfg)],
         "report": lambda: [pipeline.report(cfg, args.week)],
         "run": lambda: pipeline.run_night(cfg, args.date or _yesterday(), progress=_progress),
-        "backfill": lambda: pipeline.backfill(cfg, args.start, args.end, progress=_progress),
+        "backfill": lambda: pipeline.backfill(
+            cfg, args.start, args.end, progress=_progress, resume=not args.no_resume
+        ),
     }[args.command]()
     return _finish(steps, started)
 

@@ -143,9 +143,11 @@ def extract_source(
         )
         land(result)
 
-    with ThreadPoolExecutor(
-        max_workers=source.concurrency, thread_name_prefix=f"extract-{platform}"
-    ) as pool:
+    # Under a per-run budget, parallel units would split it and none might finish: run them
+    # one at a time so that only the last unit of a run can be cut short.
+    budgeted = any(limit is not None for limit in throttle.budget.limits.values())
+    workers = 1 if budgeted else source.concurrency
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"extract-{platform}") as pool:
         item_futures = {
             pool.submit(
                 connector.extract_items,
