@@ -7,8 +7,6 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-STREAMS = ("content_items", "content_daily", "account_daily", "traffic_daily", "extract_log")
-
 
 @dataclass(frozen=True)
 class Window:

@@ -1,7 +1,8 @@
 """YouTube connector: the streams of one channel, in units of work that land one by one.
 
 `extract_items` lists every upload (uploads playlist -> videos.list, 50 ids a call) with a
-snapshot of its lifetime statistics: content_items. `extract_metrics` reads one window
+snapshot of its lifetime statistics (content_items), and snapshots the channel's own
+lifetime statistics: subscribers, views, videos (account_snapshots). `extract_metrics` reads one window
 chunk from YouTube Analytics v2: content_daily (200 videos a query, paged), account_daily
 (channel totals), traffic_daily (views by traffic source for the channel, and for each
 video in its first four weeks), plus an extract_log row that marks the chunk done.
@@ -68,9 +69,11 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _uploads(client: YouTubeClient, channel_id: str) -> tuple[str, list[tuple[str, datetime]]]:
+def _uploads(client: YouTubeClient, channel_id: str) -> tuple[dict, list[tuple[str, datetime]]]:
+    """The channel resource (with its lifetime statistics) and every upload, newest first."""
     body = client.call(
-        "channels.list", client.data.channels().list(part="contentDetails", id=channel_id)
+        "channels.list",
+        client.data.channels().list(part="contentDetails,statistics", id=channel_id),
     )
     items = body.get("items") or []
     if not items:
@@ -89,7 +92,7 @@ def _uploads(client: YouTubeClient, channel_id: str) -> tuple[str, list[tuple[st
             if "videoPublishedAt" in details:  # absent for deleted/private videos
                 videos.append((details["videoId"], _ts(details["videoPublishedAt"])))
         request = client.data.playlistItems().list_next(request, page)
-    return playlist, videos
+    return items[0], videos
 
 
 def _content_items(
@@ -204,11 +207,26 @@ def extract_items(
     """Every upload of the channel, with metadata and lifetime statistics."""
     extracted_at = datetime.now(UTC)
     with _client(account, source, conn, throttle) as client:
-        _, uploads = _uploads(client, account.id)
+        channel, uploads = _uploads(client, account.id)
         items = _content_items(client, account, [v for v, _ in uploads], extracted_at, run_id)
-    result = ExtractResult(
-        settings.PLATFORM, account.id, window, {"content_items": items}, client.calls
+    stats = channel.get("statistics", {})
+    snapshot = pa.Table.from_pylist(
+        [
+            {
+                "account_id": account.id,
+                "subscriber_count": None
+                if stats.get("hiddenSubscriberCount")
+                else _int(stats.get("subscriberCount")),
+                "view_count": _int(stats.get("viewCount")),
+                "video_count": _int(stats.get("videoCount")),
+                "extracted_at": extracted_at,
+                "run_id": run_id,
+            }
+        ],
+        schema=settings.SCHEMAS["account_snapshots"],
     )
+    tables = {"content_items": items, "account_snapshots": snapshot}
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls)
     return result, [Upload(v, published) for v, published in uploads]
 
 

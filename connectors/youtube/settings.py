@@ -81,6 +81,16 @@ SCHEMAS: dict[str, pa.Schema] = {
             *_RUN,
         ]
     ),
+    # the channel's lifetime counters (channels.list statistics) at each extraction
+    "account_snapshots": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("subscriber_count", pa.int64()),
+            ("view_count", pa.int64()),
+            ("video_count", pa.int64()),
+            *_RUN,
+        ]
+    ),
     # item_id "" is the whole channel; otherwise one video in its first TRAFFIC_DAYS days
     "traffic_daily": pa.schema(
         [

@@ -17,6 +17,17 @@ with daily as (
     from staging.stg_youtube__video_daily
 ),
 
+coverage as (
+    -- the newest day each account's API has returned; the two days up to it are still
+    -- provisional (YouTube restates them while it finalises a day)
+    select
+        platform,
+        account_id,
+        max(last_date_returned) as last_date
+    from staging.stg_youtube__extractions
+    group by platform, account_id
+),
+
 posts as (
     select
         platform,
@@ -42,6 +53,7 @@ select
     cast(null as bigint) as saves,
     daily.followers_gained,
     daily.followers_lost,
+    coalesce(date_diff('day', daily.date, coverage.last_date) < 2, true) as is_provisional,
     cast(sum(daily.views) over (
         partition by daily.platform, daily.account_id, daily.item_id
         order by daily.date
@@ -52,3 +64,5 @@ inner join posts
         daily.platform = posts.platform
         and daily.account_id = posts.account_id
         and daily.item_id = posts.item_id
+left join coverage
+    on daily.platform = coverage.platform and daily.account_id = coverage.account_id

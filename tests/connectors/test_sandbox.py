@@ -135,3 +135,24 @@ def test_demo_portfolio_has_thousands_of_videos_capacity():
     p = Portfolio.demo(end=date(2026, 11, 20), videos_per_channel=1000)
     assert len(p.videos_by_id) == 3000
     assert {v.is_short for v in p.videos_by_id.values()} == {True, False}
+
+
+def test_parameters_are_checked_against_the_discovery_documents(sandbox):
+    token = _token(sandbox.base_url)
+    playlist = sandbox.portfolio.channels[0].uploads_playlist_id
+    status, body = _get(
+        sandbox.base_url,
+        f"/youtube/v3/playlistItems?part=id&playlistId={playlist}&maxResults=51",
+        token,
+    )
+    assert (
+        status == 400 and "maxResults" in body["error"]["message"]
+    )  # the documented maximum is 50
+    status, body = _get(sandbox.base_url, "/youtube/v3/videos?id=abc", token)
+    assert status == 400 and body["error"]["errors"][0]["reason"] == "required"  # part is required
+    status, _ = _get(
+        sandbox.base_url,
+        f"/youtube/v3/playlistItems?part=id&playlistId={playlist}&onBehalfOfContentOwner=x",
+        token,
+    )
+    assert status == 200  # declared in the discovery document, so accepted

@@ -132,3 +132,28 @@ def test_loading_twice_loads_nothing_new(cfg, sandbox):
     assert pipeline.load(cfg).rows > 0
     again = pipeline.load(cfg)
     assert (again.rows, again.detail) == (0, "0 landing files")
+
+
+def test_newest_days_are_marked_provisional_and_channel_counters_are_snapshotted(
+    backfilled, sandbox
+):
+    end = sandbox.portfolio.end
+    with connect(backfilled.paths.warehouse, read_only=True) as con:
+        provisional = con.sql(
+            "select distinct date from marts.post_daily where is_provisional order by 1"
+        ).fetchall()
+        snapshots = dict(
+            con.sql(
+                "select account_id, subscriber_count from staging.stg_youtube__channel_snapshots"
+            ).fetchall()
+        )
+        last = con.sql(
+            "select distinct last_date_returned from staging.stg_youtube__extractions "
+            "where window_end = (select max(window_end) from staging.stg_youtube__extractions)"
+        ).fetchall()
+    assert [d for (d,) in provisional] == [end - timedelta(days=1), end]
+    assert last == [(end,)]
+    assert snapshots == {
+        c.channel_id: sandbox.portfolio.channel_subscribers(c, CLOCK)
+        for c in sandbox.portfolio.channels
+    }
