@@ -13,7 +13,7 @@ export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format airflow chromium clean
+.PHONY: help demo test lint format bench airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -39,13 +39,16 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
+bench: $(BIN)/.synced ## YouTube extraction at scale vs the sandbox (prints figures; ~15 min)
+	$(BIN)/python bench/youtube_extract.py
+
 chromium: ## Debian's Chromium for the browser tests (installs it when missing and root)
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:$(SANDBOX_PORT)
+airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:8765
 	@mkdir -p $(AIRFLOW_HOME) demo
 	$(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
 	  --data-dir demo/airflow-data & sandbox=$$!; trap "kill $$sandbox 2>/dev/null" EXIT INT TERM; \
