@@ -287,7 +287,6 @@ def publish(cfg: Config) -> StepResult:
     started = time.perf_counter()
     with open_warehouse(cfg.paths.warehouse) as con:
         summary = publish_snapshot(con, cfg.paths.analytics)
-    with open_warehouse(cfg.paths.warehouse) as con:
         rows = con.execute(
             "select coalesce(sum(estimated_size), 0) from duckdb_tables() "
             "where schema_name = 'marts'"

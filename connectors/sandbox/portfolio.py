@@ -350,6 +350,3 @@ class Portfolio:
                         )
                     day += timedelta(days=1)
         return pd.DataFrame(rows)
-
-    def describe_video(self, video: Video) -> dict[str, str]:
-        return {"duration": _iso_duration(video.duration_s)}

@@ -335,14 +335,14 @@ def extract(
     conn: Connection,
     run_id: str,
     throttle: Throttle | None = None,
-    skip: set[Window] | None = None,
 ) -> Iterator[ExtractResult]:
-    """Every unit for `window` in order: the uploads, then each chunk not in `skip`."""
+    """Every unit for `window` in order, one after another: the uploads, then each chunk.
+
+    The pipeline runs the same units in parallel and resumes; this is the one-shot form.
+    """
     items, uploads = extract_items(account, window, source, conn, run_id, throttle)
     yield items
     for chunk in plan_chunks(window):
-        if skip and chunk in skip:
-            continue
         yield extract_metrics(account, chunk, uploads, source, conn, run_id, throttle)
 
 
