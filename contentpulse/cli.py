@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--date", type=_date, help="reporting date of the night (default yesterday)")
     bf = sub.add_parser("backfill", help="extract a date range, then load -> ... -> report")
-    bf.add_argument("--start", type=_date, required=True)
+    bf.add_argument("--start", type=_date, help="first date (default: history_start in the config)")
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument(
         "--no-resume",
@@ -138,6 +138,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sandbox":
         return _serve(args)
     cfg = load_config(args.config)
+    if args.command == "backfill" and args.start is None:
+        if cfg.history_start is None:
+            raise ContentpulseError("backfill: give --start, or set history_start in the config")
+        args.start = cfg.history_start
     if args.command == "extract":
         if args.start or args.end:
             if not (args.start and args.end):

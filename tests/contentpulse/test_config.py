@@ -105,3 +105,11 @@ def test_cli_rejects_reversed_backfill_dates(tmp_path, capsys):
         == 2
     )
     assert "--end 2026-03-01 is before --start 2026-03-02" in capsys.readouterr().err
+
+
+def test_backfill_without_start_needs_history_start(tmp_path, capsys):
+    path = write(tmp_path, VALID)
+    assert main(["--config", str(path), "backfill", "--end", "2026-03-01"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: backfill: give --start, or set history_start in the config"
+    )
