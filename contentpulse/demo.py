@@ -55,7 +55,7 @@ def write_sandbox_config(
                 "base_url": sandbox.base_url,
                 "token_uri": f"{sandbox.base_url}/token",
                 "lookback_days": lookback_days,
-            "max_calls_per_second": None,  # the local sandbox needs no rate cap
+                "max_calls_per_second": None,  # the local sandbox needs no rate cap
                 "accounts": [
                     {
                         "id": c.channel_id,
