@@ -140,3 +140,43 @@ def test_every_model_has_docs_and_a_grain():
         assert model.description, model.table
         assert model.grain, model.table
         assert {c.name for c in model.columns} >= set(model.grain), model.table
+
+
+def channel_day(d: date, views: int, gained: int = 0, lost: int = 0) -> dict:
+    return {
+        "date": d,
+        "views": views,
+        "estimatedMinutesWatched": views,
+        "subscribersGained": gained,
+        "subscribersLost": lost,
+    }
+
+
+def test_account_weekly_sums_iso_weeks_and_compares_with_the_week_before(cfg):
+    monday = date(2026, 11, 2)  # ISO week 2026-W45
+    days = [channel_day(monday + timedelta(days=i), 100, gained=3, lost=1) for i in range(7)]
+    days += [channel_day(monday + timedelta(days=7 + i), 150) for i in range(7)]  # W46
+    days += [channel_day(monday + timedelta(days=21), 80)]  # W48 (W47 has no data), one day
+    land(cfg, "account_daily", days, T0)
+    published = datetime(2026, 11, 10, 9, tzinfo=UTC)  # a Tuesday of W46
+    land(cfg, "content_items", [item("a", published), item("b", published)], T0)
+    land(cfg, "content_daily", [day("a", published.date(), 1), day("b", published.date(), 1)], T0)
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        build(con)
+        weeks = (
+            con.sql("select * from marts.account_weekly order by week_start")
+            .df()
+            .set_index("iso_week")
+        )
+    assert list(weeks.index) == ["2026-W45", "2026-W46", "2026-W48"]
+    w45, w46, w48 = (weeks.loc[w] for w in weeks.index)
+    assert (w45.views, w45.watch_time_s, w45.followers_net, w45.is_complete) == (
+        700,
+        700 * 60,
+        14,
+        True,
+    )
+    assert (w46.views, w46.views_prev_week, w46.posts_published) == (1050, 700, 2)
+    assert w46.views_wow_change == pytest.approx(0.5)
+    assert pd.isna(w48.views_prev_week) and not w48.is_complete  # W47 is missing, not "zero"
