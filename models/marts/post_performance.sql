@@ -91,6 +91,75 @@ peers as (
         )
 ),
 
+peer_pairs as (
+    -- each item with a day-7 figure against each of its account-format peers (published in
+    -- the 180 days before it), on the log scale the index uses
+    select
+        item.platform,
+        item.account_id,
+        item.item_id,
+        ln(peer.views_d7 + 1) as peer_log_d7,
+        case
+            when peer.views_d7 < item.views_d7 then 1.0
+            when peer.views_d7 = item.views_d7 then 0.5
+            else 0.0
+        end as beaten
+    from items as item
+    inner join items as peer
+        on
+            item.platform = peer.platform
+            and item.account_id = peer.account_id
+            and item.format = peer.format
+            and peer.published_at >= item.published_at - interval 180 days
+            and item.published_at > peer.published_at
+    where item.views_d7 is not null and peer.views_d7 is not null
+),
+
+peer_center as (
+    select
+        platform,
+        account_id,
+        item_id,
+        count(*) as peers,
+        avg(beaten) as peer_percentile,
+        median(peer_log_d7) as peer_log_median
+    from peer_pairs
+    group by platform, account_id, item_id
+),
+
+peer_spread as (
+    -- the median absolute deviation of the peers around their own median
+    select
+        peer_pairs.platform,
+        peer_pairs.account_id,
+        peer_pairs.item_id,
+        median(abs(peer_pairs.peer_log_d7 - peer_center.peer_log_median)) as peer_log_mad
+    from peer_pairs
+    inner join peer_center
+        on
+            peer_pairs.platform = peer_center.platform
+            and peer_pairs.account_id = peer_center.account_id
+            and peer_pairs.item_id = peer_center.item_id
+    group by peer_pairs.platform, peer_pairs.account_id, peer_pairs.item_id
+),
+
+robust as (
+    select
+        peer_center.platform,
+        peer_center.account_id,
+        peer_center.item_id,
+        peer_center.peer_percentile,
+        peer_center.peer_log_median,
+        peer_spread.peer_log_mad
+    from peer_center
+    inner join peer_spread
+        on
+            peer_center.platform = peer_spread.platform
+            and peer_center.account_id = peer_spread.account_id
+            and peer_center.item_id = peer_spread.item_id
+    where peer_center.peers >= 5
+),
+
 chosen as (
     select
         *,
@@ -115,6 +184,20 @@ chosen as (
             when portfolio_peer_count >= 5 then portfolio_peer_p80_d7
         end as peer_p80_d7
     from peers
+),
+
+scored as (
+    select
+        chosen.*,
+        robust.peer_percentile,
+        robust.peer_log_median,
+        robust.peer_log_mad
+    from chosen
+    left join robust
+        on
+            chosen.platform = robust.platform
+            and chosen.account_id = robust.account_id
+            and chosen.item_id = robust.item_id
 )
 
 select
@@ -151,5 +234,15 @@ select
     case
         when account_peer_count_d30 >= 5
             then ln((views_d30 + 1) / (account_peer_median_d30 + 1))
-    end as performance_index_d30
-from chosen
+    end as performance_index_d30,
+    peer_percentile,
+    0.6745 * (ln(views_d7 + 1) - peer_log_median)
+    / nullif(peer_log_mad, 0) as robust_z,
+    coalesce(
+        abs(
+            0.6745 * (ln(views_d7 + 1) - peer_log_median)
+            / nullif(peer_log_mad, 0)
+        ) > 3.5,
+        false
+    ) as is_outlier
+from scored

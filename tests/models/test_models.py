@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -180,3 +181,30 @@ def test_account_weekly_sums_iso_weeks_and_compares_with_the_week_before(cfg):
     assert (w46.views, w46.views_prev_week, w46.posts_published) == (1050, 700, 2)
     assert w46.views_wow_change == pytest.approx(0.5)
     assert pd.isna(w48.views_prev_week) and not w48.is_complete  # W47 is missing, not "zero"
+
+
+def test_percentile_and_robust_z_within_peers(cfg):
+    peers = [70, 140, 210, 280, 350]
+    items, daily = [], []
+    for i, total in enumerate(peers):
+        published = T0 + timedelta(days=i)
+        items.append(item(f"p{i}", published))
+        daily += daily_series(f"p{i}", published, total, days=20)
+    for name, total, offset in (("typical", 210, 6), ("breakout", 21_000, 7)):
+        published = T0 + timedelta(days=offset)
+        items.append(item(name, published))
+        daily += daily_series(name, published, total, days=12)
+    land(cfg, "content_items", items, T0)
+    land(cfg, "content_daily", daily, T0)
+    perf = run_build(cfg)["post_performance"].set_index("item_id")
+    typical = perf.loc["typical"]
+    assert typical.peer_percentile == 0.5 and typical.robust_z == 0.0 and not typical.is_outlier
+    logs = [math.log(v + 1) for v in peers]
+    breakout = perf.loc["breakout"]  # its peers are the five plus "typical"
+    six = sorted([*logs, math.log(211)])
+    median6 = (six[2] + six[3]) / 2
+    mad6 = sorted(abs(x - median6) for x in six)
+    mad6 = (mad6[2] + mad6[3]) / 2
+    assert breakout.peer_percentile == 1.0
+    assert breakout.robust_z == pytest.approx(0.6745 * (math.log(21_001) - median6) / mad6)
+    assert breakout.is_outlier
