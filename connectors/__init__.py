@@ -1,14 +1,28 @@
-"""Connectors: one package per platform, each exposing `extract` and its landing `SCHEMAS`."""
+"""Connectors: one package per platform, each exposing the same functions.
+
+`connector(platform)` is the one registry: the pipeline and the loader find a platform's
+`plan_chunks`, `extract_items`, `extract_metrics`, `budget` and landing `SCHEMAS` through it.
+"""
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 import pyarrow as pa
+
+from contentpulse.errors import ContentpulseError
 
 PLATFORMS = ("youtube",)
 
 
+def connector(platform: str) -> ModuleType:
+    """The connector package of `platform` (imported on first use: DAG parsing stays light)."""
+    if platform not in PLATFORMS:
+        raise ContentpulseError(f"no connector for platform {platform!r}")
+    return importlib.import_module(f"connectors.{platform}")
+
+
 def landing_schemas(platform: str) -> dict[str, pa.Schema]:
     """The streams a platform's connector lands, with their Arrow schemas."""
-    return importlib.import_module(f"connectors.{platform}.settings").SCHEMAS
+    return connector(platform).settings.SCHEMAS

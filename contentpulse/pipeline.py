@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from connectors.quota import Budget, QuotaStop, RateLimiter, Throttle
+from connectors import connector as platform_connector
+from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
@@ -55,23 +56,6 @@ def night_window(cfg: Config, platform: str, run_date: date) -> Window:
     return Window(run_date - timedelta(days=source.lookback_days - 1), run_date)
 
 
-def _connector(platform: str):
-    if platform == "youtube":
-        import connectors.youtube as connector
-
-        return connector
-    raise ContentpulseError(f"no connector for platform {platform!r}")
-
-
-def _throttle(source) -> Throttle:
-    from connectors.youtube.settings import ANALYTICS, DATA_API
-
-    budget = Budget(
-        {DATA_API: source.budget_data_api_units, ANALYTICS: source.budget_analytics_queries}
-    )
-    return Throttle(budget, RateLimiter(source.max_calls_per_second))
-
-
 def _covered(chunk: Window, done: list[Window]) -> bool:
     return any(d.start <= chunk.start and chunk.end <= d.end for d in done)
 
@@ -95,8 +79,8 @@ def extract_source(
 
     started = time.perf_counter()
     source = dict(cfg.iter_sources())[platform]
-    connector = _connector(platform)
-    throttle = _throttle(source)
+    connector = platform_connector(platform)
+    throttle = Throttle(connector.budget(source), RateLimiter(source.max_calls_per_second))
     step = StepResult("extract")
     lock = threading.Lock()
     stop = threading.Event()
@@ -110,18 +94,16 @@ def extract_source(
         if chunks:
             todo[account_id] = chunks
     units_total = len(todo) + sum(map(len, todo.values()))
-    units_done = 0
+    units_done = quota_units = 0
 
     def land(result) -> None:
-        nonlocal units_done
+        nonlocal units_done, quota_units
         write_result(cfg.paths.landing, result, run_id)
         with lock:
             units_done += 1
+            quota_units += result.calls.units
             step.rows += result.rows
             step.calls += result.calls.calls
-            step.outputs["quota_units"] = str(
-                int(step.outputs.get("quota_units", 0)) + result.calls.units
-            )
         if progress:
             progress(f"extract {platform}: {units_done}/{units_total} units")
 
@@ -182,6 +164,7 @@ def extract_source(
     )
     if left and stop.is_set():
         step.errors[0] += f" ({left} of {units_total} units left for the next run)"
+    step.outputs["quota_units"] = str(quota_units)
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step

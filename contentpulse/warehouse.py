@@ -11,6 +11,11 @@ from contentpulse.errors import ContentpulseError
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "meta")
 
 
+def sql_string(text: str) -> str:
+    """A SQL string literal, for the statements that take no bind parameters (COMMENT, ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file; a lock held by another process is one clear error line."""
     if read_only and not path.exists():

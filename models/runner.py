@@ -19,6 +19,7 @@ import duckdb
 import yaml
 
 from contentpulse.errors import ContentpulseError
+from contentpulse.warehouse import sql_string
 
 MODELS_DIR = Path(__file__).resolve().parent
 LAYERS = ("staging", "intermediate", "marts")
@@ -89,10 +90,6 @@ def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
     return [models[t] for t in order]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {
         f"{s}.{t}"
@@ -146,7 +143,7 @@ def build(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> Buil
 
 def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     if model.description:
-        con.execute(f"comment on table {model.table} is {_quote(model.description)}")
+        con.execute(f"comment on table {model.table} is {sql_string(model.description)}")
     actual = {r[0] for r in con.execute(f"describe {model.table}").fetchall()}
     for column in model.columns:
         if column.name not in actual:
@@ -156,5 +153,5 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> None:
             )
         if column.description:
             con.execute(
-                f'comment on column {model.table}."{column.name}" is {_quote(column.description)}'
+                f'comment on column {model.table}."{column.name}" is {sql_string(column.description)}'
             )

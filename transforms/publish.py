@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from contentpulse.errors import ContentpulseError
-from contentpulse.warehouse import connect
+from contentpulse.warehouse import connect, sql_string
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
 # DuckDB 2.0 writes storage version 69, which DuckDB 1.x clients (the duckdb CLI on PyPI,
@@ -29,10 +29,6 @@ class PublishSummary:
     build_id: str
     tables: int
     bytes: int
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publishable_build(con: duckdb.DuckDBPyConnection) -> str:
@@ -76,7 +72,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     con.execute(
-        f"attach {_quote(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
+        f"attach {sql_string(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
     )
     try:
         for schema in (*PUBLISHED_SCHEMAS, "meta"):
@@ -84,10 +80,10 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
         for schema, table, comment in tables:
             con.execute(f"create table snapshot.{schema}.{table} as select * from {schema}.{table}")
             if comment:
-                con.execute(f"comment on table snapshot.{schema}.{table} is {_quote(comment)}")
+                con.execute(f"comment on table snapshot.{schema}.{table} is {sql_string(comment)}")
         for schema, table, column, comment in columns:
             con.execute(
-                f'comment on column snapshot.{schema}.{table}."{column}" is {_quote(comment)}'
+                f'comment on column snapshot.{schema}.{table}."{column}" is {sql_string(comment)}'
             )
         con.execute(
             "create table snapshot.meta.check_results as "

@@ -20,16 +20,24 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
-from connectors.quota import Throttle
+from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import CallLog, ExtractResult, Window
+from connectors.streams import ExtractResult, Window
 from connectors.youtube import settings
 from connectors.youtube.client import QuotaExhausted, YouTubeClient
 from contentpulse.config import Account, YouTubeSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
 
-__all__ = ["QuotaExhausted", "Upload", "extract", "extract_items", "extract_metrics", "plan_chunks"]
+__all__ = [
+    "QuotaExhausted",
+    "Upload",
+    "budget",
+    "extract",
+    "extract_items",
+    "extract_metrics",
+    "plan_chunks",
+]
 
 log = logging.getLogger(__name__)
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
@@ -180,6 +188,16 @@ def _report_rows(
 class Upload:
     video_id: str
     published_at: datetime
+
+
+def budget(source: YouTubeSource) -> Budget:
+    """The per-run budget from config, keyed by the quota each call draws on."""
+    return Budget(
+        {
+            settings.DATA_API: source.budget_data_api_units,
+            settings.ANALYTICS: source.budget_analytics_queries,
+        }
+    )
 
 
 def plan_chunks(window: Window) -> list[Window]:
@@ -344,23 +362,3 @@ def extract(
     yield items
     for chunk in plan_chunks(window):
         yield extract_metrics(account, chunk, uploads, source, conn, run_id, throttle)
-
-
-def merged(results: list[ExtractResult]) -> dict[str, pa.Table]:
-    """Stream tables of several units concatenated (for tests and one-shot use)."""
-    out: dict[str, list[pa.Table]] = {}
-    for result in results:
-        for name, table in result.tables.items():
-            out.setdefault(name, []).append(table)
-    return {name: pa.concat_tables(tables) for name, tables in out.items()}
-
-
-def total_calls(results: list[ExtractResult]) -> CallLog:
-    total = CallLog()
-    for result in results:
-        total.calls += result.calls.calls
-        total.units += result.calls.units
-        total.retries += result.calls.retries
-        for endpoint, n in result.calls.by_endpoint.items():
-            total.by_endpoint[endpoint] = total.by_endpoint.get(endpoint, 0) + n
-    return total

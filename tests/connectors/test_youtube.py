@@ -8,25 +8,38 @@ import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pyarrow as pa
 import pytest
 
 from connectors.sandbox import Fault
-from connectors.streams import Window
-from connectors.youtube import (
-    extract,
-    merged,
-    parse_duration,
-    plan_chunks,
-    settings,
-    total_calls,
-    video_format,
-)
+from connectors.streams import CallLog, Window
+from connectors.youtube import extract, parse_duration, plan_chunks, settings, video_format
 from connectors.youtube.client import QuotaExhausted
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import CredentialsError, SourceError
 from tests.conftest import CLOCK, END
 
 WINDOW = Window(date(2026, 10, 1), END)
+
+
+def merged(results) -> dict[str, pa.Table]:
+    """Stream tables of several units of work, concatenated."""
+    out: dict[str, list[pa.Table]] = {}
+    for result in results:
+        for name, table in result.tables.items():
+            out.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(tables) for name, tables in out.items()}
+
+
+def total_calls(results) -> CallLog:
+    total = CallLog()
+    for result in results:
+        total.calls += result.calls.calls
+        total.units += result.calls.units
+        total.retries += result.calls.retries
+        for endpoint, n in result.calls.by_endpoint.items():
+            total.by_endpoint[endpoint] = total.by_endpoint.get(endpoint, 0) + n
+    return total
 
 
 @dataclass
