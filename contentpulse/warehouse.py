@@ -62,6 +62,10 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
             "column" varchar, kwargs varchar, success boolean, critical boolean,
             element_count bigint, unexpected_count bigint, sample varchar
         );
+        alter table meta.loaded_files add column if not exists built_in varchar;
+        alter table meta.builds add column if not exists mode varchar;
+        alter table meta.builds add column if not exists since date;
+        alter table meta.builds add column if not exists fingerprint varchar;
         """
     )
     return con

@@ -1,19 +1,37 @@
-"""The model runner: every `models/<layer>/<name>.sql` built as table `<layer>.<name>`.
+"""The model runner: every `models/<layer>/<name>.sql` (or `.py`) built as `<layer>.<name>`.
 
-Dependencies are the `<layer>.<name>` references in each model's SQL; models run in
-dependency order inside one transaction, so readers never see a half-built set. The YAML
-beside a model (description, grain, columns) becomes DuckDB comments, and its grain and
-column tests feed the quality checks.
+Dependencies are the `<layer>.<name>` references in each model's SQL (a Python model lists
+them in `REFS`); models run in dependency order inside one transaction, so readers never
+see a half-built set. The YAML beside a model (description, grain, columns) becomes DuckDB
+comments, and its grain and column tests feed the quality checks.
+
+How a model is materialised comes from its YAML:
+
+- `materialized: table` (the default): rebuilt whole on every build. Item- and week-grain
+  models are small; rebuilding them is cheaper than tracking what changed.
+- `materialized: view`: a view (the intermediate unions over sources).
+- `materialized: incremental` with `replace_where: <predicate on the table's rows>`: the
+  day-grain models. The runner works out `$since`, the earliest reporting date among the
+  raw rows loaded since the last build (new and restated days); an incremental build
+  deletes the rows matching `replace_where` and inserts the model's SQL output, which must
+  cover exactly those rows (the SQL filters with the same `$since`). A full build runs the
+  same SQL with `$since` at the start of time. A full build happens when asked, on the
+  first build, and whenever a model file or the account list changed since the last one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
@@ -23,14 +41,20 @@ from contentpulse.warehouse import sql_string
 
 MODELS_DIR = Path(__file__).resolve().parent
 LAYERS = ("staging", "intermediate", "marts")
-_REF = re.compile(r"\b(raw|staging|intermediate|marts)\.([a-z0-9_]+)\b")
+MATERIALIZATIONS = ("table", "view", "incremental")
+# $since in a full build: before any reporting date
+BEGINNING = date(1970, 1, 1)
+# platforms restate and finalise their newest days: an incremental build always redoes
+# this many days before the newest day already built
+PROVISIONAL_MARGIN_DAYS = 3
+_REF = re.compile(r"\b(raw|staging|intermediate|marts|meta)\.([a-z0-9_]+)\b")
 
 
 @dataclass
 class Column:
     name: str
     description: str = ""
-    tests: list[str] = field(default_factory=list)
+    tests: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -41,40 +65,97 @@ class Model:
     description: str = ""
     grain: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
+    materialized: str = "table"
+    replace_where: str | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+    # a Python model: called with (connection, context), returns a frame DuckDB can read
+    python: Callable[..., Any] | None = None
+    python_refs: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
         return f"{self.layer}.{self.name}"
 
+    def _refs(self, layers: set[str]) -> set[str]:
+        found = {f"{layer}.{name}" for layer, name in _REF.findall(self.sql) if layer in layers}
+        found |= {r for r in self.python_refs if r.split(".")[0] in layers}
+        return found - {self.table}
+
     @property
     def refs(self) -> set[str]:
-        return {f"{layer}.{name}" for layer, name in _REF.findall(self.sql) if layer != "raw"}
+        return self._refs(set(LAYERS))
 
     @property
     def raw_refs(self) -> set[str]:
-        return {f"raw.{name}" for layer, name in _REF.findall(self.sql) if layer == "raw"}
+        return self._refs({"raw"})
+
+
+@dataclass
+class BuildContext:
+    """What a Python model may need besides the warehouse (the config, when there is one)."""
+
+    config: Any = None
+
+
+def _load_python(path: Path) -> tuple[Callable[..., Any], tuple[str, ...], str]:
+    spec = importlib.util.spec_from_file_location(f"models_{path.parent.name}_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.frame, tuple(getattr(module, "REFS", ())), path.read_text(encoding="utf-8")
+
+
+def _model(layer: str, path: Path) -> Model:
+    doc_file = path.with_suffix(".yml")
+    doc = yaml.safe_load(doc_file.read_text(encoding="utf-8")) if doc_file.exists() else {}
+    doc = doc or {}
+    python, python_refs, sql = None, (), ""
+    if path.suffix == ".py":
+        python, python_refs, sql = _load_python(path)
+    else:
+        sql = path.read_text(encoding="utf-8")
+    model = Model(
+        layer=layer,
+        name=path.stem,
+        sql=sql if python is None else "",
+        description=str(doc.get("description", "")).strip(),
+        grain=list(doc.get("grain", [])),
+        columns=[
+            Column(c["name"], str(c.get("description", "")).strip(), list(c.get("tests", [])))
+            for c in doc.get("columns", [])
+        ],
+        materialized=str(doc.get("materialized", "table")),
+        replace_where=doc.get("replace_where"),
+        doc=doc,
+        python=python,
+        python_refs=python_refs,
+    )
+    where = f"model {model.table}"
+    if model.materialized not in MATERIALIZATIONS:
+        raise ContentpulseError(
+            f"{where}: materialized must be one of {', '.join(MATERIALIZATIONS)} "
+            f"(got {model.materialized!r})"
+        )
+    if model.materialized == "incremental" and not (
+        model.replace_where and "$since" in model.sql and python is None
+    ):
+        raise ContentpulseError(
+            f"{where}: an incremental SQL model needs `replace_where` in its YAML "
+            "and must filter on $since"
+        )
+    return model
 
 
 def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
     """Every model with its YAML, in dependency order."""
     models: dict[str, Model] = {}
     for layer in LAYERS:
-        for sql_file in sorted((models_dir / layer).glob("*.sql")):
-            doc_file = sql_file.with_suffix(".yml")
-            doc = yaml.safe_load(doc_file.read_text(encoding="utf-8")) if doc_file.exists() else {}
-            model = Model(
-                layer=layer,
-                name=sql_file.stem,
-                sql=sql_file.read_text(encoding="utf-8"),
-                description=str(doc.get("description", "")).strip(),
-                grain=list(doc.get("grain", [])),
-                columns=[
-                    Column(
-                        c["name"], str(c.get("description", "")).strip(), list(c.get("tests", []))
-                    )
-                    for c in doc.get("columns", [])
-                ],
-            )
+        for path in sorted((models_dir / layer).glob("*.sql")) + sorted(
+            (models_dir / layer).glob("[!_]*.py")
+        ):
+            model = _model(layer, path)
+            if model.table in models:
+                raise ContentpulseError(f"model {model.table}: defined twice (.sql and .py)")
             models[model.table] = model
     graph = {table: {r for r in m.refs if r in models} for table, m in models.items()}
     for table, m in models.items():
@@ -90,11 +171,49 @@ def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
     return [models[t] for t in order]
 
 
-def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        f"{s}.{t}"
-        for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
-    }
+def fingerprint(con: duckdb.DuckDBPyConnection, models: list[Model], models_dir: Path) -> str:
+    """What a build's results depend on besides the data: model files and the account list."""
+    digest = hashlib.sha256()
+    for path in sorted(p for d in (*LAYERS, "seeds") for p in (models_dir / d).glob("*.*")):
+        digest.update(str(path.relative_to(models_dir)).encode())
+        digest.update(path.read_bytes())
+    for row in con.execute("select * from meta.accounts order by all").fetchall():
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    views = con.execute(
+        "select schema_name, view_name from duckdb_views() where not internal"
+    ).fetchall()
+    return {f"{s}.{t}" for s, t in [*tables, *views]}
+
+
+def changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
+    """Where an incremental build starts: the earliest reporting date among raw rows loaded
+    since the last build (new and restated days), and no later than a few days before the
+    newest day already built, whose provisional status moves on with the new data.
+    None when nothing dated arrived."""
+    dated = con.execute(
+        "select table_name from duckdb_columns() where schema_name = 'raw' and column_name = 'date'"
+    ).fetchall()
+    if not dated:
+        return None
+    union = " union all ".join(
+        f"select min(date) filter (where f.built_in is null) as new_min, "
+        f"max(date) filter (where f.built_in is not null) as built_max "
+        f"from raw.{t} as r inner join meta.loaded_files as f on r.landing_file = f.path"
+        for (t,) in dated
+    )
+    new_min, built_max = con.execute(
+        f"select min(new_min), max(built_max) from ({union})"
+    ).fetchall()[0]
+    if new_min is None:
+        return None
+    if built_max is None:
+        return new_min
+    return min(new_min, built_max - timedelta(days=PROVISIONAL_MARGIN_DAYS))
 
 
 @dataclass
@@ -103,15 +222,36 @@ class BuildSummary:
     models: int
     rows: dict[str, int]
     seconds: float
+    mode: str = "full"
+    since: date | None = None
+    seconds_by_model: dict[str, float] = field(default_factory=dict)
 
 
-def build(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> BuildSummary:
-    """Build every model in one transaction and record the build in meta.builds."""
+def build(
+    con: duckdb.DuckDBPyConnection,
+    models_dir: Path = MODELS_DIR,
+    *,
+    full: bool = False,
+    context: BuildContext | None = None,
+) -> BuildSummary:
+    """Build every model in one transaction and record the build in meta.builds.
+
+    Incremental unless `full`, the first build, or a changed fingerprint asks for a full one.
+    """
     models = discover(models_dir)
+    context = context or BuildContext()
     started = time.perf_counter()
     build_id = uuid.uuid4().hex
     rows: dict[str, int] = {}
-    existing = _existing_tables(con)
+    timings: dict[str, float] = {}
+    existing = _existing(con)
+    prints = fingerprint(con, models, models_dir)
+    last = con.execute(
+        "select fingerprint from meta.builds order by finished_at desc limit 1"
+    ).fetchall()
+    incremental_targets = {m.table for m in models if m.materialized == "incremental"}
+    full = full or not last or last[0][0] != prints or not incremental_targets <= existing
+    since = BEGINNING if full else changed_since(con)
     con.execute("begin transaction")
     try:
         for model in models:
@@ -121,29 +261,79 @@ def build(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> Buil
                     f"model {model.table}: no data loaded yet for {', '.join(sorted(missing_raw))} "
                     "(run extract and load first)"
                 )
+            t0 = time.perf_counter()
             try:
-                con.execute(f"create or replace table {model.table} as\n{model.sql}")
+                _materialize(con, model, full=full, since=since, context=context)
             except duckdb.Error as exc:
                 raise ContentpulseError(
                     f"model {model.table}: {str(exc).splitlines()[0]}"
                 ) from None
             _comment(con, model)
-            rows[model.table] = con.execute(f"select count(*) from {model.table}").fetchall()[0][0]
+            timings[model.table] = time.perf_counter() - t0
+            if model.materialized != "view":
+                rows[model.table] = con.execute(f"select count(*) from {model.table}").fetchall()[
+                    0
+                ][0]
         seconds = time.perf_counter() - started
         con.execute(
-            "insert into meta.builds values (?, now() - to_microseconds(?::bigint), now(), ?, ?)",
-            [build_id, int(seconds * 1e6), len(models), seconds],
+            "insert into meta.builds (build_id, started_at, finished_at, models, seconds, mode, "
+            "since, fingerprint) values "
+            "(?, now() - to_microseconds(?::bigint), now(), ?, ?, ?, ?, ?)",
+            [
+                build_id,
+                int(seconds * 1e6),
+                len(models),
+                seconds,
+                "full" if full else "incremental",
+                since,
+                prints,
+            ],
         )
+        con.execute("update meta.loaded_files set built_in = ? where built_in is null", [build_id])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return BuildSummary(build_id, len(models), rows, time.perf_counter() - started)
+    return BuildSummary(
+        build_id,
+        len(models),
+        rows,
+        time.perf_counter() - started,
+        "full" if full else "incremental",
+        since,
+        timings,
+    )
+
+
+def _materialize(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    *,
+    full: bool,
+    since: date | None,
+    context: BuildContext,
+) -> None:
+    if model.python is not None:
+        frame = model.python(con, context)  # noqa: F841 (read by DuckDB below)
+        con.execute(f"create or replace table {model.table} as select * from frame")
+    elif model.materialized == "view":
+        con.execute(f"create or replace view {model.table} as\n{model.sql}")
+    elif model.materialized == "table" or full:
+        params = {"since": since} if "$since" in model.sql else None
+        con.execute(f"create or replace table {model.table} as\n{model.sql}", params)
+    elif since is not None:  # incremental, and something new arrived
+        where = model.replace_where or "true"
+        con.execute(
+            f"delete from {model.table} where {where}",
+            {"since": since} if "$since" in where else None,
+        )
+        con.execute(f"insert into {model.table} by name\n{model.sql}", {"since": since})
 
 
 def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    kind = "view" if model.materialized == "view" else "table"
     if model.description:
-        con.execute(f"comment on table {model.table} is {sql_string(model.description)}")
+        con.execute(f"comment on {kind} {model.table} is {sql_string(model.description)}")
     actual = {r[0] for r in con.execute(f"describe {model.table}").fetchall()}
     for column in model.columns:
         if column.name not in actual:
@@ -151,7 +341,7 @@ def _comment(con: duckdb.DuckDBPyConnection, model: Model) -> None:
                 f"model {model.table}: YAML documents column {column.name!r}, "
                 "which the SQL does not produce"
             )
-        if column.description:
+        if column.description and kind == "table":
             con.execute(
                 f'comment on column {model.table}."{column.name}" is {sql_string(column.description)}'
             )

@@ -39,7 +39,9 @@ def raw_table(source: str, stream: str) -> str:
 
 def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     """Create the raw table from the file's schema, or add columns the file brings."""
-    rel = con.sql("select * from read_parquet($path)", params={"path": str(path)})
+    rel = con.sql(
+        "select * from read_parquet($path, hive_partitioning = false)", params={"path": str(path)}
+    )
     schema, name = table.split(".")
     existing = {
         r[0]
@@ -91,7 +93,7 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
             try:
                 _ensure_columns(con, table, file.path)
                 rows = con.execute(
-                    f"insert into {table} by name select *, ? as landing_file from read_parquet(?)",
+                    f"insert into {table} by name select *, ? as landing_file from read_parquet(?, hive_partitioning = false)",
                     [rel_path, str(file.path)],
                 ).fetchall()[0][0]
             except duckdb.Error as exc:
@@ -100,7 +102,8 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
                     f"load: landing file {rel_path} is unreadable: {first}"
                 ) from None
             con.execute(
-                "insert into meta.loaded_files values (?, ?, ?, ?, ?, now())",
+                "insert into meta.loaded_files (path, source, stream, account_id, rows, loaded_at) "
+                "values (?, ?, ?, ?, ?, now())",
                 [rel_path, file.source, file.stream, file.account_id, rows],
             )
             by_table[table] = by_table.get(table, 0) + rows

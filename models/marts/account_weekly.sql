@@ -8,7 +8,7 @@ with days as (
         views,
         watch_time_s,
         followers_gained - followers_lost as followers_net
-    from staging.stg_youtube__channel_daily
+    from intermediate.int_account_daily
 ),
 
 weekly as (

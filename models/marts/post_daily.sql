@@ -1,4 +1,6 @@
--- one row per item and reporting day: unified metrics, age and running totals
+-- one row per item and reporting day: unified metrics, age, provisional flag and running
+-- views; incremental: the days from $since are replaced, and the running total carries
+-- on from the views before them
 with daily as (
     select
         platform,
@@ -12,20 +14,26 @@ with daily as (
         likes,
         comments,
         shares,
+        saves,
+        reach,
+        impressions,
         followers_gained,
-        followers_lost
-    from staging.stg_youtube__video_daily
+        followers_lost,
+        is_restated,
+        is_interpolated
+    from intermediate.int_item_daily
+    where date >= $since
 ),
 
-coverage as (
-    -- the newest day each account's API has returned; the two days up to it are still
-    -- provisional (YouTube restates them while it finalises a day)
+views_before as (
     select
         platform,
         account_id,
-        max(last_date_returned) as last_date
-    from staging.stg_youtube__extractions
-    group by platform, account_id
+        item_id,
+        sum(views) as views
+    from intermediate.int_item_daily
+    where date < $since
+    group by platform, account_id, item_id
 ),
 
 posts as (
@@ -50,19 +58,34 @@ select
     daily.likes,
     daily.comments,
     daily.shares,
-    cast(null as bigint) as saves,
+    daily.saves,
+    daily.reach,
+    daily.impressions,
     daily.followers_gained,
     daily.followers_lost,
     coalesce(date_diff('day', daily.date, coverage.last_date) < 2, true) as is_provisional,
-    cast(sum(daily.views) over (
-        partition by daily.platform, daily.account_id, daily.item_id
-        order by daily.date
-    ) as bigint) as cumulative_views
+    daily.is_restated,
+    daily.is_interpolated,
+    cast(
+        coalesce(views_before.views, 0)
+        + sum(daily.views)
+            over (
+                partition by daily.platform, daily.account_id, daily.item_id
+                order by daily.date
+                rows between unbounded preceding and current row
+            )
+        as bigint
+    ) as cumulative_views
 from daily
 inner join posts
     on
         daily.platform = posts.platform
         and daily.account_id = posts.account_id
         and daily.item_id = posts.item_id
-left join coverage
+left join intermediate.int_coverage as coverage
     on daily.platform = coverage.platform and daily.account_id = coverage.account_id
+left join views_before
+    on
+        daily.platform = views_before.platform
+        and daily.account_id = views_before.account_id
+        and daily.item_id = views_before.item_id

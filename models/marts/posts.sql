@@ -1,5 +1,6 @@
--- one row per platform item, with format, length bucket and local publish time
-with videos as (
+-- one row per platform item: format, length bucket, topic, local publish time and slot,
+-- and the content family it belongs to
+with items as (
     select
         platform,
         account_id,
@@ -11,7 +12,7 @@ with videos as (
         published_at,
         tags,
         links
-    from staging.stg_youtube__videos
+    from intermediate.int_items
 ),
 
 accounts as (
@@ -21,31 +22,66 @@ accounts as (
         name as account_name,
         timezone
     from meta.accounts
+),
+
+families as (
+    select
+        platform,
+        account_id,
+        item_id,
+        family_id,
+        family_method,
+        family_confidence
+    from intermediate.int_content_families
+),
+
+located as (
+    select
+        items.*,
+        coalesce(accounts.account_name, items.account_id) as account_name,
+        coalesce(accounts.timezone, 'UTC') as account_timezone,
+        timezone(coalesce(accounts.timezone, 'UTC'), items.published_at) as published_local
+    from items
+    left join accounts
+        on items.platform = accounts.platform and items.account_id = accounts.account_id
 )
 
 select
-    videos.platform,
-    videos.account_id,
-    coalesce(accounts.account_name, videos.account_id) as account_name,
-    videos.item_id,
-    videos.title,
-    videos.url,
-    videos.format,
-    videos.duration_s,
+    located.platform,
+    located.account_id,
+    located.account_name,
+    located.item_id,
+    located.title,
+    located.url,
+    located.format,
+    located.duration_s,
     case
-        when videos.duration_s is null then 'unknown'
-        when videos.duration_s < 60 then 'under_1m'
-        when videos.duration_s < 300 then '1_to_5m'
-        when videos.duration_s < 1200 then '5_to_20m'
+        when located.duration_s is null then 'unknown'
+        when located.duration_s < 60 then 'under_1m'
+        when located.duration_s < 300 then '1_to_5m'
+        when located.duration_s < 1200 then '5_to_20m'
         else 'over_20m'
     end as length_bucket,
-    videos.published_at,
-    coalesce(accounts.timezone, 'UTC') as account_timezone,
-    timezone(coalesce(accounts.timezone, 'UTC'), videos.published_at) as published_local,
-    cast(timezone(coalesce(accounts.timezone, 'UTC'), videos.published_at) as date)
-        as published_date,
-    videos.tags,
-    videos.links
-from videos
-left join accounts
-    on videos.platform = accounts.platform and videos.account_id = accounts.account_id
+    coalesce(nullif(lower(trim(located.tags[1])), ''), 'untagged') as topic,
+    located.published_at,
+    located.account_timezone,
+    located.published_local,
+    cast(located.published_local as date) as published_date,
+    strftime(located.published_local, '%a') as publish_weekday,
+    case
+        when hour(located.published_local) < 6 then 'night'
+        when hour(located.published_local) < 12 then 'morning'
+        when hour(located.published_local) < 18 then 'afternoon'
+        else 'evening'
+    end as publish_daypart,
+    located.tags,
+    located.links,
+    families.family_id,
+    families.family_method,
+    families.family_confidence
+from located
+left join families
+    on
+        located.platform = families.platform
+        and located.account_id = families.account_id
+        and located.item_id = families.item_id

@@ -1,4 +1,4 @@
--- one row per YouTube channel and reporting day, newest extraction wins
+-- one row per YouTube channel and reporting day, newest extraction wins (incremental)
 with ranked as (
     select
         account_id,
@@ -12,6 +12,7 @@ with ranked as (
             order by extracted_at desc, landing_file desc
         ) as recency
     from raw.youtube__account_daily
+    where date >= $since
 )
 
 select

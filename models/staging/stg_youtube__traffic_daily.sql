@@ -12,6 +12,7 @@ with ranked as (
             order by extracted_at desc, landing_file desc
         ) as recency
     from raw.youtube__traffic_daily
+    where date >= $since
 )
 
 select

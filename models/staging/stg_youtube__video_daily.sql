@@ -1,5 +1,5 @@
--- one row per YouTube video and reporting day, unified metric names;
--- a restated day is extracted again later, and the newest extraction wins
+-- one row per YouTube video and reporting day, unified metric names; a restated day is
+-- extracted again later, and the newest extraction wins (incremental: days >= $since)
 with ranked as (
     select
         account_id,
@@ -17,11 +17,16 @@ with ranked as (
         subscribersgained,
         subscriberslost,
         extracted_at,
-        row_number() over (
-            partition by account_id, item_id, date
-            order by extracted_at desc, landing_file desc
-        ) as recency
+        row_number() over key_extractions as recency,
+        count(*) over key_extractions as extractions,
+        min(views) over key_extractions <> max(views) over key_extractions as is_restated
     from raw.youtube__content_daily
+    where date >= $since
+    window key_extractions as (
+        partition by account_id, item_id, date
+        order by extracted_at desc, landing_file desc
+        rows between unbounded preceding and unbounded following
+    )
 )
 
 select
@@ -40,6 +45,8 @@ select
     shares,
     subscribersgained as followers_gained,
     subscriberslost as followers_lost,
+    extractions,
+    is_restated,
     extracted_at
 from ranked
 where recency = 1

@@ -1,0 +1,14 @@
+-- every platform item in the unified item shape; a new source adds one union branch here
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_youtube__videos

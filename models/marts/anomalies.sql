@@ -1,0 +1,145 @@
+-- spikes and drops against expectation: an account's day against its own previous 28 days,
+-- and an item's day (from age 14, past the launch decay) against the item's previous 28
+-- days, on the log scale with a robust z; each with the traffic source that moved most.
+-- Incremental: the days from $since; item days are kept for the newest 91 days.
+with horizon as (
+    select max(last_date) - 90 as item_start
+    from intermediate.int_coverage
+),
+
+series as (
+    select
+        'account' as level,
+        account_daily.platform,
+        account_daily.account_id,
+        '' as item_id,
+        account_daily.date,
+        cast(null as integer) as age_days,
+        account_daily.views,
+        horizon.item_start
+    from intermediate.int_account_daily as account_daily
+    cross join horizon
+    where account_daily.date >= $since - 29
+    union all
+    select
+        'item' as level,
+        post_daily.platform,
+        post_daily.account_id,
+        post_daily.item_id,
+        post_daily.date,
+        post_daily.age_days,
+        post_daily.views,
+        horizon.item_start
+    from marts.post_daily
+    cross join horizon
+    where post_daily.date >= greatest($since, horizon.item_start) - 29
+),
+
+expected as (
+    select
+        *,
+        count(*) over prior_28d as trailing_days,
+        quantile_cont(ln(views + 1), [0.25, 0.5, 0.75]) over prior_28d as trailing_quartiles
+    from series
+    window prior_28d as (
+        partition by level, platform, account_id, item_id
+        order by date
+        range between interval 28 days preceding and interval 1 day preceding
+    )
+),
+
+scored as (
+    select
+        level,
+        platform,
+        account_id,
+        item_id,
+        date,
+        age_days,
+        views,
+        trailing_days,
+        exp(trailing_quartiles[2]) - 1 as expected_views,
+        0.6745 * (ln(views + 1) - trailing_quartiles[2])
+        / greatest((trailing_quartiles[3] - trailing_quartiles[1]) / 2, 0.1) as robust_z
+    from expected
+    where
+        date >= $since
+        and trailing_days >= 14
+        and (level = 'account' or date >= item_start)
+),
+
+flagged as (
+    select
+        *,
+        case when robust_z > 0 then 'spike' else 'drop' end as direction
+    from scored
+    where
+        abs(robust_z) >= 3.5
+        and (level = 'account' or (robust_z > 0 and age_days >= 14 and views >= 100))
+),
+
+traffic as (
+    -- per anomaly and traffic source: the day's views against the source's daily average
+    -- over the 28 days before (days without views count as 0)
+    select
+        flagged.level,
+        flagged.platform,
+        flagged.account_id,
+        flagged.item_id,
+        flagged.date,
+        traffic.source,
+        sum(traffic.views) filter (where traffic.date = flagged.date)
+        - coalesce(sum(traffic.views) filter (where traffic.date < flagged.date), 0) / 28.0
+            as change
+    from flagged
+    inner join intermediate.int_traffic_daily as traffic
+        on
+            flagged.platform = traffic.platform
+            and flagged.account_id = traffic.account_id
+            and flagged.item_id = traffic.item_id
+            and traffic.date between flagged.date - 28 and flagged.date
+    group by all
+),
+
+drivers as (
+    select
+        level,
+        platform,
+        account_id,
+        item_id,
+        date,
+        arg_max(source, change) as top_rising_source,
+        max(change) as top_rising_change,
+        arg_min(source, change) as top_falling_source,
+        min(change) as top_falling_change
+    from traffic
+    group by all
+)
+
+select
+    flagged.level,
+    flagged.platform,
+    flagged.account_id,
+    flagged.item_id,
+    flagged.date,
+    flagged.direction,
+    flagged.views,
+    flagged.expected_views,
+    flagged.robust_z,
+    flagged.age_days,
+    case
+        when flagged.direction = 'spike' then drivers.top_rising_source
+        else drivers.top_falling_source
+    end as driver_source,
+    case
+        when flagged.direction = 'spike' then drivers.top_rising_change
+        else drivers.top_falling_change
+    end as driver_views_change
+from flagged
+left join drivers
+    on
+        flagged.level = drivers.level
+        and flagged.platform = drivers.platform
+        and flagged.account_id = drivers.account_id
+        and flagged.item_id = drivers.item_id
+        and flagged.date = drivers.date

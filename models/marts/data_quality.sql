@@ -1,0 +1,65 @@
+-- one row per source, account and reporting day: what arrived, how complete and final it
+-- is, what was restated, and the flags a platform reports about its own numbers
+with item_days as (
+    select
+        platform,
+        account_id,
+        date,
+        count(*) as items_reported,
+        cast(sum(views) as bigint) as item_views,
+        count(*) filter (where is_restated) as items_restated,
+        max(extractions) as max_extractions,
+        count(*) filter (where is_interpolated) as items_interpolated
+    from intermediate.int_item_daily
+    group by platform, account_id, date
+),
+
+account_days as (
+    select
+        platform,
+        account_id,
+        date,
+        views as account_views
+    from intermediate.int_account_daily
+),
+
+days as (
+    select
+        coalesce(item_days.platform, account_days.platform) as platform,
+        coalesce(item_days.account_id, account_days.account_id) as account_id,
+        coalesce(item_days.date, account_days.date) as date,
+        coalesce(item_days.items_reported, 0) as items_reported,
+        item_days.item_views,
+        account_days.account_views,
+        coalesce(item_days.items_restated, 0) as items_restated,
+        coalesce(item_days.items_interpolated, 0) as items_interpolated,
+        item_days.max_extractions
+    from item_days
+    full outer join account_days
+        on
+            item_days.platform = account_days.platform
+            and item_days.account_id = account_days.account_id
+            and item_days.date = account_days.date
+)
+
+select
+    days.platform,
+    days.account_id,
+    days.date,
+    days.items_reported,
+    days.item_views,
+    days.account_views,
+    days.item_views / nullif(days.account_views, 0) as item_views_share,
+    days.items_restated,
+    days.items_interpolated,
+    days.max_extractions,
+    coverage.last_date as last_complete_date,
+    coalesce(date_diff('day', days.date, coverage.last_date) < 2, true) as is_provisional,
+    coverage.last_extracted_at,
+    -- flags the platform reports about its own numbers (GA4); NULL where it reports none
+    cast(null as boolean) as is_sampled,
+    cast(null as boolean) as is_thresholded,
+    cast(null as double) as other_row_share
+from days
+left join intermediate.int_coverage as coverage
+    on days.platform = coverage.platform and days.account_id = coverage.account_id

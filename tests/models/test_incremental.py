@@ -1,0 +1,122 @@
+"""An incremental night touches only the new and restated days, and equals a full rebuild."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from contentpulse.warehouse import open_warehouse
+from models.runner import build
+from tests.models.test_models import ACCOUNT, T0, cfg, day, item, land  # noqa: F401 (fixture)
+from transforms.load import load
+
+
+def account_day(d, views: int) -> dict:
+    return {
+        "date": d,
+        "views": views,
+        "estimatedMinutesWatched": views,
+        "subscribersGained": 1,
+        "subscribersLost": 0,
+    }
+
+
+def snapshot(con) -> dict[str, pd.DataFrame]:
+    tables = con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() "
+        "where schema_name in ('staging', 'intermediate', 'marts') order by 1"
+    ).fetchall()
+    return {t: con.sql(f"select * from {t} order by all").df() for (t,) in tables}
+
+
+def test_an_incremental_night_equals_a_full_rebuild(cfg):
+    items = [
+        item(f"v{i}", T0 + timedelta(days=2 * i), "short" if i % 2 else "video") for i in range(8)
+    ]
+    land(cfg, "content_items", items, T0)
+    first = [
+        day(f"v{i}", (T0 + timedelta(days=d)).date(), 100 + 7 * i + d)
+        for i in range(8)
+        for d in range(2 * i, 21)
+    ]
+    land(cfg, "content_daily", first, T0 + timedelta(days=21), "night1")
+    land(
+        cfg,
+        "account_daily",
+        [account_day((T0 + timedelta(days=d)).date(), 1000 + d) for d in range(21)],
+        T0 + timedelta(days=21),
+        "night1",
+    )
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        assert build(con).mode == "full"
+
+        # the next night: days 18-20 restated upward, days 21-22 new, and a new upload
+        land(
+            cfg,
+            "content_items",
+            [*items, item("v8", T0 + timedelta(days=21))],
+            T0 + timedelta(days=23),
+        )
+        second = [
+            day(f"v{i}", (T0 + timedelta(days=d)).date(), 150 + 7 * i + d)
+            for i in range(9)
+            for d in range(max(18, 2 * i), 23)
+        ]
+        land(cfg, "content_daily", second, T0 + timedelta(days=23), "night2")
+        load(cfg, con)
+        night = build(con)
+        assert night.mode == "incremental"
+        # the earliest restated day, capped at three days before the newest day built (20)
+        assert night.since == (T0 + timedelta(days=17)).date()
+        incremental = snapshot(con)
+
+        restated = con.sql(
+            "select views from marts.post_daily where item_id = 'v1' and date = ?",
+            params=[(T0 + timedelta(days=18)).date()],
+        ).fetchall()
+        assert restated == [(150 + 7 + 18,)]
+        cumulative = con.sql(
+            "select max(cumulative_views), sum(views) from marts.post_daily where item_id = 'v1'"
+        ).fetchall()[0]
+        assert cumulative[0] == cumulative[1]
+
+        assert build(con, full=True).mode == "full"
+        full = snapshot(con)
+    assert incremental.keys() == full.keys()
+    for table, frame in full.items():
+        pd.testing.assert_frame_equal(
+            incremental[table], frame, check_exact=False, rtol=1e-12, obj=table
+        )
+
+
+def test_a_build_with_nothing_new_changes_nothing(cfg):
+    land(cfg, "content_items", [item("v1", T0)], T0)
+    land(cfg, "content_daily", [day("v1", T0.date(), 10)], T0, "n1")
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        build(con)
+        before = snapshot(con)
+        again = build(con)
+        assert again.mode == "incremental" and again.since is None
+        after = snapshot(con)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(after[table], frame, obj=table)
+
+
+def test_a_changed_model_file_forces_a_full_build(cfg, tmp_path):
+    import shutil
+
+    from models.runner import MODELS_DIR
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, models, ignore=shutil.ignore_patterns("__pycache__"))
+    land(cfg, "content_items", [item("v1", T0)], T0)
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        assert build(con, models).mode == "full"
+        assert build(con, models).mode == "incremental"
+        path = models / "marts" / "posts.sql"
+        path.write_text(path.read_text() + "\n-- edited\n")
+        assert build(con, models).mode == "full"
