@@ -3,7 +3,8 @@
 The snapshot is written beside the target and renamed over it: an analyst who had the old
 file open keeps reading the old snapshot undisturbed; whoever opens it next sees the new.
 Only a build whose checks passed is published. Table and column comments are carried
-over, and a `readme` table lists every table with its description.
+over; every mart is also a stable view under its plain name (`select * from posts`), the
+names analysts and notebooks depend on; a `readme` table lists the views and tables.
 """
 
 from __future__ import annotations
@@ -94,15 +95,28 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
             "create table snapshot.meta.build as select * from meta.builds where build_id = ?",
             [build_id],
         )
+        for schema, table, comment in tables:
+            if schema != "marts":
+                continue
+            # unqualified on purpose: the view resolves inside whichever file holds it
+            con.execute(f"create view snapshot.main.{table} as select * from marts.{table}")
+            if comment:
+                con.execute(f"comment on view snapshot.main.{table} is {sql_string(comment)}")
         con.execute(
             "create table snapshot.main.readme as "
-            "select schema_name || '.' || table_name as table_name, comment as description, "
-            "estimated_size as approx_rows from duckdb_tables() "
-            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} order by 1"
+            "select view_name as name, 'view' as kind, 'marts.' || view_name as reads, "
+            "comment as description, null::bigint as approx_rows from duckdb_views() "
+            "where database_name = 'snapshot' and schema_name = 'main' "
+            "union all "
+            "select schema_name || '.' || table_name, 'table', null, comment, estimated_size "
+            "from duckdb_tables() "
+            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} "
+            "order by kind desc, name"
         )
         con.execute(
-            "comment on table snapshot.main.readme is "
-            "'Start here: every published table and what it holds.'"
+            "comment on table snapshot.main.readme is 'Start here: the stable views analysts "
+            "query (posts, post_performance, ...: the marts by their plain names), then every "
+            "published table, with what each holds.'"
         )
     except BaseException:
         con.execute("detach snapshot")

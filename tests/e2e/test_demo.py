@@ -99,3 +99,36 @@ def test_second_demo_runs_only_the_night(demo_runs):
         for out in (first, second)
     ]
     assert calls[1] < calls[0] / 3, calls
+
+
+def test_every_mart_is_populated_its_grain_holds_and_analysts_get_stable_views(demo_runs):
+    from contentpulse.warehouse import connect
+    from models.runner import discover
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    marts = [m for m in discover() if m.layer == "marts"]
+    with connect(db, read_only=True) as con:
+        readme = {
+            name: (kind, description)
+            for name, kind, description in con.sql(
+                "select name, kind, description from readme"
+            ).fetchall()
+        }
+        for mart in marts:
+            keys = ", ".join(mart.grain)
+            rows, duplicates = con.sql(
+                f"select (select count(*) from {mart.table}), count(*) from "
+                f"(select {keys} from {mart.table} group by {keys} having count(*) > 1)"
+            ).fetchall()[0]
+            assert rows > 0, f"{mart.table} is empty"
+            assert duplicates == 0, f"{mart.table}: {duplicates} duplicate keys"
+            # the stable view under the plain name reads the same rows, and is documented
+            assert con.sql(f"select count(*) from {mart.name}").fetchall()[0][0] == rows
+            assert readme[mart.name][0] == "view" and readme[mart.name][1], mart.name
+            assert readme[mart.table][0] == "table", mart.table
+        undocumented = con.sql(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'marts' and comment is null"
+        ).fetchall()
+    assert undocumented == []

@@ -57,7 +57,7 @@ def backfilled(cfg, sandbox):
 def test_backfill_lands_every_video_day_the_sandbox_holds(backfilled, sandbox):
     assert_equals_truth(backfilled, sandbox, CLOCK)
     with connect(backfilled.paths.analytics, read_only=True) as con:
-        readme = dict(con.sql("select table_name, description from readme").fetchall())
+        readme = dict(con.sql("select name, description from readme").fetchall())
         comment = con.sql(
             "select comment from duckdb_columns() where table_name = 'post_performance' "
             "and column_name = 'performance_index'"
