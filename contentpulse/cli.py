@@ -92,7 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--start", type=_date)
     ex.add_argument("--end", type=_date)
     sub.add_parser("load", help="load new landing files into the warehouse")
-    sub.add_parser("build", help="build the models")
+    bd = sub.add_parser("build", help="build the models (incremental unless --full)")
+    bd.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every model from all raw data (a night builds only new and restated days)",
+    )
     ck = sub.add_parser("check", help="run the quality checks on the latest build")
     ck.add_argument("--date", type=_date, help="the run date checked against (default yesterday)")
     sub.add_parser("publish", help="publish the checked build as analytics.duckdb")
@@ -157,7 +162,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _finish([pipeline.extract(cfg, windows, pipeline.new_run_id(), _progress)], started)
     steps = {
         "load": lambda: [pipeline.load(cfg)],
-        "build": lambda: [pipeline.build(cfg)],
+        "build": lambda: [pipeline.build(cfg, full=args.full)],
         "check": lambda: [pipeline.check(cfg, args.date or _yesterday())],
         "publish": lambda: [pipeline.publish(cfg)],
         "report": lambda: [pipeline.report(cfg, args.week)],

@@ -226,16 +226,24 @@ def load(cfg: Config) -> StepResult:
     return step
 
 
-def build(cfg: Config) -> StepResult:
+def build(cfg: Config, full: bool = False) -> StepResult:
     from contentpulse.warehouse import open_warehouse
+    from models.runner import BuildContext
     from models.runner import build as build_models
 
     started = time.perf_counter()
     with open_warehouse(cfg.paths.warehouse) as con:
-        summary = build_models(con)
+        summary = build_models(con, full=full, context=BuildContext(config=cfg))
+    scope = (
+        "full rebuild"
+        if summary.mode == "full"
+        else f"incremental from {summary.since}"
+        if summary.since
+        else "incremental, no new days"
+    )
     step = StepResult(
         "build",
-        f"{summary.models} models",
+        f"{summary.models} models, {scope}",
         rows=sum(summary.rows.values()),
         seconds=time.perf_counter() - started,
         outputs={"build_id": summary.build_id},
@@ -244,20 +252,30 @@ def build(cfg: Config) -> StepResult:
     return step
 
 
-def check(cfg: Config, run_date: date) -> StepResult:
+def check(cfg: Config, run_date: date, since: date | None = None) -> StepResult:
+    """The GX checks of the latest build; Data Docs go to <reports>/quality/.
+
+    `since`: validate the rows of incremental models from that date; by default, the rows
+    the builds since the last passed check replaced (every row before any check passed).
+    """
     from contentpulse.warehouse import open_warehouse
-    from transforms.checks import run_checks
+    from transforms.checks import rows_changed_since, run_checks
 
     started = time.perf_counter()
     with open_warehouse(cfg.paths.warehouse) as con:
-        summary = run_checks(con, run_date)
-    per_model = {r.expectation.model: r.element_count for r in summary.results}
-    rows = sum(per_model.values())
+        if since is None:
+            since = rows_changed_since(con)
+        summary = run_checks(con, run_date, since, docs_dir=cfg.paths.reports / "quality")
+    warnings = len(summary.warnings)
+    detail = f"{len(summary.results)} expectations on {len(summary.row_counts)} tables passed"
+    if warnings:
+        detail += f", {warnings} warning{'s' if warnings > 1 else ''} (see {summary.docs})"
     step = StepResult(
         "check",
-        f"{len(summary.results)} expectations on {len(per_model)} models passed",
-        rows=rows,
+        detail,
+        rows=sum(summary.row_counts.values()),
         seconds=time.perf_counter() - started,
+        outputs={"check_id": summary.check_id, "docs": str(summary.docs)},
     )
     log.info(step.line())
     return step
