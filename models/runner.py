@@ -95,6 +95,8 @@ class BuildContext:
     """What a Python model may need besides the warehouse (the config, when there is one)."""
 
     config: Any = None
+    # shared by the Python models of one build (e.g. identity computed once for two tables)
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 def _load_python(path: Path) -> tuple[Callable[..., Any], tuple[str, ...], str]:

@@ -5,6 +5,12 @@ same portfolio on any machine. Daily views follow a launch spike that decays plu
 evergreen tail, with weekly seasonality, Poisson noise and a few viral outliers. Titles
 come in several scripts, and a few carry HTML and SQL text, because real titles do.
 
+Every video tells a story with a distinctive subject (a person, a place, a number). About a fifth
+of the videos repurpose a story another channel published up to ten days before: some
+carry the same story link (other utm parameters, a trailing slash or an AMP variant), the
+others no link but the original's title, transliterated to Latin letters when it was
+Russian. `Portfolio.families()` is the ground truth for content identity.
+
 The sandbox has a clock. Analytics data for day X is served from clock X + lag on; the
 newest `provisional_days` served days are under-counted and restated upward when the
 clock moves on, as YouTube does while it finalises a day.
@@ -13,6 +19,7 @@ clock moves on, as YouTube does while it finalises a day.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -39,6 +46,102 @@ TOPICS = [
     "housing costs",
     "street food",
     "solar farms",
+]
+# Russian titles are wholly Cyrillic, so that a transliterated repost is a real test.
+TOPICS_RU = {
+    "the city budget": "городской бюджет",
+    "electric buses": "электробусы",
+    "coffee prices": "цены на кофе",
+    "the night train": "ночной поезд",
+    "river cleanup": "очистка реки",
+    "school lunches": "школьные обеды",
+    "local football": "местный футбол",
+    "housing costs": "цены на жильё",
+    "street food": "уличная еда",
+    "solar farms": "солнечные электростанции",
+}
+# The subject that makes a story distinctive: a place (Latin, Cyrillic) and a number.
+PLACES = [
+    ("Ashford", "Эшфорд"),
+    ("Belmont", "Бельмонт"),
+    ("Carlow", "Карлоу"),
+    ("Dunmore", "Данмор"),
+    ("Elmira", "Эльмира"),
+    ("Fairhaven", "Фэрхейвен"),
+    ("Glenrock", "Гленрок"),
+    ("Harrow", "Хэрроу"),
+    ("Ivanovo", "Иваново"),
+    ("Jasper", "Джаспер"),
+    ("Kirov", "Киров"),
+    ("Lomond", "Ломонд"),
+    ("Murom", "Муром"),
+    ("Norwich", "Норидж"),
+    ("Oban", "Обан"),
+    ("Penza", "Пенза"),
+    ("Quarry Bay", "Куорри-Бэй"),
+    ("Rostov", "Ростов"),
+    ("Salford", "Солфорд"),
+    ("Tver", "Тверь"),
+    ("Uglich", "Углич"),
+    ("Vyborg", "Выборг"),
+    ("Whitby", "Уитби"),
+    ("Yelets", "Елец"),
+    ("Zaraysk", "Зарайск"),
+    ("Arles", "Арль"),
+    ("Bergamo", "Бергамо"),
+    ("Coimbra", "Коимбра"),
+    ("Dubrovnik", "Дубровник"),
+    ("Esbjerg", "Эсбьерг"),
+]
+# ... and a person in it.
+PEOPLE = [
+    ("Novak", "Новак"),
+    ("Petrova", "Петрова"),
+    ("Okafor", "Окафор"),
+    ("Silva", "Силва"),
+    ("Tanaka", "Танака"),
+    ("Haddad", "Хаддад"),
+    ("Kowalski", "Ковальски"),
+    ("Moreau", "Моро"),
+    ("Lindqvist", "Линдквист"),
+    ("Brennan", "Бреннан"),
+    ("Sokolov", "Соколов"),
+    ("Yilmaz", "Йылмаз"),
+    ("Mensah", "Менса"),
+    ("Ferreira", "Феррейра"),
+    ("Nakamura", "Накамура"),
+    ("Rahman", "Рахман"),
+    ("Volkova", "Волкова"),
+    ("Schmidt", "Шмидт"),
+    ("O'Neill", "О'Нил"),
+    ("Castillo", "Кастильо"),
+    ("Dubois", "Дюбуа"),
+    ("Ivanenko", "Иваненко"),
+    ("Kuznetsov", "Кузнецов"),
+    ("Larsen", "Ларсен"),
+    ("Mwangi", "Мванги"),
+    ("Popescu", "Попеску"),
+    ("Quinn", "Куинн"),
+    ("Romano", "Романо"),
+    ("Takahashi", "Такахаси"),
+    ("Zhukova", "Жукова"),
+]
+# How a person writes Russian in Latin letters (ICAO passports), not how the pipeline does.
+_LATIN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch ie y _ e iu ia".split(),
+        strict=True,
+    )
+)
+REPURPOSE_SHARE = 0.2  # share of videos that repurpose another channel's story
+REPURPOSE_DAYS = 10  # ... first published at most this many days before
+# Story-link variants a repost carries; every one is the same story once normalised.
+LINK_VARIANTS = [
+    "{url}?utm_source=shorts&utm_medium=social&utm_campaign=r{ci}",
+    "{url}/?utm_source=youtube&utm_content=repost",
+    "{url}.amp?utm_campaign=c{ci}",
+    "{url}/amp/",
 ]
 # Platform text is data. These land in titles so every layer proves it treats them as such.
 HOSTILE_TITLES = [
@@ -78,6 +181,72 @@ def _token(*parts: object, length: int) -> str:
     return "".join(_ID_ALPHABET[b % 64] for b in digest[:length])
 
 
+def transliterate(text: str) -> str:
+    """Russian text in Latin letters, as an editor reposting it might write it."""
+    out = []
+    for ch in text:
+        latin = _LATIN.get(ch.lower())
+        if latin is None:
+            out.append(ch)
+        elif latin != "_":
+            out.append(latin.capitalize() if ch.isupper() else latin)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a video is about; a repurposed video shares its story with the original."""
+
+    story_id: str
+    topic: str
+    person: int  # index into PEOPLE
+    place: int  # index into PLACES
+    number: int
+    url: str  # the story's page on the publisher's site
+
+    def title(self, lang: str, prefix: str) -> str:
+        if lang == "ru":
+            topic, person, place = (
+                TOPICS_RU[self.topic],
+                *(names[i][1] for names, i in ((PEOPLE, self.person), (PLACES, self.place))),
+            )
+        else:
+            topic = self.topic.removeprefix("the ") if prefix.endswith(" the") else self.topic
+            person, place = PEOPLE[self.person][0], PLACES[self.place][0]
+        return f"{prefix} {topic} — {person}, {place}, {self.number}"
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The first draws of a video's generator, in the order they have always been made."""
+
+    is_short: bool
+    duration: int
+    lang: str
+    topic: str
+    prefix: str
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> _Head:
+        is_short = bool(rng.random() < 0.35)
+        duration = int(rng.integers(12, 60)) if is_short else int(rng.integers(240, 2400))
+        lang = list(TITLE_WORDS)[int(rng.integers(0, len(TITLE_WORDS)))]
+        words = TITLE_WORDS[lang]
+        topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
+        prefix = words[int(rng.integers(0, len(words)))]
+        return cls(is_short, duration, lang, topic, prefix)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A video's story and how it tells it: its title (before " #shorts") and description."""
+
+    story: Story
+    title: str
+    description: str
+    lang: str
+
+
 @dataclass(frozen=True)
 class ChannelSpec:
     title: str
@@ -100,6 +269,8 @@ class Video:
     daily: dict[str, np.ndarray] = field(repr=False)
     # the share of views each traffic source brings (sums to 1)
     traffic_mix: np.ndarray = field(repr=False)
+    # the story it tells: videos with the same story_id are one content family
+    story_id: str = ""
 
     @property
     def publish_date(self) -> date:
@@ -171,12 +342,84 @@ class Portfolio:
     def videos_by_id(self) -> dict[str, Video]:
         return {v.video_id: v for c in self.channels for v in c.videos}
 
+    def families(self) -> dict[str, str]:
+        """Ground truth of content identity: video_id -> story id."""
+        return {v.video_id: v.story_id for c in self.channels for v in c.videos}
+
     # -- generation -------------------------------------------------------------------
-    def _make_channel(self, index: int, spec: ChannelSpec) -> Channel:
-        channel_id = "UC" + _token(self.seed, "channel", index, length=22)
+    def _offsets(self, index: int, spec: ChannelSpec) -> np.ndarray:
+        """Publish times of a channel's videos, in seconds after the start (sorted)."""
         rng = np.random.default_rng([self.seed, index])
         span_s = int((self.end - self.start).days * 86400) + 86399
-        offsets = np.sort(rng.integers(0, span_s, size=spec.videos))
+        return np.sort(rng.integers(0, span_s, size=spec.videos))
+
+    @cached_property
+    def _plans(self) -> dict[tuple[int, int], _Plan]:
+        """Every video's story, decided in publish order across the portfolio: a repost
+        needs the original it repurposes (on another channel, at most REPURPOSE_DAYS
+        before; one repost of a story per channel)."""
+        offsets = [self._offsets(ci, spec) for ci, spec in enumerate(self.specs)]
+        order = sorted(
+            (int(t), ci, vi) for ci, offs in enumerate(offsets) for vi, t in enumerate(offs)
+        )
+        plans: dict[tuple[int, int], _Plan] = {}
+        # per channel, its original stories so far: publish times (ascending) and indices
+        original_times: list[list[int]] = [[] for _ in self.specs]
+        original_videos: list[list[int]] = [[] for _ in self.specs]
+        told: set[tuple[str, int]] = set()  # (story_id, channel) already told
+        for t, ci, vi in order:
+            head = _Head.draw(np.random.default_rng([self.seed, ci, vi, 1]))
+            rng = np.random.default_rng([self.seed, ci, vi, 3])
+            place, number = int(rng.integers(0, len(PLACES))), int(rng.integers(100, 1000))
+            person = int(rng.integers(0, len(PEOPLE)))
+            repost, by_link, pick = rng.random() < REPURPOSE_SHARE, rng.random() < 0.5, rng.random()
+            variant = LINK_VARIANTS[int(rng.integers(0, len(LINK_VARIANTS)))]
+            hostile = ci == 0 and vi < len(HOSTILE_TITLES)
+            sources = [
+                plans[(cj, vj)]
+                for cj, times in enumerate(original_times)
+                if cj != ci
+                for vj in original_videos[cj][bisect_left(times, t - REPURPOSE_DAYS * 86400) :]
+                if (plans[(cj, vj)].story.story_id, ci) not in told
+            ]
+            if repost and sources and not hostile:
+                source = sources[int(pick * len(sources))]
+                story = source.story
+                # Channel 0 is the publisher's own: its descriptions always link the story.
+                if by_link or ci == 0:
+                    title = story.title(head.lang, head.prefix)
+                    link = variant.format(url=story.url, ci=ci)
+                    description = f"Full story: {link}\nFollow us for more."
+                    lang = head.lang
+                else:
+                    title = transliterate(source.title) if source.lang == "ru" else source.title
+                    description = "As seen on our partner channel.\nFollow us for more."
+                    lang = source.lang
+            else:
+                slug = f"{head.topic.replace(' ', '-')}-{ci}-{vi}"
+                story = Story(
+                    f"story-{ci}-{vi}",
+                    head.topic,
+                    person,
+                    place,
+                    number,
+                    f"https://northwind.example/stories/{slug}",
+                )
+                title = HOSTILE_TITLES[vi] if hostile else story.title(head.lang, head.prefix)
+                description = (
+                    f"Full story: {story.url}?utm_source=youtube&utm_campaign=c{ci}"
+                    "\nFollow us for more."
+                )
+                lang = head.lang
+                original_times[ci].append(t)
+                original_videos[ci].append(vi)
+            told.add((story.story_id, ci))
+            plans[(ci, vi)] = _Plan(story, title, description, lang)
+        return plans
+
+    def _make_channel(self, index: int, spec: ChannelSpec) -> Channel:
+        channel_id = "UC" + _token(self.seed, "channel", index, length=22)
+        offsets = self._offsets(index, spec)
         videos = [
             self._make_video(index, j, channel_id, spec, int(offsets[j]))
             for j in range(spec.videos)
@@ -190,22 +433,12 @@ class Portfolio:
         published = datetime.combine(self.start, datetime.min.time(), UTC) + timedelta(
             seconds=offset_s
         )
-        is_short = bool(rng.random() < 0.35)
-        duration = int(rng.integers(12, 60)) if is_short else int(rng.integers(240, 2400))
-        lang = list(TITLE_WORDS)[int(rng.integers(0, len(TITLE_WORDS)))]
-        words = TITLE_WORDS[lang]
-        topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
-        title = f"{words[int(rng.integers(0, len(words)))]} {topic}"
-        if vi < len(HOSTILE_TITLES) and ci == 0:
-            title = HOSTILE_TITLES[vi]
-        if is_short:
-            title += " #shorts"
-        slug = topic.replace(" ", "-")
-        description = (
-            f"Full story: https://northwind.example/stories/{slug}-{vi}?utm_source=youtube"
-            f"&utm_campaign=c{ci}\nFollow us for more."
-        )
-        tags = [topic, lang] + (["shorts"] if is_short else [])
+        head = _Head.draw(rng)  # the same draws as ever, so metrics stay as they were
+        is_short, duration = head.is_short, head.duration
+        plan = self._plans[(ci, vi)]
+        title = plan.title + (" #shorts" if is_short else "")
+        description = plan.description
+        tags = [plan.story.topic, plan.lang] + (["shorts"] if is_short else [])
         video_id = _token(self.seed, "video", ci, vi, length=11)
         days = (self.end - published.date()).days + 1
         daily = self._daily_metrics(rng, spec, published, days, duration, is_short)
@@ -222,6 +455,7 @@ class Portfolio:
             is_short,
             daily,
             mix,
+            plan.story.story_id,
         )
 
     @staticmethod

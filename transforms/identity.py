@@ -1,0 +1,781 @@
+"""Cross-platform content identity: which items are the same story (a "content family").
+
+A family is one story published as several items: a YouTube video, a Short on another
+channel, a TikTok, an article. `content_families` assigns every item a family from three
+kinds of evidence, strongest first, and lists the pairs it considered for analysts.
+
+The rules (each one a choice; tests pin them):
+
+1. Registry. An item the registry names is in that family, whatever links or titles say.
+   Registry families are anchors: automatic evidence may attach unregistered items to a
+   registry family, but never merges two registry families and never moves a registered
+   item. Evidence that would is kept as a 'review' pair, noted, for an analyst. A registry
+   row with an empty account_id names the item on any account of that platform.
+2. Links. Two items whose text links (or own url) normalise to the same canonical URL
+   (`normalise_url`: utm and every other query parameter, fragments, www/m/amp hosts,
+   /amp and trailing slashes dropped) are the same story (confidence 0.95). A site's home
+   page is no evidence, and neither is a URL found on more than `max_link_items` items:
+   that is a hub (a channel page, a "subscribe" link), not a story.
+3. Titles. Titles are transliterated to ASCII (`normalise_title`), so "Правда о ночном
+   поезде" and "Pravda o nochnom poezde" compare equal, and the letters romanisation
+   schemes disagree on are folded (y/j -> i, kh -> h). Similarity is the IDF-weighted
+   Jaccard of character trigrams (weight ln(1 + titles / titles with the trigram)), so the
+   distinctive words count most. Only items on different accounts or platforms published
+   within `window_days` of each other are compared: an account rarely posts the same story
+   twice, and when it does its own links say so. Candidates come from an inverted index on
+   each title's rarest trigrams (a prefix filter, exact for the review threshold), so the
+   cost follows the matches, not n². Trigrams in more than `common_gram_items` titles (or
+   0.5 % of them, if more) are the generic part ("weekly news update"): they still weigh in
+   the similarity, but are not indexed, so titles that share only those are never compared.
+   A pair at or above `title_threshold` links; between `review_threshold` and it, the pair
+   is only listed for review, as are linked title pairs under `title_certain`.
+   Japanese kanji transliterate with Chinese readings: a Japanese title and its romaji
+   version do not match.
+4. Generic titles do not glue families. An item whose title matches more than
+   `max_title_matches` others is generic and gets no title evidence at all, and title
+   evidence never grows a family past `max_title_family` items (links and the registry may).
+
+Families are formed with union-find, evidence applied in order: registry, links, then
+titles from the most similar down. A member's confidence is the weakest link on its path
+(in the evidence tree) to the family's anchor: the registry members, or else the earliest
+published member (which itself gets its strongest link); `family_method` is the method of
+that weakest link. family_id is the registry's id, or 'f_' + the first 12 hex digits of
+md5('platform|account_id|item_id') of the earliest-published member (ties by key): the same
+whatever the row order, and it changes only if an earlier item joins the family.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import math
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+from anyascii import anyascii
+
+from contentpulse.errors import ConfigError, ContentpulseError
+
+__all__ = [
+    "FAMILY_COLUMNS",
+    "LINK_COLUMNS",
+    "REGISTRY_COLUMNS",
+    "content_families",
+    "load_registry",
+    "normalise_title",
+    "normalise_url",
+]
+
+log = logging.getLogger(__name__)
+
+REGISTRY_COLUMNS = ("family_id", "platform", "account_id", "item_id")
+ITEM_COLUMNS = ("platform", "account_id", "item_id", "title", "links", "url", "published_at")
+FAMILY_COLUMNS = [
+    "platform",
+    "account_id",
+    "item_id",
+    "family_id",
+    "family_method",
+    "family_confidence",
+]
+LINK_COLUMNS = [
+    "platform_a",
+    "account_id_a",
+    "item_id_a",
+    "platform_b",
+    "account_id_b",
+    "item_id_b",
+    "method",
+    "confidence",
+    "status",
+    "to_review",
+    "note",
+]
+LINK_CONFIDENCE = 0.95
+_METHOD_RANK = {"title": 0, "link": 1, "registry": 2}  # weaker evidence first, for ties
+_AUTO_ID = re.compile(r"^f_[0-9a-f]{12}$")
+
+# -- normalisation ----------------------------------------------------------------------
+_URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?", re.S)
+_TRAILING_PUNCTUATION = ".,;:!?"  # sentence punctuation that text extractors keep on URLs
+_YOUTUBE_HOSTS = frozenset({"youtube.com", "youtu.be", "youtube-nocookie.com"})
+_YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
+_YOUTUBE_V = re.compile(r"(?:^|[&;])v=([^&;]+)")
+
+
+def normalise_url(
+    url: str, *, drop_prefixes: Sequence[str] = ("amp",), locales: Sequence[str] = ()
+) -> str | None:
+    """The canonical form of a URL for matching, or None when it is not an http(s) URL.
+
+    `https://www.northwind.example/en/stories/x/amp/?utm_source=y#top` becomes
+    `northwind.example/stories/x` (with locales=("en",)): host lower-cased without its
+    scheme, user, port and leading "www.", "m." or `drop_prefixes` labels (while two labels
+    remain); path percent-decoded, without a leading locale segment, /amp segments, a .amp
+    suffix, empty segments and the trailing slash; query and fragment dropped. Path case is
+    kept (ids in paths are case-sensitive). A bare path (`/stories/x/?utm_source=y`, as
+    GA4's pagePath) gives the path alone (`/stories/x`). Scheme-less text is accepted only
+    when it starts with "www." or "//". One exception to dropping the query: a YouTube
+    video's id lives in it, so every form of a YouTube video URL (watch?v=, youtu.be/,
+    /shorts/, /embed/) becomes `youtube.com/watch?v=<id>`.
+    """
+    if not isinstance(url, str):
+        return None
+    text = url.strip().rstrip(_TRAILING_PUNCTUATION)
+    if not text:
+        return None
+    if text.startswith("//"):
+        text = "http:" + text
+    elif text.startswith("/"):
+        return _canonical_path(re.split(r"[?#]", text, maxsplit=1)[0], locales) or "/"
+    elif text[:4].lower() == "www.":
+        text = "http://" + text
+    parts = _URL_PARTS.match(text)
+    if not parts or parts.group(1).lower() not in ("http", "https"):
+        return None
+    host = parts.group(2).rpartition("@")[2].lower()
+    host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host
+    host = host.partition(":")[0] if not host.startswith("[") else host
+    labels = host.rstrip(".").split(".")
+    if not labels[0]:
+        return None
+    droppable = _droppable_labels(tuple(drop_prefixes))
+    while len(labels) > 2 and labels[0] in droppable:
+        labels = labels[1:]
+    host = ".".join(labels)
+    path = parts.group(3)
+    if host in _YOUTUBE_HOSTS:
+        video_id = _youtube_video_id(host, path, parts.group(4) or "")
+        if video_id:
+            return f"youtube.com/watch?v={video_id}"
+    return host + _canonical_path(path, locales)
+
+
+@lru_cache(maxsize=16)
+def _droppable_labels(drop_prefixes: tuple[str, ...]) -> frozenset[str]:
+    return frozenset({"www", "m", *(p.lower().strip(".") for p in drop_prefixes)})
+
+
+def _canonical_path(path: str, locales: Sequence[str]) -> str:
+    segments = [unquote(s) if "%" in s else s for s in path.split("/") if s]
+    if segments and locales:
+        wanted = {loc.casefold().replace("_", "-") for loc in locales}
+        if segments[0].casefold().replace("_", "-") in wanted:
+            segments = segments[1:]
+    if "amp" in path.lower():
+        segments = [s for s in segments if s.casefold() != "amp"]
+        if segments and segments[-1].casefold().endswith(".amp") and len(segments[-1]) > 4:
+            segments[-1] = segments[-1][:-4]
+    return "".join("/" + s for s in segments)
+
+
+def _youtube_video_id(host: str, path: str, query: str) -> str | None:
+    segments = [s for s in path.split("/") if s]
+    if host == "youtu.be":
+        return segments[0] if segments else None
+    if segments == ["watch"]:
+        found = _YOUTUBE_V.search(query)
+        return unquote(found.group(1)) if found else None
+    if len(segments) >= 2 and segments[0] in _YOUTUBE_ID_PATHS:
+        return segments[1]
+    return None
+
+
+_HASHTAG = re.compile(r"#\w+")
+_APOSTROPHES = re.compile(r"['`]")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_title(title: str) -> str:
+    """A title for comparison: any script transliterated to ASCII (anyascii), casefolded,
+    hashtags ("#shorts") and punctuation dropped, spaces collapsed.
+
+    Cyrillic, Greek, Arabic, Devanagari... transliterate as people write them in Latin
+    letters. Japanese kanji transliterate with their Chinese readings, so a Japanese title
+    does not match its romaji version.
+    """
+    if not isinstance(title, str):
+        return ""
+    if not title.isascii():
+        title = title.translate(_TRANSLITERATION)
+    text = _HASHTAG.sub(" ", title.casefold())
+    return _NOT_ALNUM.sub(" ", _APOSTROPHES.sub("", text)).strip()
+
+
+class _Transliteration(dict):
+    """anyascii one character at a time, remembered: anyascii maps each code point on its
+    own, so this gives its result at str.translate's speed."""
+
+    def __missing__(self, codepoint: int) -> str:
+        self[codepoint] = value = anyascii(chr(codepoint))
+        return value
+
+
+_TRANSLITERATION = _Transliteration()
+
+
+_FOLD = str.maketrans({"y": "i", "j": "i"})
+
+
+def _romanisation_fold(title: str) -> str:
+    """Fold the letters romanisation schemes disagree on (й, ы, ю, я as y/i/j; х as kh/h),
+    so that two people's transliterations of one title compare as equal."""
+    return title.translate(_FOLD).replace("kh", "h")
+
+
+# -- the registry -----------------------------------------------------------------------
+def load_registry(path: Path) -> pd.DataFrame:
+    """The explicit registry (CSV: family_id,platform,account_id,item_id), validated.
+
+    An empty account_id means the item on any account of that platform. Blank lines and
+    lines starting with "#" are skipped. Returns the registry's columns plus `line` (the
+    line number in the file). Any problem is one ConfigError line naming the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: registry file not found")
+    rows: list[dict] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, strict=True)
+            header: list[str] | None = None
+            for record in reader:
+                line = reader.line_num
+                if not record or not "".join(record).strip() or record[0].lstrip()[:1] == "#":
+                    continue
+                fields = [v.strip() for v in record]
+                if header is None:
+                    header = _registry_header(path, line, fields)
+                    continue
+                if len(fields) != len(header):
+                    raise ConfigError(
+                        f"{path}: line {line}: expected {len(header)} fields "
+                        f"({','.join(header)}), found {len(fields)}"
+                    )
+                row = dict(zip(header, fields, strict=True))
+                for column in ("family_id", "platform", "item_id"):
+                    if not row[column]:
+                        raise ConfigError(f"{path}: line {line}: empty {column}")
+                if _AUTO_ID.match(row["family_id"]):
+                    raise ConfigError(
+                        f"{path}: line {line}: family_id {row['family_id']!r} looks like an "
+                        "automatic id (f_ + 12 hex digits); choose another name"
+                    )
+                rows.append({**row, "line": line})
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if header is None:
+        raise ConfigError(f"{path}: empty; the first line must be {','.join(REGISTRY_COLUMNS)}")
+    conflict = _registry_conflict(rows)
+    if conflict:
+        raise ConfigError(f"{path}: {conflict}")
+    frame = pd.DataFrame(rows, columns=[*REGISTRY_COLUMNS, "line"])
+    return frame.drop_duplicates(subset=list(REGISTRY_COLUMNS), keep="first").reset_index(drop=True)
+
+
+def _registry_header(path: Path, line: int, fields: list[str]) -> list[str]:
+    names = [f.lower() for f in fields]
+    missing = [c for c in REGISTRY_COLUMNS if c not in names]
+    unknown = [f for f in names if f not in REGISTRY_COLUMNS]
+    repeated = sorted({f for f in names if names.count(f) > 1})
+    if missing or unknown or repeated:
+        problems = [
+            f"{label} {', '.join(values)}"
+            for label, values in (
+                ("missing", missing),
+                ("unknown", unknown),
+                ("repeated", repeated),
+            )
+            if values
+        ]
+        raise ConfigError(
+            f"{path}: line {line}: the header must name {','.join(REGISTRY_COLUMNS)} "
+            f"({'; '.join(problems)})"
+        )
+    return names
+
+
+def _registry_conflict(rows: Iterable[dict]) -> str | None:
+    """The first item named by two families (on the same or an unspecified account)."""
+    seen: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        for other in seen[(row["platform"], row["item_id"])]:
+            same_item = (
+                not other["account_id"]
+                or not row["account_id"]
+                or other["account_id"] == row["account_id"]
+            )
+            if same_item and other["family_id"] != row["family_id"]:
+                account = row["account_id"] or other["account_id"]
+                item = "/".join(p for p in (row["platform"], account, row["item_id"]) if p)
+                return (
+                    f"item {item} is in family {other['family_id']!r}{_at_line(other)} "
+                    f"and in family {row['family_id']!r}{_at_line(row)}"
+                )
+        seen[(row["platform"], row["item_id"])].append(row)
+    return None
+
+
+def _at_line(row: dict) -> str:
+    line = row.get("line")
+    return f" (line {int(line)})" if line is not None and not pd.isna(line) else ""
+
+
+# -- families ---------------------------------------------------------------------------
+class _Families:
+    """Union-find over item indices; each set remembers its registry family and size."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+        self.registry: list[str | None] = [None] * n
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        self.registry[ra] = self.registry[ra] or self.registry[rb]
+
+
+def content_families(
+    items: pd.DataFrame,
+    registry: pd.DataFrame | None = None,
+    *,
+    title_threshold: float = 0.75,
+    review_threshold: float = 0.5,
+    window_days: int = 30,
+    title_certain: float = 0.9,
+    max_title_matches: int = 8,
+    max_title_family: int = 10,
+    max_link_items: int = 20,
+    common_gram_items: int = 25,
+    locales: Sequence[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every item's content family, and the evidence pairs considered (see the module doc).
+
+    `items` has platform, account_id, item_id, title, links (list of URLs, may be empty or
+    None), url and published_at (UTC); `registry` is what `load_registry` returns.
+    Returns (families: one row per item, in the input order, FAMILY_COLUMNS;
+    links: one row per evidence pair and method, LINK_COLUMNS). In `links`, status is
+    'linked' when the pair joined (or agreed with) one family and 'review' when it did not;
+    `to_review` marks the analysts' list: the 'review' pairs plus title-only links under
+    `title_certain`; `note` says why.
+    """
+    started = time.perf_counter()
+    if not 0 <= review_threshold <= title_threshold <= 1:
+        raise ValueError("thresholds must satisfy 0 <= review_threshold <= title_threshold <= 1")
+    missing = [c for c in ITEM_COLUMNS if c not in items.columns]
+    if missing:
+        raise ValueError(f"content_families: items lack columns {', '.join(missing)}")
+
+    # A canonical order (by key) makes everything below independent of the input row order.
+    keys_in = list(
+        zip(
+            *(
+                items[c].fillna("").astype(str).tolist()
+                for c in ("platform", "account_id", "item_id")
+            ),
+            strict=True,
+        )
+    )
+    order = sorted(range(len(keys_in)), key=keys_in.__getitem__)
+    keys = [keys_in[i] for i in order]
+    duplicate = next((k for k, nxt in pairwise(keys) if k == nxt), None)
+    if duplicate:
+        raise ValueError(f"content_families: item {'/'.join(duplicate)} appears twice")
+    n = len(keys)
+    published = pd.to_datetime(items["published_at"], utc=True).iloc[order]
+    has_time = published.notna().to_numpy()
+    utc = published.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    seconds = np.where(has_time, utc, 0)
+
+    uf = _Families(n)
+    registered = _apply_registry(uf, keys, registry)
+    evidence: list[dict] = []  # every pair considered, with its verdict
+    tree: list[tuple[int, int, float, str]] = []  # the pairs that joined two sets
+
+    def consider(a: int, b: int, method: str, confidence: float, link: bool, note: str) -> None:
+        verdict = {"a": a, "b": b, "method": method, "confidence": confidence, "note": note}
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            verdict.update(status="linked", to_review=False, note="already in one family")
+        elif not link:
+            verdict.update(status="review", to_review=True)
+        elif uf.registry[ra] and uf.registry[rb] and uf.registry[ra] != uf.registry[rb]:
+            verdict.update(
+                status="review",
+                to_review=True,
+                note=f"registry keeps {uf.registry[ra]!r} and {uf.registry[rb]!r} apart",
+            )
+        elif method == "title" and uf.size[ra] + uf.size[rb] > max_title_family:
+            verdict.update(
+                status="review",
+                to_review=True,
+                note=f"title evidence may not grow a family past {max_title_family} items",
+            )
+        else:
+            uf.union(a, b)
+            tree.append((a, b, confidence, method))
+            uncertain = method == "title" and confidence < title_certain
+            verdict.update(
+                status="linked",
+                to_review=uncertain,
+                note=f"title similarity under {title_certain}" if uncertain else note,
+            )
+        evidence.append(verdict)
+
+    link_pairs, hubs = _link_pairs(items, order, max_link_items, locales)
+    for a, b, url in link_pairs:
+        consider(a, b, "link", LINK_CONFIDENCE, True, f"both link {url}")
+
+    titles = [_romanisation_fold(normalise_title(t)) for t in items["title"].iloc[order].tolist()]
+    account_codes: dict[tuple[str, str], int] = {}
+    accounts = np.array([account_codes.setdefault(k[:2], len(account_codes)) for k in keys])
+    ta, tb, sim, generic = _title_pairs(
+        titles,
+        seconds,
+        has_time,
+        accounts,
+        review_threshold=review_threshold,
+        window_s=window_days * 86400,
+        max_matches=max_title_matches,
+        common_gram_items=common_gram_items,
+    )
+    for i in np.lexsort((tb, ta, -sim)):
+        a, b, s = int(ta[i]), int(tb[i]), round(float(sim[i]), 4)
+        linked = s >= title_threshold
+        consider(
+            a, b, "title", s, linked, "" if linked else f"similar title under {title_threshold}"
+        )
+
+    family_id, method, confidence = _resolve(uf, keys, seconds, has_time, registered, tree)
+    families = pd.DataFrame(
+        {
+            "platform": [k[0] for k in keys],
+            "account_id": [k[1] for k in keys],
+            "item_id": [k[2] for k in keys],
+            "family_id": family_id,
+            "family_method": method,
+            "family_confidence": confidence,
+        }
+    )
+    families.index = order  # back to the caller's row order
+    families = families.sort_index().reset_index(drop=True)
+    links = _links_frame(evidence, keys)
+    log.info(
+        "identity: %d items -> %d families (%s); %d link pairs (%d hub URLs ignored), "
+        "%d title pairs (%d generic titles ignored), %d to review; %.2f s",
+        n,
+        families["family_id"].nunique(),
+        ", ".join(f"{m} {c}" for m, c in families["family_method"].value_counts().items()),
+        len(link_pairs),
+        hubs,
+        len(ta),
+        generic,
+        int(links["to_review"].sum()),
+        time.perf_counter() - started,
+    )
+    return families, links
+
+
+def _apply_registry(
+    uf: _Families, keys: list[tuple[str, str, str]], registry: pd.DataFrame | None
+) -> dict[int, str]:
+    """Put registered items in their families; returns item index -> registry family."""
+    if registry is None or registry.empty:
+        return {}
+    missing = [c for c in REGISTRY_COLUMNS if c not in registry.columns]
+    if missing:
+        raise ValueError(f"content_families: registry lacks columns {', '.join(missing)}")
+    rows = [
+        {c: "" if pd.isna(r[c]) else str(r[c]).strip() for c in REGISTRY_COLUMNS}
+        | {"line": r.get("line")}
+        for r in registry.to_dict("records")
+    ]
+    conflict = _registry_conflict(rows)
+    if conflict:
+        raise ContentpulseError(f"registry: {conflict}")
+    exact = {(r["platform"], r["account_id"], r["item_id"]): r["family_id"] for r in rows}
+    any_account = {
+        (r["platform"], r["item_id"]): r["family_id"] for r in rows if not r["account_id"]
+    }
+    registered: dict[int, str] = {}
+    first_member: dict[str, int] = {}
+    for i, (platform, account, item) in enumerate(keys):
+        fid = exact.get((platform, account, item)) or any_account.get((platform, item))
+        if fid is None:
+            continue
+        registered[i] = fid
+        uf.registry[uf.find(i)] = fid
+        if fid in first_member:
+            uf.union(first_member[fid], i)
+        else:
+            first_member[fid] = i
+    return registered
+
+
+def _link_pairs(
+    items: pd.DataFrame, order: list[int], max_link_items: int, locales: Sequence[str]
+) -> tuple[list[tuple[int, int, str]], int]:
+    """Pairs of items (canonical indices) that share a canonical story URL, and hub count."""
+    by_url: dict[str, set[int]] = defaultdict(set)
+    for i, (links, own) in enumerate(
+        zip(items["links"].iloc[order].tolist(), items["url"].iloc[order].tolist(), strict=True)
+    ):
+        urls = [own] if isinstance(own, str) else []
+        if isinstance(links, str):
+            urls.append(links)
+        elif isinstance(links, list | tuple | np.ndarray):
+            urls.extend(u for u in links if isinstance(u, str))
+        for url in urls:
+            canonical = normalise_url(url, locales=locales)
+            if canonical and "/" in canonical:  # a site's home page is not a story
+                by_url[canonical].add(i)
+    pairs: dict[tuple[int, int], str] = {}
+    hubs = 0
+    for url in sorted(by_url):
+        members = sorted(by_url[url])
+        if len(members) > max_link_items:
+            hubs += 1
+            continue
+        for x, a in enumerate(members):
+            for b in members[x + 1 :]:
+                pairs.setdefault((a, b), url)
+    return [(a, b, url) for (a, b), url in sorted(pairs.items())], hubs
+
+
+# Titles are ASCII after normalisation: 37 symbols, so a trigram is an int below 37**3.
+_SYMBOLS = 37
+_GRAMS = _SYMBOLS**3
+_CODE = np.zeros(256, dtype=np.int64)
+_CODE[ord("a") : ord("z") + 1] = np.arange(1, 27)
+_CODE[ord("0") : ord("9") + 1] = np.arange(27, 37)
+
+
+def _title_pairs(
+    titles: list[str],
+    seconds: np.ndarray,
+    has_time: np.ndarray,
+    accounts: np.ndarray,
+    *,
+    review_threshold: float,
+    window_s: int,
+    max_matches: int,
+    common_gram_items: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Title pairs (a < b) with weighted trigram Jaccard >= review_threshold, and the number
+    of generic titles left out. Only pairs on different accounts within the window."""
+    empty = np.zeros(0, dtype=np.int64)
+    n = len(titles)
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+    lengths[~has_time] = 0  # undated items cannot be placed in the window
+    text = "".join(t for t, ok in zip(titles, has_time, strict=True) if ok)
+    if n == 0 or len(text) < 3:
+        return empty, empty, np.zeros(0), 0
+    symbols = _CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    owner = np.repeat(np.arange(n), lengths)
+    same = owner[:-2] == owner[2:]
+    grams = (symbols[:-2] * _SYMBOLS + symbols[1:-1]) * _SYMBOLS + symbols[2:]
+    posting = _sorted_unique(owner[:-2][same] * _GRAMS + grams[same])  # by item, then gram
+    item, gram = posting // _GRAMS, posting % _GRAMS
+
+    # IDF weights. Trigrams in more than `common` titles are the generic part: they still
+    # weigh (a little) in the similarity, but are not indexed, so they never make a pair.
+    df = np.bincount(gram, minlength=_GRAMS)
+    titled = int(np.count_nonzero(np.bincount(item, minlength=n)))
+    common = max(common_gram_items, math.ceil(0.005 * titled))
+    weight = np.log1p(titled / np.maximum(df, 1))
+    w = weight[gram]
+    total = np.bincount(item, weights=w, minlength=n)
+
+    # Prefix filter: order each title's trigrams rarest first; a pair with weighted Jaccard
+    # >= t shares a trigram within both titles' prefixes (the part whose remaining weight
+    # is still >= t * total), so only prefixes are indexed.
+    rank = np.empty(_GRAMS, dtype=np.int64)
+    rank[np.lexsort((np.arange(_GRAMS), df))] = np.arange(_GRAMS)
+    by_rank = np.lexsort((rank[gram], item))
+    p_item, p_gram, p_w = item[by_rank], gram[by_rank], w[by_rank]
+    before = np.cumsum(p_w) - p_w
+    first = np.searchsorted(p_item, p_item, side="left")
+    remaining = total[p_item] - (before - before[first])
+    in_prefix = (
+        (remaining >= review_threshold * total[p_item] * (1 - 1e-9))
+        & (df[p_gram] > 1)
+        & (df[p_gram] <= common)
+    )
+    p_item, p_gram = p_item[in_prefix], p_gram[in_prefix]
+
+    # Pairs sharing a prefix trigram and published within the window: sort postings by
+    # (trigram, time) and pair each with the later ones up to window_s ahead.
+    t0 = seconds[has_time].min()
+    when = seconds[p_item] - t0
+    span = np.int64(2) ** 36  # > 2,000 years of seconds: trigram groups never overlap
+    sort_key = p_gram * span + when
+    by_key = np.argsort(sort_key, kind="stable")
+    sort_key, p_item = sort_key[by_key], p_item[by_key]
+    end = np.searchsorted(sort_key, sort_key + window_s, side="right")
+    count = end - np.arange(len(sort_key)) - 1
+    left = np.repeat(np.arange(len(sort_key)), count)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(count) - count, count) + 1
+    a, b = p_item[left], p_item[left + step]
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    keep = (a != b) & (accounts[a] != accounts[b])
+    pair = _sorted_unique(a[keep] * n + b[keep])
+    a, b = pair // n, pair % n
+    # Size filter: Jaccard >= t needs the lighter title to weigh >= t times the heavier.
+    fits = np.minimum(total[a], total[b]) >= review_threshold * np.maximum(total[a], total[b])
+    a, b = a[fits], b[fits]
+    if len(a) == 0:
+        return empty, empty, np.zeros(0), 0
+
+    # Weighted overlap: look each shared-able trigram (in two titles or more) of the title
+    # with fewer of them up in the other's postings.
+    postings = item * _GRAMS + gram  # sorted
+    shared = df[gram] > 1
+    s_item, s_gram, s_w = item[shared], gram[shared], w[shared]
+    offsets = np.searchsorted(s_item, np.arange(n + 1))
+    size = np.diff(offsets)
+    swap = size[a] > size[b]
+    short, other = np.where(swap, b, a), np.where(swap, a, b)
+    reps = size[short]
+    starts = np.cumsum(reps) - reps
+    pos = np.repeat(offsets[short] - starts, reps) + np.arange(reps.sum())
+    wanted = np.repeat(other * _GRAMS, reps) + s_gram[pos]
+    found = np.searchsorted(postings, wanted)
+    hit = postings[np.minimum(found, len(postings) - 1)] == wanted
+    overlap = np.add.reduceat(np.where(hit, s_w[pos], 0.0), starts)
+    sim = overlap / (total[a] + total[b] - overlap)
+    keep = sim >= review_threshold - 1e-12
+    a, b, sim = a[keep], b[keep], np.minimum(sim[keep], 1.0)
+
+    # A title that matches many others is generic ("Weekly news update"): no title evidence.
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    generic = degree > max_matches
+    keep = ~(generic[a] | generic[b])
+    return a[keep], b[keep], sim[keep], int(generic.sum())
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
+def _resolve(
+    uf: _Families,
+    keys: list[tuple[str, str, str]],
+    seconds: np.ndarray,
+    has_time: np.ndarray,
+    registered: dict[int, str],
+    tree: list[tuple[int, int, float, str]],
+) -> tuple[list[str], list[str], list[float]]:
+    """family_id, family_method and family_confidence of every item (canonical order)."""
+    n = len(keys)
+    adjacency: list[list[tuple[int, float, str]]] = [[] for _ in range(n)]
+    for a, b, conf, method in tree:
+        adjacency[a].append((b, conf, method))
+        adjacency[b].append((a, conf, method))
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[uf.find(i)].append(i)
+
+    family_id = [""] * n
+    method = ["single"] * n
+    confidence = [1.0] * n
+    latest = np.iinfo(np.int64).max
+    for group in members.values():
+        if len(group) == 1 and group[0] not in registered:  # most items: a family of one
+            family_id[group[0]] = _family_id(keys[group[0]])
+            continue
+        anchors = [i for i in group if i in registered]
+        if anchors:
+            fid = registered[anchors[0]]
+            for i in anchors:
+                method[i] = "registry"
+        else:
+            anchor = min(group, key=lambda i: (seconds[i] if has_time[i] else latest, keys[i]))
+            fid = _family_id(keys[anchor])
+            anchors = [anchor]
+            # the first member: its strongest link
+            _, c, m = max(adjacency[anchor], key=lambda e: (e[1], _METHOD_RANK[e[2]]))
+            confidence[anchor], method[anchor] = c, m
+        for i in group:
+            family_id[i] = fid
+        # The weakest link on each member's path to the anchors (the tree is a forest).
+        path: dict[int, tuple[float, int]] = {i: (math.inf, 3) for i in anchors}
+        stack = list(anchors)
+        while stack:
+            node = stack.pop()
+            for nxt, conf, how in adjacency[node]:
+                if nxt in path:
+                    continue
+                path[nxt] = min(path[node], (conf, _METHOD_RANK[how]))
+                confidence[nxt] = path[nxt][0]
+                method[nxt] = next(m for m, r in _METHOD_RANK.items() if r == path[nxt][1])
+                stack.append(nxt)
+    return family_id, method, [round(float(c), 4) for c in confidence]
+
+
+def _family_id(key: tuple[str, str, str]) -> str:
+    """'f_' + 12 hex digits of md5('platform|account_id|item_id'), as the SQL fallback has it."""
+    return "f_" + hashlib.md5("|".join(key).encode()).hexdigest()[:12]
+
+
+def _links_frame(evidence: list[dict], keys: list[tuple[str, str, str]]) -> pd.DataFrame:
+    if not evidence:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in LINK_COLUMNS}).astype(
+            {"confidence": float, "to_review": bool}
+        )
+    rows = [
+        {
+            "platform_a": keys[e["a"]][0],
+            "account_id_a": keys[e["a"]][1],
+            "item_id_a": keys[e["a"]][2],
+            "platform_b": keys[e["b"]][0],
+            "account_id_b": keys[e["b"]][1],
+            "item_id_b": keys[e["b"]][2],
+            "method": e["method"],
+            "confidence": float(e["confidence"]),
+            "status": e["status"],
+            "to_review": bool(e["to_review"]),
+            "note": e["note"],
+        }
+        for e in evidence
+    ]
+    frame = pd.DataFrame(rows, columns=LINK_COLUMNS)
+    return frame.sort_values(LINK_COLUMNS[:7], ignore_index=True)
+
+
+# -- in the warehouse ------------------------------------------------------------------------
+def warehouse_families(con, context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Families and evidence over intermediate.int_items, with the config's registry file;
+    computed once per build (the runner's context cache) for the two models that need it."""
+    if "content_families" not in context.cache:
+        items = con.sql(
+            "select platform, account_id, item_id, title, description, links, url, published_at "
+            "from intermediate.int_items"
+        ).df()
+        cfg = context.config
+        registry = load_registry(cfg.registry) if cfg is not None and cfg.registry else None
+        context.cache["content_families"] = content_families(items, registry)
+    return context.cache["content_families"]
