@@ -102,6 +102,11 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
             con.execute(f"create view snapshot.main.{table} as select * from marts.{table}")
             if comment:
                 con.execute(f"comment on view snapshot.main.{table} is {sql_string(comment)}")
+        for schema, table, column, comment in columns:
+            if schema == "marts":
+                con.execute(
+                    f'comment on column snapshot.main.{table}."{column}" is {sql_string(comment)}'
+                )
         con.execute(
             "create table snapshot.main.readme as "
             "select view_name as name, 'view' as kind, 'marts.' || view_name as reads, "
