@@ -271,6 +271,9 @@ class Video:
     traffic_mix: np.ndarray = field(repr=False)
     # the story it tells: videos with the same story_id are one content family
     story_id: str = ""
+    # age in days -> extra views that day from an outside link (EXT_URL): an older video
+    # resurfacing, the anomaly the models must find and attribute
+    resurfacing: dict[int, int] = field(default_factory=dict)
 
     @property
     def publish_date(self) -> date:
@@ -444,6 +447,7 @@ class Portfolio:
         daily = self._daily_metrics(rng, spec, published, days, duration, is_short)
         weights = np.array([3, 4, 3, 1, 6 if is_short else 0.2, 1, 1, 1, 1], dtype=float)
         mix = np.random.default_rng([self.seed, ci, vi, 2]).dirichlet(weights * 2)
+        resurfacing = self._resurface(np.random.default_rng([self.seed, ci, vi, 3]), daily)
         return Video(
             video_id,
             channel_id,
@@ -456,7 +460,27 @@ class Portfolio:
             daily,
             mix,
             plan.story.story_id,
+            resurfacing,
         )
+
+    @staticmethod
+    def _resurface(rng: np.random.Generator, daily: dict[str, np.ndarray]) -> dict[int, int]:
+        """Now and then (6 %) a video two to four weeks old is linked from outside and gets a
+        two-day burst of views far above its recent days (its own random stream, so the other
+        metrics stay as they were)."""
+        views = daily["views"]
+        if rng.random() >= 0.06 or len(views) < 20:
+            return {}
+        age = int(rng.integers(16, min(len(views), 27)))
+        recent = float(views[age - 7 : age].mean())
+        burst = {age: int(max(400, 12 * recent))}
+        if age + 1 < len(views):
+            burst[age + 1] = burst[age] // 3
+        for day, extra in burst.items():
+            views[day] += extra
+            daily["engagedViews"][day] += int(extra * 0.8)
+            daily["estimatedMinutesWatched"][day] += int(extra * 1.5)
+        return burst
 
     @staticmethod
     def _daily_metrics(
@@ -530,13 +554,27 @@ class Portfolio:
         return row
 
     @staticmethod
-    def split_by_source(video: Video, views: int) -> dict[str, int]:
-        """Views of one day split over traffic sources (largest remainder: sums exactly)."""
-        exact = video.traffic_mix * views
+    def split_by_source(video: Video, views: int, day: date | None = None) -> dict[str, int]:
+        """Views of one day split over traffic sources (largest remainder: sums exactly); a
+        resurfacing burst that day comes from outside links (EXT_URL)."""
+        extra = 0
+        if day is not None:
+            extra = min(views, video.resurfacing.get((day - video.publish_date).days, 0))
+        base = views - extra
+        exact = video.traffic_mix * base
         counts = np.floor(exact).astype(int)
-        for i in np.argsort(-(exact - counts), kind="stable")[: views - counts.sum()]:
+        for i in np.argsort(-(exact - counts), kind="stable")[: base - counts.sum()]:
             counts[i] += 1
+        counts[TRAFFIC_SOURCES.index("EXT_URL")] += extra
         return {src: int(n) for src, n in zip(TRAFFIC_SOURCES, counts, strict=True) if n}
+
+    def resurfacings(self) -> list[tuple[str, date, int]]:
+        """Ground truth for anomalies: (video_id, day, extra views) of every burst."""
+        return [
+            (v.video_id, v.publish_date + timedelta(days=age), extra)
+            for v in self.videos_by_id.values()
+            for age, extra in sorted(v.resurfacing.items())
+        ]
 
     def visible_videos(self, channel: Channel, clock: date) -> list[Video]:
         """Uploads the channel shows at this clock (published before the clock's day)."""

@@ -306,7 +306,7 @@ class YouTubeApi:
             while day <= last:
                 row = self.portfolio.served_metrics(video, day, clock)
                 if row is not None and row["views"]:
-                    split = self.portfolio.split_by_source(video, int(row["views"]))
+                    split = self.portfolio.split_by_source(video, int(row["views"]), day)
                     for source, n in split.items():
                         key = (day.isoformat(), source)
                         totals[key] = totals.get(key, 0) + n

@@ -1,5 +1,5 @@
 -- spikes and drops against expectation: an account's day against its own previous 28 days,
--- and an item's day (from age 14, past the launch decay) against the item's previous 28
+-- and an item's day (from age 14, past the launch decay) against the item's previous 7
 -- days, on the log scale with a robust z; each with the traffic source that moved most.
 -- Incremental: the days from $since; item days are kept for the newest 91 days.
 with horizon as (
@@ -7,20 +7,29 @@ with horizon as (
     from intermediate.int_coverage
 ),
 
-series as (
+account_expected as (
+    -- an account against its previous 28 days (four of each weekday)
     select
         'account' as level,
-        account_daily.platform,
-        account_daily.account_id,
+        platform,
+        account_id,
         '' as item_id,
-        account_daily.date,
+        date,
         cast(null as integer) as age_days,
-        account_daily.views,
-        horizon.item_start
-    from intermediate.int_account_daily as account_daily
-    cross join horizon
-    where account_daily.date >= $since - 29
-    union all
+        views,
+        count(*) over prior_days as trailing_days,
+        quantile_cont(ln(views + 1), [0.25, 0.5, 0.75]) over prior_days as trailing_quartiles
+    from intermediate.int_account_daily
+    where date >= $since - 28
+    window prior_days as (
+        partition by platform, account_id
+        order by date
+        range between interval 28 days preceding and interval 1 day preceding
+    )
+),
+
+item_expected as (
+    -- an item against its previous 7 days: short enough that its decay barely moves them
     select
         'item' as level,
         post_daily.platform,
@@ -29,23 +38,33 @@ series as (
         post_daily.date,
         post_daily.age_days,
         post_daily.views,
-        horizon.item_start
+        count(*) over prior_days as trailing_days,
+        quantile_cont(ln(post_daily.views + 1), [0.25, 0.5, 0.75]) over prior_days
+            as trailing_quartiles
     from marts.post_daily
     cross join horizon
-    where post_daily.date >= greatest($since, horizon.item_start) - 29
+    where post_daily.date >= greatest($since, horizon.item_start) - 7
+    window prior_days as (
+        partition by post_daily.platform, post_daily.account_id, post_daily.item_id
+        order by post_daily.date
+        range between interval 7 days preceding and interval 1 day preceding
+    )
 ),
 
 expected as (
     select
-        *,
-        count(*) over prior_28d as trailing_days,
-        quantile_cont(ln(views + 1), [0.25, 0.5, 0.75]) over prior_28d as trailing_quartiles
-    from series
-    window prior_28d as (
-        partition by level, platform, account_id, item_id
-        order by date
-        range between interval 28 days preceding and interval 1 day preceding
-    )
+        account_expected.*,
+        horizon.item_start
+    from account_expected
+    cross join horizon
+    where account_expected.trailing_days >= 14
+    union all
+    select
+        item_expected.*,
+        horizon.item_start
+    from item_expected
+    cross join horizon
+    where item_expected.trailing_days >= 5
 ),
 
 scored as (
@@ -64,7 +83,6 @@ scored as (
     from expected
     where
         date >= $since
-        and trailing_days >= 14
         and (level = 'account' or date >= item_start)
 ),
 

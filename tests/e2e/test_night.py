@@ -157,3 +157,26 @@ def test_newest_days_are_marked_provisional_and_channel_counters_are_snapshotted
         c.channel_id: sandbox.portfolio.channel_subscribers(c, CLOCK)
         for c in sandbox.portfolio.channels
     }
+
+
+def test_anomalies_find_the_resurfaced_videos_and_the_source_that_drove_them(backfilled, sandbox):
+    truth = sandbox.portfolio.resurfacings()
+    first_days = {
+        (video, day)
+        for video, day, _ in truth
+        if (video, day - timedelta(days=1)) not in {(v, d) for v, d, _ in truth}
+    }
+    assert first_days
+    with connect(backfilled.paths.analytics, read_only=True) as con:
+        found = con.sql(
+            "select item_id, date, direction, driver_source from marts.anomalies where level = 'item'"
+        ).fetchall()
+    spikes = {(item, day): source for item, day, direction, source in found if direction == "spike"}
+    assert first_days <= spikes.keys()
+    assert {spikes[k] for k in first_days} == {"EXT_URL"}
+    burst_days = {(video, day) for video, day, _ in truth}
+    false_alarms = [k for k in spikes if k not in burst_days]
+    print(
+        f"\nitem anomalies: {len(spikes)} found, {len(first_days)} bursts, {len(false_alarms)} false"
+    )
+    assert len(false_alarms) <= len(first_days)
