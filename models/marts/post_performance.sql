@@ -1,67 +1,52 @@
--- one row per item: lifetime totals, views at age 7 and 30, engagement by views, and
--- the performance index against peers (same platform, account, format, published in
--- the 180 days before; at least 5 of them, else the platform x format portfolio group)
-with account_coverage as (
-    -- the last reporting date loaded per account: an item is "age d" only once
-    -- the data reaches publish date + d
+-- one row per item: lifetime totals, views at ages 1/7/30/90, engagement by each
+-- denominator (raw and shrunk), attention, decay, forecasts with their backtest error, and
+-- the performance index against peers (same platform, account, format, published in the
+-- 180 days before; at least 5 of them, else the platform x format portfolio group)
+with items as (
     select
-        platform,
-        account_id,
-        max(date) as last_date
-    from marts.post_daily
-    group by platform, account_id
-),
-
-totals as (
-    select
-        platform,
-        account_id,
-        item_id,
-        cast(sum(views) as bigint) as views,
-        cast(sum(watch_time_s) as bigint) as watch_time_s,
-        cast(sum(likes) as bigint) as likes,
-        cast(sum(comments) as bigint) as comments,
-        cast(sum(shares) as bigint) as shares,
-        cast(sum(followers_gained) as bigint) as followers_gained,
-        cast(sum(views) filter (where age_days <= 6) as bigint) as views_first_7d,
-        cast(sum(views) filter (where age_days <= 29) as bigint) as views_first_30d
-    from marts.post_daily
-    group by platform, account_id, item_id
-),
-
-items as (
-    select
-        posts.platform,
-        posts.account_id,
-        posts.item_id,
+        totals.platform,
+        totals.account_id,
+        totals.item_id,
         posts.title,
         posts.format,
         posts.length_bucket,
         posts.published_at,
         posts.published_date,
-        date_diff('day', posts.published_date, account_coverage.last_date) as age_days,
-        coalesce(totals.views, 0) as views,
-        coalesce(totals.watch_time_s, 0) as watch_time_s,
-        coalesce(totals.likes, 0) as likes,
-        coalesce(totals.comments, 0) as comments,
-        coalesce(totals.shares, 0) as shares,
-        coalesce(totals.followers_gained, 0) as followers_gained,
-        case
-            when date_diff('day', posts.published_date, account_coverage.last_date) >= 6
-                then coalesce(totals.views_first_7d, 0)
-        end as views_d7,
-        case
-            when date_diff('day', posts.published_date, account_coverage.last_date) >= 29
-                then coalesce(totals.views_first_30d, 0)
-        end as views_d30
-    from marts.posts as posts
-    inner join account_coverage
-        on posts.platform = account_coverage.platform and posts.account_id = account_coverage.account_id
-    left join totals
+        totals.age_days,
+        totals.views,
+        totals.watch_time_s,
+        totals.impressions,
+        totals.likes,
+        totals.comments,
+        totals.shares,
+        totals.engagements,
+        totals.followers_gained,
+        totals.views_d1,
+        totals.views_d7,
+        totals.views_d30,
+        totals.views_d90
+    from intermediate.int_item_totals as totals
+    inner join marts.posts as posts
         on
-            posts.platform = totals.platform
-            and posts.account_id = totals.account_id
-            and posts.item_id = totals.item_id
+            totals.platform = posts.platform
+            and totals.account_id = posts.account_id
+            and totals.item_id = posts.item_id
+),
+
+followers_at_publish as (
+    -- the account's followers at the end of the day before publish (or the first day known)
+    select
+        items.platform,
+        items.account_id,
+        items.item_id,
+        arg_max(followers.followers, followers.date) filter (
+            where followers.date < items.published_date
+        ) as followers_before,
+        arg_min(followers.followers, followers.date) as followers_first_known
+    from items
+    inner join intermediate.int_account_followers as followers
+        on items.platform = followers.platform and items.account_id = followers.account_id
+    group by items.platform, items.account_id, items.item_id
 ),
 
 peers as (
@@ -201,48 +186,103 @@ scored as (
 )
 
 select
-    platform,
-    account_id,
-    item_id,
-    title,
-    format,
-    length_bucket,
-    published_at,
-    published_date,
-    age_days,
-    views,
-    watch_time_s,
-    likes,
-    comments,
-    shares,
-    followers_gained,
-    views_d7,
-    views_d30,
-    (likes + comments + shares) / nullif(views, 0) as er_by_views,
-    peer_group,
-    peer_count,
-    peer_median_d7,
-    peer_p20_d7,
-    peer_p80_d7,
-    ln((views_d7 + 1) / (peer_median_d7 + 1)) as performance_index,
+    scored.platform,
+    scored.account_id,
+    scored.item_id,
+    scored.title,
+    scored.format,
+    scored.length_bucket,
+    scored.published_at,
+    scored.published_date,
+    scored.age_days,
+    scored.views,
+    scored.watch_time_s,
+    scored.likes,
+    scored.comments,
+    scored.shares,
+    scored.engagements,
+    scored.followers_gained,
+    scored.views_d1,
+    scored.views_d7,
+    scored.views_d30,
+    scored.views_d90,
+    scored.engagements / nullif(scored.views, 0) as er_by_views,
+    rates.er_by_views_shrunk,
+    rates.er_by_views_lower_80,
+    rates.er_by_views_upper_80,
+    coalesce(followers.followers_before, followers.followers_first_known) as followers_at_publish,
+    scored.engagements
+    / nullif(coalesce(followers.followers_before, followers.followers_first_known), 0)
+        as er_by_followers,
+    scored.engagements / nullif(scored.impressions, 0) as er_by_impressions,
+    scored.watch_time_s / nullif(scored.views, 0) as attention_s_per_view,
+    decay.half_life_days,
+    decay.share_after_d30,
+    decay.decay_class,
+    forecast.views_d30_forecast,
+    forecast.views_d30_forecast_lower_80,
+    forecast.views_d30_forecast_upper_80,
+    fit_d30.backtest_mdape as views_d30_forecast_backtest_mdape,
+    fit_d30.backtest_coverage_80 as views_d30_forecast_backtest_coverage_80,
+    forecast.views_d90_forecast,
+    forecast.views_d90_forecast_lower_80,
+    forecast.views_d90_forecast_upper_80,
+    fit_d90.backtest_mdape as views_d90_forecast_backtest_mdape,
+    fit_d90.backtest_coverage_80 as views_d90_forecast_backtest_coverage_80,
+    scored.peer_group,
+    scored.peer_count,
+    scored.peer_median_d7,
+    scored.peer_p20_d7,
+    scored.peer_p80_d7,
+    ln((scored.views_d7 + 1) / (scored.peer_median_d7 + 1)) as performance_index,
     case
-        when views_d7 is null or peer_median_d7 is null then null
-        when views_d7 < peer_p20_d7 then 'below'
-        when views_d7 > peer_p80_d7 then 'above'
+        when scored.views_d7 is null or scored.peer_median_d7 is null then null
+        when scored.views_d7 < scored.peer_p20_d7 then 'below'
+        when scored.views_d7 > scored.peer_p80_d7 then 'above'
         else 'typical'
     end as performance_band,
     case
-        when account_peer_count_d30 >= 5
-            then ln((views_d30 + 1) / (account_peer_median_d30 + 1))
+        when scored.account_peer_count_d30 >= 5
+            then ln((scored.views_d30 + 1) / (scored.account_peer_median_d30 + 1))
     end as performance_index_d30,
-    peer_percentile,
-    0.6745 * (ln(views_d7 + 1) - peer_log_median)
-    / nullif(peer_log_mad, 0) as robust_z,
+    scored.peer_percentile,
+    0.6745 * (ln(scored.views_d7 + 1) - scored.peer_log_median)
+    / nullif(scored.peer_log_mad, 0) as robust_z,
     coalesce(
         abs(
-            0.6745 * (ln(views_d7 + 1) - peer_log_median)
-            / nullif(peer_log_mad, 0)
+            0.6745 * (ln(scored.views_d7 + 1) - scored.peer_log_median)
+            / nullif(scored.peer_log_mad, 0)
         ) > 3.5,
         false
     ) as is_outlier
 from scored
+left join followers_at_publish as followers
+    on
+        scored.platform = followers.platform
+        and scored.account_id = followers.account_id
+        and scored.item_id = followers.item_id
+left join intermediate.int_item_rates as rates
+    on
+        scored.platform = rates.platform
+        and scored.account_id = rates.account_id
+        and scored.item_id = rates.item_id
+left join intermediate.int_post_decay as decay
+    on
+        scored.platform = decay.platform
+        and scored.account_id = decay.account_id
+        and scored.item_id = decay.item_id
+left join intermediate.int_forecast as forecast
+    on
+        scored.platform = forecast.platform
+        and scored.account_id = forecast.account_id
+        and scored.item_id = forecast.item_id
+left join intermediate.int_forecast_fits as fit_d30
+    on
+        scored.platform = fit_d30.platform
+        and scored.format = fit_d30.format
+        and fit_d30.horizon = 'd7_to_d30'
+left join intermediate.int_forecast_fits as fit_d90
+    on
+        scored.platform = fit_d90.platform
+        and scored.format = fit_d90.format
+        and fit_d90.horizon = forecast.views_d90_forecast_basis || '_to_d90'

@@ -8,7 +8,7 @@ import pandas as pd
 
 from contentpulse.warehouse import open_warehouse
 from models.runner import build
-from tests.models.test_models import ACCOUNT, T0, cfg, day, item, land  # noqa: F401 (fixture)
+from tests.models.test_models import T0, day, item, land
 from transforms.load import load
 
 

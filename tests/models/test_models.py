@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from connectors.youtube.settings import SCHEMAS, VIDEO_METRICS
-from contentpulse.config import load_config
 from contentpulse.warehouse import open_warehouse
 from models.runner import build, discover
+from tests.models.conftest import ACCOUNT
 from transforms.landing import write_table
 from transforms.load import load
 
-ACCOUNT = "UCtest"
 T0 = datetime(2026, 9, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def cfg(tmp_path: Path):
-    path = tmp_path / "contentpulse.yml"
-    path.write_text(
-        "sources:\n  youtube:\n    accounts:\n"
-        f"      - {{id: {ACCOUNT}, name: Test, timezone: UTC, conn_id: yt}}\n",
-        encoding="utf-8",
-    )
-    return load_config(path)
 
 
 def land(cfg, stream: str, rows: list[dict], extracted_at: datetime, run: str = "r") -> None:
