@@ -35,6 +35,9 @@ TITLE_WORDS = {
     "hi": ["हमने कैसे ठीक किया", "अंदर की बात:", "सच्चाई:"],
     "ko": ["우리가 고친 방법", "내부 이야기:", "진실:"],
 }
+# What audiences want: a known winner and a known loser among the topics, so the segment
+# effects (and the report's findings) have a ground truth to find.
+TOPIC_EFFECTS = {"electric buses": 2.5, "coffee prices": 0.4}
 TOPICS = [
     "the city budget",
     "electric buses",
@@ -444,7 +447,9 @@ class Portfolio:
         tags = [plan.story.topic, plan.lang] + (["shorts"] if is_short else [])
         video_id = _token(self.seed, "video", ci, vi, length=11)
         days = (self.end - published.date()).days + 1
-        daily = self._daily_metrics(rng, spec, published, days, duration, is_short)
+        daily = self._daily_metrics(
+            rng, spec, published, days, duration, is_short, TOPIC_EFFECTS.get(plan.story.topic, 1.0)
+        )
         weights = np.array([3, 4, 3, 1, 6 if is_short else 0.2, 1, 1, 1, 1], dtype=float)
         mix = np.random.default_rng([self.seed, ci, vi, 2]).dirichlet(weights * 2)
         resurfacing = self._resurface(np.random.default_rng([self.seed, ci, vi, 3]), daily)
@@ -490,9 +495,10 @@ class Portfolio:
         days: int,
         duration: int,
         is_short: bool,
+        topic_effect: float = 1.0,
     ) -> dict[str, np.ndarray]:
         lifetime = rng.lognormal(
-            mean=np.log(8_000 * spec.scale * (2.5 if is_short else 1.0)), sigma=0.9
+            mean=np.log(8_000 * spec.scale * (2.5 if is_short else 1.0) * topic_effect), sigma=0.9
         )
         if rng.random() < 0.015:  # a viral outlier
             lifetime *= rng.uniform(15, 40)

@@ -132,3 +132,22 @@ def test_every_mart_is_populated_its_grain_holds_and_analysts_get_stable_views(d
             "where schema_name = 'marts' and comment is null"
         ).fetchall()
     assert undocumented == []
+
+
+def test_segment_effects_find_the_portfolios_known_winner_and_loser(demo_runs):
+    """The sandbox gives 'electric buses' 2.5x the views and 'coffee prices' 0.4x."""
+    from contentpulse.warehouse import connect
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    with connect(db, read_only=True) as con:
+        rows = con.sql(
+            "select format, segment, shrunk_effect, recommendation from marts.segment_effects "
+            "where dimension = 'topic'"
+        ).fetchall()
+    for fmt in ("video", "short"):
+        effects = {seg: (eff, rec) for f, seg, eff, rec in rows if f == fmt}
+        best = max(effects, key=lambda seg: effects[seg][0])
+        worst = min(effects, key=lambda seg: effects[seg][0])
+        assert (best, effects[best][1]) == ("electric buses", "invest"), fmt
+        assert (worst, effects[worst][1]) == ("coffee prices", "avoid"), fmt
