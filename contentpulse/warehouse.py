@@ -62,6 +62,9 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
             "column" varchar, kwargs varchar, success boolean, critical boolean,
             element_count bigint, unexpected_count bigint, sample varchar
         );
+        create table if not exists meta.check_row_counts (
+            check_id varchar, build_id varchar, model varchar, row_count bigint
+        );
         alter table meta.loaded_files add column if not exists built_in varchar;
         alter table meta.builds add column if not exists mode varchar;
         alter table meta.builds add column if not exists since date;

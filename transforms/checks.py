@@ -1,27 +1,255 @@
 """Quality checks: Great Expectations suites generated from the models' YAML.
 
-Each model's grain must be unique and not null; column tests in its YAML (`not_null`,
-`non_negative`, `not_in_future`) become expectations. Results go to meta.check_results and
-meta.check_runs; a failed critical expectation raises CheckFailed naming the model,
-the expectation, how many rows and a sample, and publish refuses the build.
+Every built table gets up to four suites, each a GX validation of a pandas frame:
+
+- `<table>.table`: whole-table aggregates computed in DuckDB and fed to GX as one row.
+  The grain must be unique over the whole table (a `group by ... having count(*) > 1`
+  count), and the row count must not drop by more than `max_row_drop` (default 5 %)
+  against the last check run that passed; a drop of up to ROW_DROP_SLACK (10) rows always
+  passes, so that one deleted video does not block a small table. Growth is fine.
+- `<table>`: the rows, against the column tests. An incremental model is validated only
+  on the rows the builds since the last passed check replaced (its `replace_where` with
+  `$since`); other tables whole. Rows are streamed in chunks of CHUNK_ROWS, so a table of
+  any size validates in bounded memory.
+- `<table>.distribution`: the model-level `checks:` (median, mean, stdev of a column over
+  the whole table; NULLs ignored). With fewer than `min_count` values (default 30) a
+  distribution says nothing and the check is skipped, with a log line.
+- `<table>.freshness`: per account in meta.accounts (of the staging model's own source, or
+  every account for marts), the newest `column` must be within `max_days` of the run date.
+  A stale account, or one with no rows, is a warning: the other accounts still publish.
+  A source with no rows for any of its accounts is critical.
+
+YAML beside a model (only `grain` is needed; everything else is optional):
+
+    grain: [platform, account_id, item_id, date]        # unique and never null
+    max_row_drop: 0.05                                   # the default
+    freshness: {column: date, max_days: 4}               # the defaults, when present
+    columns:
+      - name: views
+        tests:
+          - not_null
+          - non_negative                                 # >= 0
+          - not_in_future                                # <= the run date
+          - {between: [0, 100]}                          # inclusive; null leaves an end open
+          - {accepted_values: [short, video, live]}
+          - {between: {min: 0, max: 1000, severity: warn}}
+          - {non_negative: {severity: warn}}
+    checks:
+      - {median_between: {column: performance_index, min: -0.5, max: 0.5}}
+      - {mean_between: {column: is_outlier, max: 0.1, severity: warn}}   # booleans as 0/1
+      - {stdev_between: {column: performance_index, min: 0.3, max: 2, min_count: 50}}
+
+A test is a name, or a one-key mapping from the name to its arguments: a list (the short
+form) or a mapping, which may also say `severity: warn` (the default is `error`). A
+warning is recorded, logged and shown in the Data Docs, and never blocks publish. An
+error (critical) failure raises CheckFailed with one line naming the model, the
+expectation, how many rows failed and sample rows (their grain and the failing value).
+
+Results go to meta.check_results and meta.check_runs, row counts to meta.check_row_counts,
+and each run's GX Data Docs (its validation pages, rendered by GX) to a folder that opens
+offline: GX's pages load Bootstrap, jQuery, Font Awesome and Vega from CDNs and its logo
+from S3, none of which ships in the package. Those tags are removed, GX's inline CSS (it
+inlines its own) is kept with a small stylesheet of ours, and sample values are HTML-escaped
+before rendering (GX renders them raw, and titles are hostile data). Views are not checked:
+the tables built from them are.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import math
+import os
+import re
+import shutil
+import time
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 import pandas as pd
 
-from contentpulse.errors import CheckFailed
-from models.runner import Model, discover
+from contentpulse.errors import CheckFailed, ContentpulseError
+from models.runner import BEGINNING, MODELS_DIR, discover
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ROW_DROP = 0.05
+# a drop of this many rows always passes: one deleted video must not block a small table
+ROW_DROP_SLACK = 10
+DEFAULT_FRESHNESS_DAYS = 4  # YouTube Analytics lags 2-3 days behind the reporting date
+DEFAULT_MIN_COUNT = 30
+CHUNK_ROWS = 500_000  # ~0.7 GB peak in GX for a post_daily-shaped chunk
+SAMPLE_ROWS = 5
+# `since` when no incremental model changed since the last passed check: no rows to check
+NOTHING_CHANGED = date.max
+COLUMN_TESTS = ("not_null", "non_negative", "not_in_future", "between", "accepted_values")
+MODEL_CHECKS = {
+    "median_between": "ExpectColumnMedianToBeBetween",
+    "mean_between": "ExpectColumnMeanToBeBetween",
+    "stdev_between": "ExpectColumnStdevToBeBetween",
+}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_STAGING_SOURCE = re.compile(r"^stg_([a-z0-9]+)__")
+
+
+# --- what the YAML asks for ----------------------------------------------------------
+
+
+@dataclass
+class ColumnTest:
+    column: str
+    test: str  # one of COLUMN_TESTS
+    critical: bool = True
+    low: Any = None
+    high: Any = None
+    values: list[Any] | None = None
+
+
+@dataclass
+class DistributionCheck:
+    check: str  # a key of MODEL_CHECKS
+    column: str
+    low: float | None
+    high: float | None
+    critical: bool = True
+    min_count: int = DEFAULT_MIN_COUNT
+
+
+@dataclass
+class Freshness:
+    column: str = "date"
+    max_days: int = DEFAULT_FRESHNESS_DAYS
+
+
+@dataclass
+class ModelChecks:
+    """The checks of one model, as its YAML declares them."""
+
+    table: str
+    grain: list[str] = field(default_factory=list)
+    tests: list[ColumnTest] = field(default_factory=list)
+    distributions: list[DistributionCheck] = field(default_factory=list)
+    freshness: Freshness | None = None
+    max_row_drop: float = DEFAULT_MAX_ROW_DROP
+    # the rows an incremental build replaced (a predicate with $since); None: a whole table
+    replace_where: str | None = None
+
+    @property
+    def source(self) -> str | None:
+        """The platform a staging model reads (stg_<source>__...); None: every platform."""
+        layer, name = self.table.split(".", 1)
+        match = _STAGING_SOURCE.match(name) if layer == "staging" else None
+        return match.group(1) if match else None
+
+
+def _test_entry(entry: Any, where: str) -> tuple[str, Any, dict[str, Any], bool]:
+    """(name, short-form argument, mapping arguments, critical) of one YAML test."""
+    if isinstance(entry, str):
+        name, arg = entry, None
+    elif isinstance(entry, dict) and len(entry) == 1:
+        ((name, arg),) = entry.items()
+    else:
+        raise ContentpulseError(f"{where}: a test is a name or a one-key mapping, got {entry!r}")
+    options: dict[str, Any] = {}
+    if isinstance(arg, dict):
+        options, arg = dict(arg), None
+    severity = options.pop("severity", "error")
+    if severity not in ("error", "warn"):
+        raise ContentpulseError(f"{where}: severity must be error or warn, got {severity!r}")
+    return str(name), arg, options, severity == "error"
+
+
+def _bounds(name: str, arg: Any, options: dict[str, Any], where: str) -> tuple[Any, Any]:
+    if arg is not None:
+        if not (isinstance(arg, list) and len(arg) == 2):
+            raise ContentpulseError(f"{where}: {name} takes [min, max], got {arg!r}")
+        low, high = arg
+    else:
+        low, high = options.pop("min", None), options.pop("max", None)
+    if low is None and high is None:
+        raise ContentpulseError(f"{where}: {name} needs a min or a max")
+    return low, high
+
+
+def _no_more(options: dict[str, Any], where: str) -> None:
+    if options:
+        raise ContentpulseError(f"{where}: unknown option(s) {', '.join(sorted(options))}")
+
+
+def parse_checks(table: str, doc: dict[str, Any], where: str | None = None) -> ModelChecks:
+    """A model's checks from its YAML document; a mistake names the file, column and test."""
+    where = where or table
+    spec = ModelChecks(table=table, grain=list(doc.get("grain") or []))
+    if doc.get("materialized") == "incremental":
+        spec.replace_where = doc.get("replace_where")
+    drop = doc.get("max_row_drop", DEFAULT_MAX_ROW_DROP)
+    if not isinstance(drop, int | float) or not 0 <= drop <= 1:
+        raise ContentpulseError(f"{where}: max_row_drop must be a fraction 0-1, got {drop!r}")
+    spec.max_row_drop = float(drop)
+    fresh = doc.get("freshness")
+    if fresh is not None:
+        if not isinstance(fresh, dict):
+            raise ContentpulseError(f"{where}: freshness is a mapping like {{max_days: 4}}")
+        options = dict(fresh)
+        spec.freshness = Freshness(
+            str(options.pop("column", "date")),
+            int(options.pop("max_days", DEFAULT_FRESHNESS_DAYS)),
+        )
+        _no_more(options, f"{where}: freshness")
+    for column in doc.get("columns") or []:
+        for i, entry in enumerate(column.get("tests") or []):
+            at = f"{where}: columns[{column['name']}].tests[{i}]"
+            name, arg, options, critical = _test_entry(entry, at)
+            test = ColumnTest(column["name"], name, critical)
+            if name == "between":
+                test.low, test.high = _bounds(name, arg, options, at)
+            elif name == "accepted_values":
+                values = arg if arg is not None else options.pop("values", None)
+                if not isinstance(values, list) or not values:
+                    raise ContentpulseError(f"{at}: accepted_values takes a list of values")
+                test.values = values
+            elif name not in COLUMN_TESTS:
+                raise ContentpulseError(
+                    f"{at}: unknown test {name!r} (known: {', '.join(COLUMN_TESTS)})"
+                )
+            elif arg is not None:
+                raise ContentpulseError(f"{at}: {name} takes no arguments")
+            _no_more(options, at)
+            spec.tests.append(test)
+    for i, entry in enumerate(doc.get("checks") or []):
+        at = f"{where}: checks[{i}]"
+        name, arg, options, critical = _test_entry(entry, at)
+        if name not in MODEL_CHECKS:
+            raise ContentpulseError(
+                f"{at}: unknown check {name!r} (known: {', '.join(MODEL_CHECKS)})"
+            )
+        if arg is not None or "column" not in options:
+            raise ContentpulseError(f"{at}: {name} takes {{column: ..., min: ..., max: ...}}")
+        column = str(options.pop("column"))
+        low, high = _bounds(name, None, options, at)
+        min_count = int(options.pop("min_count", DEFAULT_MIN_COUNT))
+        _no_more(options, at)
+        spec.distributions.append(DistributionCheck(name, column, low, high, critical, min_count))
+    return spec
+
+
+def load_checks(models_dir: Path = MODELS_DIR) -> list[ModelChecks]:
+    """The checks of every model that is a table, in dependency order."""
+    return [
+        parse_checks(m.table, m.doc, f"models/{m.layer}/{m.name}.yml")
+        for m in discover(models_dir)
+        if m.materialized != "view"
+    ]
+
+
+# --- expectations and their results --------------------------------------------------
 
 
 @dataclass
@@ -30,6 +258,14 @@ class Expectation:
     kind: str  # the GX expectation class name
     kwargs: dict[str, Any]
     critical: bool = True
+    # how messages name a whole-table check, whose GX form is a stand-in on one row of counts
+    label: str = ""
+
+    def text(self) -> str:
+        if self.label:
+            return self.label
+        args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+        return f"{self.kind}({args})"
 
 
 @dataclass
@@ -40,15 +276,26 @@ class CheckResult:
     unexpected_count: int
     sample: list[Any]
     error: str | None = None
+    observed: Any = None  # a column aggregate's value (median, mean, stdev)
+    detail: str | None = None  # what failed, in words, when counts alone do not say it
+    suite: str = ""
+    scope: str = ""  # which rows, when not the whole table
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.expectation.kwargs.items())
+        model, what = self.expectation.model, self.expectation.text()
         if self.error:
-            return f"{self.expectation.model}: {self.expectation.kind}({args}) could not run: {self.error}"
+            return f"{model}: {what} could not run: {self.error}"
+        if self.detail:
+            return f"{model}: {self.detail}"
+        if self.observed is not None:
+            return (
+                f"{model}: {what} failed: observed {_number(self.observed)} "
+                f"over {self.element_count:,} values"
+            )
         sample = json.dumps(self.sample[:3], default=str, ensure_ascii=False)
         return (
-            f"{self.expectation.model}: {self.expectation.kind}({args}) failed on "
-            f"{self.unexpected_count:,} of {self.element_count:,} rows, e.g. {sample}"
+            f"{model}: {what} failed on {self.unexpected_count:,} of "
+            f"{self.element_count:,} rows{self.scope}, e.g. {sample}"
         )
 
 
@@ -57,65 +304,60 @@ class CheckSummary:
     check_id: str
     build_id: str
     results: list[CheckResult]
+    row_counts: dict[str, int] = field(default_factory=dict)
+    run_date: date | None = None
+    since: date | None = None
+    docs: Path | None = None
 
     @property
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if not r.success]
 
     @property
+    def critical_failures(self) -> list[CheckResult]:
+        return [r for r in self.failed if r.expectation.critical]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [r for r in self.failed if not r.expectation.critical]
+
+    @property
     def success(self) -> bool:
-        return not any(r.expectation.critical for r in self.failed)
+        return not self.critical_failures
 
 
-def expectations_for(model: Model, run_date: date) -> list[Expectation]:
-    out: list[Expectation] = []
-    if model.grain:
-        if len(model.grain) == 1:
-            out.append(
-                Expectation(model.table, "ExpectColumnValuesToBeUnique", {"column": model.grain[0]})
-            )
-        else:
-            out.append(
-                Expectation(
-                    model.table, "ExpectCompoundColumnsToBeUnique", {"column_list": model.grain}
-                )
-            )
-    not_null = list(model.grain)
-    for column in model.columns:
-        for test in column.tests:
-            if test == "not_null" and column.name not in not_null:
-                not_null.append(column.name)
-            elif test == "non_negative":
-                out.append(
-                    Expectation(
-                        model.table,
-                        "ExpectColumnValuesToBeBetween",
-                        {"column": column.name, "min_value": 0},
-                    )
-                )
-            elif test == "not_in_future":
-                out.append(
-                    Expectation(
-                        model.table,
-                        "ExpectColumnValuesToBeBetween",
-                        {"column": column.name, "max_value": run_date.isoformat()},
-                    )
-                )
-            elif test != "not_null":
-                raise ValueError(f"{model.table}.{column.name}: unknown test {test!r}")
-    out[:0] = [
-        Expectation(model.table, "ExpectColumnValuesToNotBeNull", {"column": c}) for c in not_null
-    ]
-    return out
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _columns(expectations: list[Expectation]) -> list[str]:
-    cols: list[str] = []
-    for e in expectations:
-        for c in e.kwargs.get("column_list", [e.kwargs.get("column")]):
-            if c and c not in cols:
-                cols.append(c)
-    return cols
+def _plain(value: Any) -> Any:
+    """A sample value as JSON-friendly Python: dates as ISO text, NaN and NaT as None."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _gx_value(value: Any) -> Any:
+    # DuckDB dates arrive in pandas as datetime64: compare them with Timestamps
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return pd.Timestamp(value)
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _exception_text(result: Any) -> str | None:
@@ -128,111 +370,805 @@ def _exception_text(result: Any) -> str | None:
     return None
 
 
+def row_expectations(spec: ModelChecks, run_date: date) -> list[Expectation]:
+    """The expectations on a model's rows: grain and column tests."""
+    out = [
+        Expectation(spec.table, "ExpectColumnValuesToNotBeNull", {"column": c}) for c in spec.grain
+    ]
+    seen = {(e.kind, json.dumps(e.kwargs), True) for e in out}
+    for t in spec.tests:
+        if t.test == "not_null":
+            kind, kwargs = "ExpectColumnValuesToNotBeNull", {"column": t.column}
+        elif t.test == "non_negative":
+            kind, kwargs = "ExpectColumnValuesToBeBetween", {"column": t.column, "min_value": 0}
+        elif t.test == "not_in_future":
+            kind = "ExpectColumnValuesToBeBetween"
+            kwargs = {"column": t.column, "max_value": run_date.isoformat()}
+        elif t.test == "between":
+            kind, kwargs = "ExpectColumnValuesToBeBetween", {"column": t.column}
+            if t.low is not None:
+                kwargs["min_value"] = _json_value(t.low)
+            if t.high is not None:
+                kwargs["max_value"] = _json_value(t.high)
+        else:
+            kind = "ExpectColumnValuesToBeInSet"
+            kwargs = {"column": t.column, "value_set": [_json_value(v) for v in t.values or []]}
+        key = (kind, json.dumps(kwargs), t.critical)
+        # a grain column's not_null is already there, and critical
+        if key in seen or (kind, json.dumps(kwargs), True) in seen:
+            continue
+        seen.add(key)
+        out.append(Expectation(spec.table, kind, kwargs, t.critical))
+    return out
+
+
+# --- Great Expectations --------------------------------------------------------------
+
+
 def _import_gx():
     """GX costs ~8 s and floods Airflow's log: import it here only, quietly."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("great_expectations"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
-    return gx, ProgressBarsConfig
+    return gx, ProgressBarsConfig, RunIdentifier
 
 
-def validate(
-    con: duckdb.DuckDBPyConnection, run_date: date, models: list[Model] | None = None
-) -> list[CheckResult]:
-    gx, ProgressBarsConfig = _import_gx()
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("warehouse")
-    results: list[CheckResult] = []
-    for model in models if models is not None else discover():
-        expectations = expectations_for(model, run_date)
-        if not expectations:
-            continue
-        columns = ", ".join(f'"{c}"' for c in _columns(expectations))
-        frame = con.sql(f"select {columns} from {model.table}").df()
-        batch = source.add_dataframe_asset(model.table).add_batch_definition_whole_dataframe("all")
-        suite = context.suites.add(gx.ExpectationSuite(name=model.table))
+def _merge_chunk(into: Any, more: Any) -> Any:
+    """One suite's result over several chunks of rows: counts add up, samples fill up."""
+    others = {r.expectation_config.meta["index"]: r for r in more.results}
+    for r in into.results:
+        other = others[r.expectation_config.meta["index"]]
+        r.success = bool(r.success and other.success)
+        mine, theirs = r.result, other.result or {}
+        for key in ("element_count", "unexpected_count", "missing_count"):
+            if key in mine or key in theirs:
+                mine[key] = (mine.get(key) or 0) + (theirs.get(key) or 0)
+        for key in ("partial_unexpected_list", "partial_unexpected_index_list"):
+            if theirs.get(key):
+                mine[key] = ((mine.get(key) or []) + theirs[key])[:SAMPLE_ROWS]
+        if mine.get("element_count"):
+            nonmissing = mine["element_count"] - (mine.get("missing_count") or 0)
+            unexpected = mine.get("unexpected_count") or 0
+            mine["unexpected_percent"] = unexpected / nonmissing * 100 if nonmissing else None
+            mine["unexpected_percent_total"] = unexpected / mine["element_count"] * 100
+        if not _exception_text(r) and _exception_text(other):
+            r.exception_info = other.exception_info
+    failed = sum(not r.success for r in into.results)
+    into.success = not failed
+    into.statistics["successful_expectations"] = len(into.results) - failed
+    into.statistics["unsuccessful_expectations"] = failed
+    into.statistics["success_percent"] = (
+        100 * (len(into.results) - failed) / len(into.results) if into.results else None
+    )
+    return into
+
+
+class _Validator:
+    """One ephemeral GX context for a check run; each suite's result is kept for Data Docs."""
+
+    def __init__(self, run_name: str) -> None:
+        self.gx, progress_bars, run_identifier = _import_gx()
+        self.context = self.gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = progress_bars(globally=False)
+        self.source = self.context.data_sources.add_pandas("warehouse")
+        self.run_id = run_identifier(run_name=run_name, run_time=datetime.now(UTC))
+        self.suite_results: dict[str, Any] = {}
+
+    def run(
+        self,
+        suite_name: str,
+        expectations: list[Expectation],
+        frames: Iterator[pd.DataFrame],
+        index_columns: list[str] | None = None,
+    ) -> list[Any]:
+        """Validate every frame against one suite; GX's results, in the suite's order."""
+        gx = self.gx
+        batch = self.source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe(
+            "all"
+        )
+        suite = self.context.suites.add(gx.ExpectationSuite(name=suite_name))
         for i, e in enumerate(expectations):
-            # DuckDB dates arrive in pandas as datetime64: compare with Timestamps
-            kwargs = {
-                k: (pd.Timestamp(v) if k.endswith("_value") and isinstance(v, str) else v)
-                for k, v in e.kwargs.items()
-            }
-            suite.add_expectation(getattr(gx.expectations, e.kind)(**kwargs, meta={"index": i}))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=model.table, data=batch, suite=suite)
-        )
-        run = definition.run(
-            batch_parameters={"dataframe": frame},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
-        )
-        # GX does not keep the suite's order in its results: match them by the index in meta.
-        for r in sorted(run.results, key=lambda r: r.expectation_config.meta["index"]):
-            e = expectations[r.expectation_config.meta["index"]]
-            results.append(
-                CheckResult(
-                    expectation=e,
-                    success=bool(r.success),
-                    element_count=int(r.result.get("element_count") or len(frame)),
-                    unexpected_count=int(r.result.get("unexpected_count") or 0),
-                    sample=list(r.result.get("partial_unexpected_list") or []),
-                    error=_exception_text(r),
+            kwargs = {k: (_gx_value(v) if k.endswith("_value") else v) for k, v in e.kwargs.items()}
+            suite.add_expectation(
+                getattr(gx.expectations, e.kind)(
+                    **kwargs,
+                    meta={"index": i},
+                    severity="critical" if e.critical else "warning",
                 )
             )
-    return results
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
+        result_format: dict[str, Any] = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_ROWS,
+        }
+        if index_columns:
+            result_format["unexpected_index_column_names"] = index_columns
+        merged = None
+        for frame in frames:
+            run = definition.run(
+                batch_parameters={"dataframe": frame},
+                result_format=result_format,
+                run_id=self.run_id,
+            )
+            merged = run if merged is None else _merge_chunk(merged, run)
+        assert merged is not None, "frames yields at least one (maybe empty) frame"
+        self.suite_results[suite_name] = merged
+        # GX does not keep the suite's order in its results: match them by the index in meta.
+        return sorted(merged.results, key=lambda r: r.expectation_config.meta["index"])
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, run_date: date) -> CheckSummary:
-    """Check the latest build; record the results; raise CheckFailed on a critical failure."""
-    latest = con.execute(
-        "select build_id from meta.builds order by finished_at desc limit 1"
+def _chunks(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None
+) -> Iterator[pd.DataFrame]:
+    """The query's rows as frames of about CHUNK_ROWS (at least one frame, maybe empty)."""
+    con.execute(query, params)
+    vectors = max(1, CHUNK_ROWS // 2048)
+    first = True
+    while True:
+        frame = con.fetch_df_chunk(vectors)
+        if frame.empty and not first:
+            return
+        yield frame
+        if frame.empty:
+            return
+        first = False
+
+
+def _one(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    yield frame
+
+
+def _result(e: Expectation, r: Any, suite: str, **overrides: Any) -> CheckResult:
+    res = r.result or {}
+    sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+    out = CheckResult(
+        expectation=e,
+        success=bool(r.success),
+        element_count=int(res.get("element_count") or 0),
+        unexpected_count=int(res.get("unexpected_count") or 0),
+        sample=[_plain(s) for s in sample],
+        error=_exception_text(r),
+        observed=_plain(res.get("observed_value")),
+        suite=suite,
+    )
+    for key, value in overrides.items():
+        setattr(out, key, value)
+    return out
+
+
+def _sample_row(row: dict[str, Any], column: str | None, grain: list[str]) -> dict[str, Any]:
+    """A failing row named by its grain first, then the failing value."""
+    ordered = {c: row[c] for c in grain if c in row}
+    if column in row:
+        ordered[column] = row[column]
+    return ordered
+
+
+# --- the checks of one model ---------------------------------------------------------
+
+
+def _quoted(columns: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _duplicated_keys(table: str, grain: str) -> str:
+    """The grain values found more than once, with their copies. Grouping 15M rows by the
+    hash of the grain first takes half the time and memory of grouping by the values; the
+    few hash collisions are then grouped by the values themselves, so the answer is exact."""
+    return f"""
+        with suspects as (
+            select hash({grain}) as key_hash from {table} group by key_hash having count(*) > 1
+        )
+        select {grain}, count(*) as copies
+        from {table}
+        where hash({grain}) in (select key_hash from suspects)
+        group by {grain}
+        having count(*) > 1
+    """
+
+
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    previous: tuple[int, str] | None,
+) -> tuple[int, list[CheckResult]]:
+    """Whole-table aggregates in DuckDB, judged by GX on one row of counts."""
+    table = spec.table
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    frame: dict[str, list[Any]] = {"row_count": [rows]}
+    expectations: list[Expectation] = []
+    if spec.grain:
+        grain = _quoted(spec.grain)
+        duplicated = _duplicated_keys(table, grain)
+        frame["duplicate_rows"] = [
+            con.execute(f"select coalesce(sum(copies), 0) from ({duplicated})").fetchall()[0][0]
+        ]
+        label = (
+            f"ExpectColumnValuesToBeUnique(column={spec.grain[0]})"
+            if len(spec.grain) == 1
+            else f"ExpectCompoundColumnsToBeUnique(column_list={spec.grain})"
+        )
+        expectations.append(
+            Expectation(
+                table,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "duplicate_rows", "max_value": 0},
+                label=label,
+            )
+        )
+    drop = None
+    if previous and previous[0] > 0:
+        drop = (previous[0] - rows) / previous[0]
+        frame["previous_row_count"] = [previous[0]]
+        frame["row_drop"] = [drop]
+        lowest = min(math.ceil(previous[0] * (1 - spec.max_row_drop)), previous[0] - ROW_DROP_SLACK)
+        expectations.append(
+            Expectation(
+                table,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "row_count", "min_value": max(lowest, 0)},
+            )
+        )
+    if not expectations:
+        return rows, []
+    suite = f"{table}.table"
+    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(frame)))
+    out = []
+    for e, r in zip(expectations, gx_results, strict=True):
+        column = e.kwargs["column"]
+        if column == "duplicate_rows":
+            duplicates = int(frame["duplicate_rows"][0])
+            sample = []
+            if duplicates:
+                sample = (
+                    con.execute(f"{duplicated} order by copies desc limit 3")
+                    .df()
+                    .to_dict("records")
+                )
+            out.append(
+                _result(
+                    e,
+                    r,
+                    suite,
+                    element_count=rows,
+                    unexpected_count=duplicates,
+                    sample=[_plain(s) for s in sample],
+                )
+            )
+        else:
+            assert previous is not None and drop is not None
+            lost = max(previous[0] - rows, 0)
+            detail = (
+                f"row count fell {drop:.1%}, from {previous[0]:,} at the last passed check "
+                f"({previous[1][:8]}) to {rows:,}; at most {spec.max_row_drop:.0%} "
+                f"(max_row_drop in its YAML) or {ROW_DROP_SLACK} rows may go"
+            )
+            out.append(
+                _result(
+                    e,
+                    r,
+                    suite,
+                    element_count=rows,
+                    unexpected_count=lost if not r.success else 0,
+                    sample=[
+                        {
+                            "row_count": rows,
+                            "previous_row_count": previous[0],
+                            "previous_check_id": previous[1],
+                        }
+                    ],
+                    detail=None if r.success else detail,
+                )
+            )
+    return rows, out
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    columns: set[str],
+    run_date: date,
+    since: date | None,
+) -> list[CheckResult]:
+    expectations = row_expectations(spec, run_date)
+    if not expectations:
+        return []
+    needed: list[str] = []
+    for e in expectations:
+        if e.kwargs["column"] not in needed:
+            needed.append(e.kwargs["column"])
+    index = [c for c in spec.grain if c in columns]
+    for c in index:
+        if c not in needed:
+            needed.append(c)
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ContentpulseError(
+            f"check {spec.table}: its YAML tests column(s) {', '.join(missing)}, "
+            "which the table does not have"
+        )
+    query, params, scope = f"select {_quoted(needed)} from {spec.table}", None, ""
+    if since is not None and spec.replace_where:
+        query += f" where {spec.replace_where}"
+        params = {"since": since} if "$since" in spec.replace_where else None
+        scope = f" changed since {since}" if since != NOTHING_CHANGED else " (none changed)"
+    gx_results = gxv.run(spec.table, expectations, _chunks(con, query, params), index)
+    out = []
+    for e, r in zip(expectations, gx_results, strict=True):
+        result = _result(e, r, spec.table, scope=scope)
+        if (r.result or {}).get("partial_unexpected_index_list"):
+            result.sample = [_sample_row(s, e.kwargs["column"], index) for s in result.sample]
+        out.append(result)
+    return out
+
+
+def _check_distributions(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    columns: dict[str, str],
+) -> list[CheckResult]:
+    if not spec.distributions:
+        return []
+    needed = sorted({d.column for d in spec.distributions})
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ContentpulseError(
+            f"check {spec.table}: its YAML checks column(s) {', '.join(missing)}, "
+            "which the table does not have"
+        )
+    # booleans as 0/1, so that a mean is a share
+    select = ", ".join(
+        f'cast("{c}" as integer) as "{c}"' if columns[c] == "BOOLEAN" else f'"{c}"' for c in needed
+    )
+    frame = con.execute(f"select {select} from {spec.table}").df()
+    expectations, counts = [], []
+    for d in spec.distributions:
+        count = int(frame[d.column].notna().sum())
+        if count < d.min_count:
+            log.info(
+                "check: %s: %s of %s skipped: %d values, fewer than %d",
+                spec.table,
+                d.check,
+                d.column,
+                count,
+                d.min_count,
+            )
+            continue
+        kwargs: dict[str, Any] = {"column": d.column}
+        if d.low is not None:
+            kwargs["min_value"] = d.low
+        if d.high is not None:
+            kwargs["max_value"] = d.high
+        expectations.append(Expectation(spec.table, MODEL_CHECKS[d.check], kwargs, d.critical))
+        counts.append(count)
+    if not expectations:
+        return []
+    suite = f"{spec.table}.distribution"
+    gx_results = gxv.run(suite, expectations, _one(frame))
+    return [
+        _result(e, r, suite, element_count=n)
+        for e, r, n in zip(expectations, gx_results, counts, strict=True)
+    ]
+
+
+def _check_freshness(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    columns: set[str],
+    run_date: date,
+) -> list[CheckResult]:
+    fresh = spec.freshness
+    assert fresh is not None
+    missing = [c for c in ("platform", "account_id", fresh.column) if c not in columns]
+    if missing:
+        raise ContentpulseError(
+            f"check {spec.table}: freshness needs column(s) {', '.join(missing)}"
+        )
+    frame = con.execute(
+        f"""
+        select
+            a.platform,
+            a.account_id,
+            a.name,
+            cast(max(m."{fresh.column}") as date) as newest_date,
+            date_diff('day', cast(max(m."{fresh.column}") as date), $run_date) as days_behind,
+            max(cast(max(m."{fresh.column}") as date)) over (partition by a.platform)
+                as source_newest_date
+        from meta.accounts as a
+        left join {spec.table} as m
+            on m.platform = a.platform and m.account_id = a.account_id
+        where cast($source as varchar) is null or a.platform = $source
+        group by a.platform, a.account_id, a.name
+        order by a.platform, a.account_id
+        """,
+        {"run_date": run_date, "source": spec.source},
+    ).df()
+    table = spec.table
+    expectations = [
+        Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "source_newest_date"}),
+        Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "newest_date"}, False),
+        Expectation(
+            table,
+            "ExpectColumnValuesToBeBetween",
+            {"column": "days_behind", "max_value": fresh.max_days},
+            False,
+        ),
+    ]
+    suite = f"{table}.freshness"
+    gx_results = gxv.run(suite, expectations, _one(frame), ["platform", "account_id"])
+    rows = frame.to_dict("records")
+    empty_sources = sorted({r["platform"] for r in rows if pd.isna(r["source_newest_date"])})
+    no_rows = [r for r in rows if pd.isna(r["newest_date"]) and r["platform"] not in empty_sources]
+    stale = [r for r in rows if not pd.isna(r["days_behind"]) and r["days_behind"] > fresh.max_days]
+    details = [
+        "; ".join(
+            f"no {p} data at all ({sum(r['platform'] == p for r in rows)} accounts)"
+            for p in empty_sources
+        ),
+        "; ".join(
+            f"{r['platform']} account {r['account_id']} ({r['name']}): no rows at all"
+            for r in no_rows
+        ),
+        "; ".join(
+            f"{r['platform']} account {r['account_id']} ({r['name']}): newest day "
+            f"{_plain(r['newest_date'])}, {int(r['days_behind'])} days before run date "
+            f"{run_date} (at most {fresh.max_days})"
+            for r in stale
+        ),
+    ]
+    samples = [
+        [{"platform": p} for p in empty_sources],
+        [{"platform": r["platform"], "account_id": r["account_id"]} for r in no_rows],
+        [
+            {
+                "platform": r["platform"],
+                "account_id": r["account_id"],
+                "newest_date": _plain(r["newest_date"]),
+                "days_behind": int(r["days_behind"]),
+            }
+            for r in stale
+        ],
+    ]
+    return [
+        _result(
+            e,
+            r,
+            suite,
+            sample=sample[:SAMPLE_ROWS],
+            detail=None if r.success else (detail or None),
+            scope=f" for {fresh.column} on {run_date}",
+        )
+        for e, r, detail, sample in zip(expectations, gx_results, details, samples, strict=True)
+    ]
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    schema, name = table.split(".", 1)
+    found = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name = ? and table_name = ?",
+        [schema, name],
     ).fetchall()
-    if not latest:
-        raise CheckFailed("check: nothing built yet (run `contentpulse build` first)")
-    summary = CheckSummary(uuid.uuid4().hex, latest[0][0], validate(con, run_date))
+    if not found:
+        raise CheckFailed(f"check: {table} does not exist (run `contentpulse build` first)")
+    return dict(found)
+
+
+def check_model(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    run_date: date,
+    since: date | None,
+    previous: tuple[int, str] | None,
+) -> tuple[int, list[CheckResult]]:
+    """Every suite of one model: (its row count, the results)."""
+    started = time.perf_counter()
+    columns = _table_columns(con, spec.table)
+    rows, results = _check_table(con, gxv, spec, previous)
+    results += _check_rows(con, gxv, spec, set(columns), run_date, since)
+    results += _check_distributions(con, gxv, spec, columns)
+    if spec.freshness:
+        results += _check_freshness(con, gxv, spec, set(columns), run_date)
+    log.info(
+        "check: %s: %d expectations, %d failed, %s rows (%.1f s)",
+        spec.table,
+        len(results),
+        sum(not r.success for r in results),
+        f"{rows:,}",
+        time.perf_counter() - started,
+    )
+    return rows, results
+
+
+# --- a check run ---------------------------------------------------------------------
+
+
+def rows_changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
+    """Where the rows to validate start: the earliest `since` of the latest build and of
+    every build after the one whose check last passed (a failed batch is checked again
+    until it passes).
+
+    None (check every row) before any check passed or after a full build;
+    NOTHING_CHANGED when those builds replaced no rows.
+    """
+    passed = con.execute("select count(*) from meta.check_runs where success").fetchall()[0][0]
+    if not passed:
+        return None
+    builds = con.execute(
+        """
+        select since
+        from meta.builds
+        where finished_at >= coalesce((
+            select max(b.finished_at)
+            from meta.builds as b
+            inner join meta.check_runs as c on b.build_id = c.build_id
+            where c.success
+        ), '-infinity'::timestamptz)
+        order by finished_at desc
+        """
+    ).fetchall()
+    # the build that passed comes last: its rows were checked, unless it is also the latest
+    # (a check run again)
+    unchecked = builds[:-1] if len(builds) > 1 else builds
+    dates = [s for (s,) in unchecked if s is not None]
+    if not dates:
+        return NOTHING_CHANGED
+    earliest = min(dates)
+    return None if earliest <= BEGINNING else earliest
+
+
+def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """Each model's row count at the last check run that passed."""
+    rows = con.execute(
+        """
+        select model, row_count, check_id
+        from (
+            select
+                r.model,
+                r.row_count,
+                r.check_id,
+                row_number() over (partition by r.model order by c.checked_at desc) as recency
+            from meta.check_row_counts as r
+            inner join meta.check_runs as c on r.check_id = c.check_id
+            where c.success
+        )
+        where recency = 1
+        """
+    ).fetchall()
+    return {model: (count, check_id) for model, count, check_id in rows}
+
+
+def _record(con: duckdb.DuckDBPyConnection, summary: CheckSummary) -> None:
     con.execute("begin transaction")
     con.executemany(
-        "insert into meta.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        'insert into meta.check_results (check_id, build_id, model, expectation, "column", '
+        "kwargs, success, critical, element_count, unexpected_count, sample) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 summary.check_id,
                 summary.build_id,
                 r.expectation.model,
                 r.expectation.kind,
-                r.expectation.kwargs.get("column")
-                or ",".join(r.expectation.kwargs.get("column_list", [])),
-                json.dumps(r.expectation.kwargs),
+                r.expectation.kwargs.get("column"),
+                json.dumps(r.expectation.kwargs, default=str),
                 r.success,
                 r.expectation.critical,
                 r.element_count,
                 r.unexpected_count,
-                json.dumps(r.sample[:5], default=str, ensure_ascii=False),
+                json.dumps(r.sample[:SAMPLE_ROWS], default=str, ensure_ascii=False),
             ]
             for r in summary.results
         ],
     )
+    if summary.row_counts:
+        con.executemany(
+            "insert into meta.check_row_counts (check_id, build_id, model, row_count) "
+            "values (?, ?, ?, ?)",
+            [[summary.check_id, summary.build_id, m, n] for m, n in summary.row_counts.items()],
+        )
     con.execute(
-        "insert into meta.check_runs values (?, ?, now(), ?, ?, ?)",
+        "insert into meta.check_runs (check_id, build_id, checked_at, success, expectations, "
+        "failed) values (?, ?, now(), ?, ?, ?)",
         [
             summary.check_id,
             summary.build_id,
             summary.success,
             len(summary.results),
-            len(summary.failed),
+            len(summary.critical_failures),
         ],
     )
     con.execute("commit")
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    run_date: date,
+    since: date | None = None,
+    docs_dir: Path | None = None,
+    models: list[ModelChecks] | None = None,
+) -> CheckSummary:
+    """Check the latest build; record the results; raise CheckFailed on a critical failure.
+
+    `since`: validate an incremental model's rows changed since that date (None: every
+    row). Whole-table checks always cover every row. `docs_dir`: write the run's GX Data
+    Docs there (replacing the previous run's).
+    """
+    latest = con.execute(
+        "select build_id from meta.builds order by finished_at desc limit 1"
+    ).fetchall()
+    if not latest:
+        raise CheckFailed("check: nothing built yet (run `contentpulse build` first)")
+    specs = models if models is not None else load_checks()
+    summary = CheckSummary(uuid.uuid4().hex, latest[0][0], [], run_date=run_date, since=since)
+    previous = _previous_row_counts(con)
+    gxv = _Validator(f"check {summary.check_id[:8]} of build {summary.build_id[:8]}")
+    for spec in specs:
+        rows, results = check_model(con, gxv, spec, run_date, since, previous.get(spec.table))
+        summary.row_counts[spec.table] = rows
+        summary.results += results
+    _record(con, summary)
+    for warning in summary.warnings:
+        log.warning("check warning: %s", warning.describe())
+    if docs_dir is not None:
+        summary.docs = write_data_docs(gxv, summary, docs_dir)
     if not summary.success:
-        first = summary.failed[0]
-        more = (
-            f" (and {len(summary.failed) - 1} more failed expectations)"
-            if len(summary.failed) > 1
-            else ""
-        )
-        raise CheckFailed(f"check failed: {first.describe()}{more}; publish is blocked")
+        first, more = summary.critical_failures[0], len(summary.critical_failures) - 1
+        extra = f" (and {more} more failed expectations)" if more else ""
+        where = f"; details in {summary.docs}" if summary.docs else ""
+        raise CheckFailed(f"check failed: {first.describe()}{extra}; publish is blocked{where}")
     return summary
+
+
+# --- Data Docs that open offline -----------------------------------------------------
+
+# tags GX's pages load from CDNs (Bootstrap, jQuery, Font Awesome, Vega, the S3 logo)
+_REMOTE_TAG = re.compile(
+    r"<(?:link|script|img)\b[^>]*?\b(?:href|src)\s*=\s*[\"']?https?://[^>]*>(?:\s*</script>)?",
+    re.IGNORECASE | re.DOTALL,
+)
+# GX's inline scripts drive jQuery and Bootstrap, which are not there offline
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.IGNORECASE | re.DOTALL)
+_CSS_REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
+_FAVICON = re.compile(r"<link\b[^>]*\bicon\b[^>]*>", re.IGNORECASE)
+_FOOTER = re.compile(r"<footer\b.*?</footer>", re.IGNORECASE | re.DOTALL)
+_HOME_LINK = re.compile(r'href="(?:\.\./)+index\.html"')
+# links to GX's suite pages, which this site does not have: keep their text
+_SUITE_LINK = re.compile(r'<a href="(?:\.\./)*expectations/[^"]*"\s*>(.*?)</a>', re.DOTALL)
+OFFLINE_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 2rem;
+  color: #212529; font-size: 15px; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { border: 1px solid #dee2e6; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+a { color: #0062cc; }
+.text-danger { color: #c82333; } .text-success { color: #218838; } .text-warning { color: #a66f00; }
+.fas, .far, .fa { font-style: normal; }
+.fa-check-circle::before, .fa-check::before { content: "\\2714"; }
+.fa-times::before, .fa-times-circle::before { content: "\\2718"; }
+.fa-exclamation-triangle::before { content: "\\26A0"; }
+.fa-question-circle::before, .fa-info-circle::before { content: "\\24D8"; }
+.btn-group-toggle, .ge-walkthrough-modal, [hidden] { display: none; }
+.card:has(.btn-group-toggle) { display: none; }  /* filter buttons that need Bootstrap's JS */
+.breadcrumb { list-style: none; display: flex; gap: .4rem; padding: 0; }
+.breadcrumb-item + .breadcrumb-item::before { content: "/ "; }
+.critical { color: #c82333; } .warning { color: #a66f00; } .passed { color: #218838; }
+"""
+
+
+def offline_html(page: str) -> str:
+    """A GX page with nothing a browser would fetch from the network."""
+    page = _REMOTE_TAG.sub("", page)
+    page = _SCRIPT.sub("", page)
+    page = _CSS_REMOTE_URL.sub("none", page)
+    page = _FAVICON.sub("", page)
+    page = _FOOTER.sub("", page)
+    page = _HOME_LINK.sub('href="index.html"', page)
+    page = _SUITE_LINK.sub(r"\1", page)
+    return page.replace("</head>", f"<style>{OFFLINE_CSS}</style>\n</head>", 1)
+
+
+def _escaped(value: Any) -> Any:
+    """Result values HTML-escaped (GX renders sample values raw), numpy scalars as Python."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
+        return value.item()
+    return value
+
+
+def _page_name(suite: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", suite) + ".html"
+
+
+def _index_html(summary: CheckSummary, pages: list[tuple[str, str, list[CheckResult]]]) -> str:
+    e = html.escape
+    status = "passed" if summary.success else "failed: publish is blocked"
+    warnings = len(summary.warnings)
+    rows = []
+    for suite, page, results in pages:
+        critical = sum(not r.success and r.expectation.critical for r in results)
+        warned = sum(not r.success and not r.expectation.critical for r in results)
+        state = "critical" if critical else "warning" if warned else "passed"
+        rows.append(
+            f'<tr class="{state}"><td><a href="{quote(page)}">{e(suite)}</a></td>'
+            f"<td>{state}</td><td>{len(results)}</td><td>{critical}</td><td>{warned}</td></tr>"
+        )
+    problems = "".join(
+        f'<li class="{"critical" if r.expectation.critical else "warning"}">'
+        f"{'critical' if r.expectation.critical else 'warning'}: {e(r.describe())}</li>"
+        for r in summary.failed
+    )
+    scope = (
+        "every row"
+        if summary.since is None
+        else "no rows changed"
+        if summary.since == NOTHING_CHANGED
+        else f"rows changed since {summary.since}"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Data quality: check {e(summary.check_id[:8])}</title>
+<style>{OFFLINE_CSS}</style></head>
+<body>
+<h1>Data quality checks</h1>
+<p>Check <code>{e(summary.check_id)}</code> of build <code>{e(summary.build_id)}</code>,
+run date {e(str(summary.run_date))}, {e(scope)} of incremental models, whole-table
+aggregates over every row. Checked {e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))}.</p>
+<p class="{"passed" if summary.success else "critical"}"><strong>{e(status)}</strong>:
+{len(summary.results)} expectations on {len(summary.row_counts)} table(s),
+{len(summary.critical_failures)} critical failures, {warnings} warnings.</p>
+{f"<h2>Failures and warnings</h2><ul>{problems}</ul>" if problems else ""}
+<h2>Suites</h2>
+<p>Each page is Great Expectations' own rendering of its validation result.</p>
+<table><thead><tr><th>Suite</th><th>Status</th><th>Expectations</th><th>Critical failures</th>
+<th>Warnings</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+</body></html>
+"""
+
+
+def write_data_docs(gxv: _Validator, summary: CheckSummary, docs_dir: Path) -> Path:
+    """The run's GX validation pages and an index, written beside and swapped in."""
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    docs_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = docs_dir.with_name(f".{docs_dir.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    renderer, view = ValidationResultsPageRenderer(), DefaultJinjaPageView()
+    by_suite: dict[str, list[CheckResult]] = {}
+    for r in summary.results:
+        by_suite.setdefault(r.suite, []).append(r)
+    pages = []
+    for suite, result in gxv.suite_results.items():
+        for r in result.results:
+            r.result = _escaped(r.result or {})
+        page = _page_name(suite)
+        (tmp / page).write_text(offline_html(view.render(renderer.render(result))), "utf-8")
+        pages.append((suite, page, by_suite.get(suite, [])))
+    (tmp / "index.html").write_text(_index_html(summary, pages), encoding="utf-8")
+    old = docs_dir.with_name(f".{docs_dir.name}.{os.getpid()}.old")
+    if docs_dir.exists():
+        docs_dir.rename(old)
+    tmp.rename(docs_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return docs_dir / "index.html"
