@@ -24,6 +24,19 @@ PUBLISHED_SCHEMAS = ("staging", "marts")
 SNAPSHOT_STORAGE_VERSION = "v1.4.0"
 
 
+README_COLUMNS = {
+    "name": "A view (query it by this name) or a schema.table.",
+    "kind": "view or table.",
+    "reads": "The table a view reads.",
+    "description": "What it holds.",
+    "approx_rows": "Rows, approximately (tables only).",
+}
+META_TABLES = {
+    "build": "The build this snapshot holds: when, full or incremental, from which day.",
+    "check_results": "Every Great Expectations result of this build's checks.",
+}
+
+
 @dataclass
 class PublishSummary:
     path: Path
@@ -118,6 +131,10 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
             f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} "
             "order by kind desc, name"
         )
+        for column, text in README_COLUMNS.items():
+            con.execute(f"comment on column snapshot.main.readme.{column} is {sql_string(text)}")
+        for table, text in META_TABLES.items():
+            con.execute(f"comment on table snapshot.meta.{table} is {sql_string(text)}")
         con.execute(
             "comment on table snapshot.main.readme is 'Start here: the stable views analysts "
             "query (posts, post_performance, ...: the marts by their plain names), then every "

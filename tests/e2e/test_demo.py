@@ -128,10 +128,16 @@ def test_every_mart_is_populated_its_grain_holds_and_analysts_get_stable_views(d
             assert readme[mart.name][0] == "view" and readme[mart.name][1], mart.name
             assert readme[mart.table][0] == "table", mart.table
         undocumented = con.sql(
-            "select table_name, column_name from duckdb_columns() "
-            "where schema_name = 'marts' and comment is null"
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where schema_name in ('staging', 'marts') and comment is null "
+            "or (schema_name = 'main' and not internal and comment is null)"
         ).fetchall()
-    assert undocumented == []
+        untitled = con.sql(
+            "select schema_name, table_name from duckdb_tables() where comment is null "
+            "union all select schema_name, view_name from duckdb_views() "
+            "where not internal and comment is null"
+        ).fetchall()
+    assert undocumented == [] and untitled == []
 
 
 def test_segment_effects_find_the_portfolios_known_winner_and_loser(demo_runs):
