@@ -180,3 +180,27 @@ def test_anomalies_find_the_resurfaced_videos_and_the_source_that_drove_them(bac
         f"\nitem anomalies: {len(spikes)} found, {len(first_days)} bursts, {len(false_alarms)} false"
     )
     assert len(false_alarms) <= len(first_days)
+
+
+def test_the_marts_equal_the_sandboxs_ground_truth(backfilled, sandbox):
+    """Lifetime views per item, day-7 views and content families, against the portfolio."""
+    truth = sandbox.portfolio.content_daily_truth(CLOCK)
+    lifetime = truth.groupby("item_id").views.sum()
+    families = sandbox.portfolio.families()
+    with connect(backfilled.paths.analytics, read_only=True) as con:
+        perf = con.sql("select item_id, views from post_performance").df().set_index("item_id")
+        posts = con.sql("select item_id, family_id from posts").df()
+    assert (
+        perf.views.sort_index().to_dict()
+        == lifetime.reindex(perf.index).fillna(0).astype(int).sort_index().to_dict()
+    )
+
+    def pairs(mapping: dict[str, str]) -> set[tuple[str, str]]:
+        groups: dict[str, list[str]] = {}
+        for item, family in mapping.items():
+            groups.setdefault(family, []).append(item)
+        return {(a, b) for g in groups.values() for a in g for b in g if a < b}
+
+    found = pairs(dict(zip(posts.item_id, posts.family_id, strict=True)))
+    expected = pairs({item: families[item] for item in posts.item_id})
+    assert expected and found == expected
