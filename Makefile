@@ -13,7 +13,7 @@ export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format bench airflow chromium clean
+.PHONY: help demo test lint format bench bench-models airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -39,8 +39,12 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
-bench: $(BIN)/.synced ## YouTube extraction at scale vs the sandbox (prints figures; ~15 min)
+bench: $(BIN)/.synced ## both benchmarks: YouTube extraction, then the models (prints figures; ~20 min)
 	$(BIN)/python bench/youtube_extract.py
+	$(BIN)/python bench/models_bench.py
+
+bench-models: $(BIN)/.synced ## the marts on a generated 20,000-video, 2-year history (prints figures; ~5 min)
+	$(BIN)/python bench/models_bench.py
 
 chromium: ## Debian's Chromium for the browser tests (installs it when missing and root)
 	@command -v chromium >/dev/null || { \

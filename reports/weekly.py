@@ -8,7 +8,6 @@ reaches chart hover labels.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from dataclasses import dataclass
@@ -17,16 +16,17 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from contentpulse.errors import ContentpulseError
+from reports import charts
+from reports.findings import SOURCE_NAMES
 from transforms.publish import open_snapshot
 
 HERE = Path(__file__).resolve().parent
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-PALETTE = ["#2f6fde", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#6c757d", "#c0392b", "#27ae60"]
 
 
 @dataclass
@@ -68,99 +68,82 @@ def _pct(now: float, before: float) -> float | None:
     return None if not before else (now - before) / before * 100
 
 
-def _daily_chart(daily: pd.DataFrame, week_start: date, week_end: date) -> go.Figure:
-    fig = go.Figure()
-    for i, (name, frame) in enumerate(daily.groupby("account_name", sort=True)):
-        fig.add_trace(
-            go.Scatter(
-                x=frame["date"],
-                y=frame["views"],
-                mode="lines",
-                name=html.escape(str(name)),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-                hovertemplate="%{x|%a %d %b}<br>%{y:,} views<extra>%{fullData.name}</extra>",
-            )
-        )
-    fig.add_vrect(
-        x0=week_start,
-        x1=week_end + timedelta(days=1),
-        fillcolor="#2f6fde",
-        opacity=0.08,
-        line_width=0,
-        annotation_text="this week",
-        annotation_position="top left",
-    )
-    fig.update_layout(
-        height=340,
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        yaxis_title="views per day",
-        template="plotly_white",
-    )
-    return fig
-
-
-def _index_chart(recent: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    for i, (name, frame) in enumerate(recent.groupby("account_name", sort=True)):
-        custom = list(
-            zip(
-                (html.escape(str(t)) for t in frame["title"]),
-                frame["format"],
-                (d.isoformat() for d in pd.to_datetime(frame["published_date"]).dt.date),
-                frame["views_d7"],
-                frame["peer_median_d7"].round(0),
-                strict=True,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=frame["published_date"],
-                y=frame["performance_index"],
-                mode="markers",
-                name=html.escape(str(name)),
-                customdata=custom,
-                marker={
-                    "color": PALETTE[i % len(PALETTE)],
-                    "size": 9,
-                    "opacity": 0.8,
-                    "symbol": ["diamond" if f == "short" else "circle" for f in frame["format"]],
-                },
-                hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>%{customdata[1]}, published %{customdata[2]}"
-                    "<br>%{customdata[3]:,} views in 7 days vs typical %{customdata[4]:,}"
-                    "<br>index %{y:+.2f}<extra>%{fullData.name}</extra>"
-                ),
-            )
-        )
-    fig.add_hline(y=0, line_dash="dot", line_color="#888")
-    fig.update_layout(
-        height=360,
-        margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        template="plotly_white",
-        yaxis_title="performance index (0 = typical)",
-    )
-    return fig
-
-
-def _figure_html(fig: go.Figure, div_id: str) -> str:
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
-    )
-
-
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
+def _tiles(weeks: pd.DataFrame, week_start: date) -> list[dict]:
+    """Portfolio tiles: this week, the change against the week before, an 8-week sparkline."""
+    by_week = weeks.groupby("week_start")[["views", "watch_hours", "followers_net", "posts"]].sum()
+    by_week.index = pd.to_datetime(by_week.index).date
+    if week_start not in by_week.index:
+        return []
+    now = by_week.loc[week_start]
+    before = by_week.loc[week_start - timedelta(days=7)] if (
+        week_start - timedelta(days=7)
+    ) in by_week.index else None  # fmt: skip
+    tiles = []
+    for column, label, fmt in (
+        ("views", "Views", ",.0f"),
+        ("watch_hours", "Watch hours", ",.0f"),
+        ("followers_net", "Net followers", "+,.0f"),
+        ("posts", "Posts published", ",.0f"),
+    ):
+        tiles.append(
+            {
+                "label": label,
+                "value": format(now[column], fmt),
+                "change": None if before is None else _pct(now[column], before[column]),
+                "spark": Markup(charts.sparkline(list(by_week[column]))),
+            }
+        )
+    return tiles
+
+
+def _account_rows(weeks: pd.DataFrame, week_start: date) -> list[dict]:
+    """Per platform and account: this week, the change, and the 8-week sparkline of views."""
+    rows = []
+    for (platform, account), frame in weeks.groupby(["platform", "account_name"], sort=True):
+        frame = frame.assign(week=pd.to_datetime(frame.week_start).dt.date).set_index("week")
+        if week_start not in frame.index:
+            continue
+        now = frame.loc[week_start]
+        prev_week = week_start - timedelta(days=7)
+        prev = frame.loc[prev_week] if prev_week in frame.index else None
+        rows.append(
+            {
+                "platform": platform,
+                "account_name": account,
+                "views": now.views,
+                "change": None if prev is None else _pct(now.views, prev.views),
+                "watch_hours": now.watch_hours,
+                "followers_net": now.followers_net,
+                "posts": now.posts,
+                "spark": Markup(charts.sparkline(list(frame.sort_index().views))),
+            }
+        )
+    return rows
+
+
+def _reason(row: pd.Series) -> str:
+    """Why a release did as it did, in a few words: format, peers, where its audience came from."""
+    parts = [f"{row['format']}"]
+    if isinstance(row.get("topic"), str) and row["topic"] != "untagged":
+        parts.append(f"about {row['topic']}")
+    if isinstance(row.get("top_source"), str):
+        source = SOURCE_NAMES.get(row["top_source"], row["top_source"])
+        parts.append(f"{row['top_source_share']:.0%} of views from {source}")
+    if row.get("peer_group") == "platform_format":
+        parts.append("compared across the portfolio (few account peers)")
+    return ", ".join(parts)
+
+
 def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> ReportOutput:
     """Render the report for `week` (default: the last complete week in the data)."""
+    from reports.findings import findings as find
+
     with open_snapshot(snapshot) as con:
         data_through = _query(con, "data_through")["data_through"].iloc[0]
         if pd.isna(data_through):
@@ -169,33 +152,37 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         week = week or last_complete_week(data_through)
         week_start, week_end = parse_week(week)
         params = {"week_start": week_start, "week_end": week_end}
-        kpis = _query(con, "kpis", **params)
-        daily = _query(con, "daily_views", **params)
-        recent = _query(con, "recent_performance", **params)
+        frames = {
+            name: _query(con, name, **params)
+            for name in (
+                "kpi_weeks",
+                "daily_views",
+                "new_releases",
+                "release_bands",
+                "recent_performance",
+                "heatmap",
+                "segments",
+                "repurposing",
+                "anomalies_week",
+                "quality_week",
+            )
+        }
+        found = find(con, week_start, week_end)
+        check_notes = con.execute(
+            'select model, expectation, "column", unexpected_count from meta.check_results '
+            "where not success order by model"
+        ).fetchall()
 
-    def tile(label: str, now: float, before: float, fmt: str) -> dict:
-        return {"label": label, "value": format(now, fmt), "change": _pct(now, before)}
-
-    totals = kpis[
-        [
-            "views",
-            "views_prev",
-            "watch_hours",
-            "watch_hours_prev",
-            "followers_net",
-            "followers_net_prev",
-            "posts",
-            "posts_prev",
-        ]
-    ].sum()
-    tiles = [
-        tile("Views", totals.views, totals.views_prev, ",.0f"),
-        tile("Watch hours", totals.watch_hours, totals.watch_hours_prev, ",.0f"),
-        tile("Net subscribers", totals.followers_net, totals.followers_net_prev, "+,.0f"),
-        tile("Posts published", totals.posts, totals.posts_prev, ",.0f"),
-    ]
+    recent = frames["recent_performance"]
+    recent = recent.assign(reason=[_reason(r) for _, r in recent.iterrows()])
     top = recent.head(10)
     bottom = recent[~recent.item_id.isin(top.item_id)].tail(5).iloc[::-1]
+    accounts = sorted(
+        {(p, a) for p, a in zip(recent.platform, recent.account_name, strict=True)}
+        | {(r.platform, r.account_name) for r in frames["kpi_weeks"].itertuples()}
+    )
+    releases = charts.new_release_charts(frames["new_releases"], frames["release_bands"])
+    segments = frames["segments"]
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"])
     )
@@ -205,23 +192,45 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         week_end=week_end,
         data_through=data_through,
         incomplete=data_through < week_end,
-        tiles=tiles,
-        accounts=kpis.to_dict("records"),
-        daily_chart=_figure_html(_daily_chart(daily, week_start, week_end), "daily-views")
-        if not daily.empty
+        findings=found,
+        platforms=sorted({p for p, _ in accounts}),
+        accounts=accounts,
+        tiles=_tiles(frames["kpi_weeks"], week_start),
+        account_rows=_account_rows(frames["kpi_weeks"], week_start),
+        daily_chart=_chart(charts.daily_views(frames["daily_views"], week_start, week_end), "daily")
+        if not frames["daily_views"].empty
         else None,
-        index_chart=_figure_html(_index_chart(recent), "performance-index")
+        release_charts=[
+            (platform, account, fmt, _chart(fig, f"release-{i}"))
+            for i, (platform, account, fmt, fig) in enumerate(releases)
+        ],
+        index_chart=_chart(charts.performance_index(recent), "performance-index")
         if not recent.empty
         else None,
         top=top.to_dict("records"),
         bottom=bottom.to_dict("records"),
+        heatmap_chart=_chart(charts.heatmap(frames["heatmap"]), "heatmap")
+        if not frames["heatmap"].empty
+        else None,
+        topic_chart=_chart(charts.segment_effects(segments), "segments")
+        if not segments.empty
+        else None,
+        invest=segments[segments.recommendation == "invest"].to_dict("records"),
+        repurposing=frames["repurposing"].to_dict("records"),
+        anomalies=frames["anomalies_week"].to_dict("records"),
+        quality=frames["quality_week"].to_dict("records"),
+        check_notes=check_notes,
         plotly_js=get_plotlyjs(),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"weekly-{week}.html"
     _write_atomic(path, page)
     write_index(out_dir, env)
-    return ReportOutput(week, path, len(kpis) + len(daily) + len(recent))
+    return ReportOutput(week, path, sum(len(f) for f in frames.values()))
+
+
+def _chart(fig, name: str) -> Markup:
+    return Markup(charts.figure_html(fig, f"chart-{name}"))
 
 
 def write_index(out_dir: Path, env: Environment) -> Path:

@@ -51,8 +51,8 @@ families as (
         arg_max(account_name, performance_index) as best_account_name,
         arg_max(item_id, performance_index) as best_item_id,
         arg_max(format, performance_index) as best_format,
-        list(distinct format) as formats,
-        list(distinct platform || ':' || account_id) as accounts
+        list(distinct format order by format) as formats,
+        list(distinct platform || ':' || account_id order by platform || ':' || account_id) as accounts
     from members
     group by family_id
 ),
@@ -60,8 +60,8 @@ families as (
 portfolio as (
     -- the accounts and formats the team publishes on, per platform
     select
-        list(distinct platform || ':' || account_id) as accounts,
-        list(distinct format) as formats
+        list(distinct platform || ':' || account_id order by platform || ':' || account_id) as accounts,
+        list(distinct format order by format) as formats
     from members
 ),
 

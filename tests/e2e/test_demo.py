@@ -157,3 +157,21 @@ def test_segment_effects_find_the_portfolios_known_winner_and_loser(demo_runs):
         worst = min(effects, key=lambda seg: effects[seg][0])
         assert (best, effects[best][1]) == ("electric buses", "invest"), fmt
         assert (worst, effects[worst][1]) == ("coffee prices", "avoid"), fmt
+
+
+def test_the_reports_headline_names_the_known_winner(demo_runs):
+    """The sandbox's winning topic is the report's headline and its first decision."""
+    import html as html_lib
+
+    workdir, first, _, _ = demo_runs
+    report = workdir.parent / re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)[1]
+    page = report.read_text(encoding="utf-8")
+    headline = html_lib.unescape(re.search(r'<p class="headline">(.*?)</p>', page, re.S)[1])
+    decisions = [
+        html_lib.unescape(d)
+        for d in re.findall(
+            r"<li>(.*?)</li>", re.search(r'<ol class="decisions">(.*?)</ol>', page, re.S)[1]
+        )
+    ]
+    assert "electric buses" in headline and "beat" in headline, headline
+    assert decisions[0].startswith("Make more") and "electric buses" in decisions[0], decisions

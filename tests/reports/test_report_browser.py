@@ -80,6 +80,30 @@ def page_events(report):
         )
         events["pwned"] = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
         events["text"] = page.inner_text("body")
+        events["chart_ids"] = page.eval_on_selector_all(
+            ".js-plotly-plot", "els => els.map(e => e.id)"
+        )
+        events["chart_data"] = page.evaluate(
+            "JSON.stringify([...document.querySelectorAll('.js-plotly-plot')].map(d => d.data))"
+        )
+        # the account filter: untick the first account, everything of it hides, the rest stays
+        box = page.locator("input[data-filter=account]").first
+        account = box.get_attribute("value")
+        box.uncheck()
+        page.wait_for_timeout(300)
+        events["filtered"] = page.evaluate(
+            """account => ({
+                tracesOff: [...document.querySelectorAll('.js-plotly-plot')].flatMap(d =>
+                    d.data.filter(t => t.meta && t.meta[1] === account).map(t => t.visible)),
+                tracesOthers: [...document.querySelectorAll('.js-plotly-plot')].flatMap(d =>
+                    d.data.filter(t => t.meta && t.meta[1] !== account).map(t => t.visible)),
+                rowsOff: [...document.querySelectorAll('[data-account]')]
+                    .filter(e => e.dataset.account === account).map(e => e.hidden),
+                rowsOthers: [...document.querySelectorAll('[data-account]')]
+                    .filter(e => e.dataset.account !== account).map(e => e.hidden),
+            })""",
+            account,
+        )
         events["plotly_scripts"] = page.evaluate(
             "[...document.scripts].filter(s => s.text.includes('Plotly=') || s.text.includes('plotly.js v')).length"
         )
@@ -99,8 +123,26 @@ def test_report_opens_offline_without_console_errors(page_events, report):
 
 @pytest.mark.browser
 def test_every_chart_renders(page_events):
-    assert len(page_events["charts"]) == 2
+    ids = set(page_events["chart_ids"])
+    assert {"chart-daily", "chart-performance-index", "chart-heatmap", "chart-segments"} <= ids
+    assert any(i.startswith("chart-release-") for i in ids), ids
     assert all(n > 10 for n in page_events["charts"]), page_events["charts"]
+
+
+@pytest.mark.browser
+def test_hover_text_carries_titles_escaped(page_events):
+    data = page_events["chart_data"]
+    assert "&lt;img src=x onerror=" in data or "&lt;script&gt;" in data
+    assert "<img src=x" not in data and "<script>" not in data
+
+
+@pytest.mark.browser
+def test_account_filter_hides_that_account_everywhere_and_nothing_else(page_events):
+    filtered = page_events["filtered"]
+    assert filtered["tracesOff"] and all(v is False for v in filtered["tracesOff"])
+    assert filtered["rowsOff"] and all(filtered["rowsOff"])
+    assert filtered["tracesOthers"] and not any(v is False for v in filtered["tracesOthers"])
+    assert not any(filtered["rowsOthers"])
 
 
 @pytest.mark.browser
