@@ -76,28 +76,20 @@ peers as (
         )
 ),
 
-peer_pairs as (
-    -- each item with a day-7 figure against each of its account-format peers (published in
-    -- the 180 days before it), on the log scale the index uses
+peer_logs as (
+    -- each item with a day-7 figure against its account-format peers (published in the 180
+    -- days before it), on the log scale the index uses: one list per item, built by a window
     select
-        item.platform,
-        item.account_id,
-        item.item_id,
-        ln(peer.views_d7 + 1) as peer_log_d7,
-        case
-            when peer.views_d7 < item.views_d7 then 1.0
-            when peer.views_d7 = item.views_d7 then 0.5
-            else 0.0
-        end as beaten
-    from items as item
-    inner join items as peer
-        on
-            item.platform = peer.platform
-            and item.account_id = peer.account_id
-            and item.format = peer.format
-            and peer.published_at >= item.published_at - interval 180 days
-            and item.published_at > peer.published_at
-    where item.views_d7 is not null and peer.views_d7 is not null
+        platform,
+        account_id,
+        item_id,
+        ln(views_d7 + 1) as own_log_d7,
+        list(ln(views_d7 + 1)) filter (where views_d7 is not null) over (
+            partition by platform, account_id, format
+            order by published_at
+            range between interval 180 days preceding and interval 1 microsecond preceding
+        ) as logs
+    from items
 ),
 
 peer_center as (
@@ -105,44 +97,27 @@ peer_center as (
         platform,
         account_id,
         item_id,
-        count(*) as peers,
-        avg(beaten) as peer_percentile,
-        median(peer_log_d7) as peer_log_median
-    from peer_pairs
-    group by platform, account_id, item_id
-),
-
-peer_spread as (
-    -- the median absolute deviation of the peers around their own median
-    select
-        peer_pairs.platform,
-        peer_pairs.account_id,
-        peer_pairs.item_id,
-        median(abs(peer_pairs.peer_log_d7 - peer_center.peer_log_median)) as peer_log_mad
-    from peer_pairs
-    inner join peer_center
-        on
-            peer_pairs.platform = peer_center.platform
-            and peer_pairs.account_id = peer_center.account_id
-            and peer_pairs.item_id = peer_center.item_id
-    group by peer_pairs.platform, peer_pairs.account_id, peer_pairs.item_id
+        own_log_d7,
+        logs,
+        list_median(logs) as peer_log_median
+    from peer_logs
+    where own_log_d7 is not null and len(logs) >= 5
 ),
 
 robust as (
+    -- the share of peers beaten (ties count half), and the median absolute deviation of the
+    -- peers around their own median
     select
-        peer_center.platform,
-        peer_center.account_id,
-        peer_center.item_id,
-        peer_center.peer_percentile,
-        peer_center.peer_log_median,
-        peer_spread.peer_log_mad
+        platform,
+        account_id,
+        item_id,
+        peer_log_median,
+        (
+            len(list_filter(logs, lambda x: x < own_log_d7))
+            + 0.5 * len(list_filter(logs, lambda x: x = own_log_d7))
+        ) / len(logs) as peer_percentile,
+        list_median(list_transform(logs, lambda x: abs(x - peer_log_median))) as peer_log_mad
     from peer_center
-    inner join peer_spread
-        on
-            peer_center.platform = peer_spread.platform
-            and peer_center.account_id = peer_spread.account_id
-            and peer_center.item_id = peer_spread.item_id
-    where peer_center.peers >= 5
 ),
 
 chosen as (

@@ -17,15 +17,17 @@ with ranked as (
         subscribersgained,
         subscriberslost,
         extracted_at,
-        row_number() over key_extractions as recency,
-        count(*) over key_extractions as extractions,
-        min(views) over key_extractions <> max(views) over key_extractions as is_restated
+        -- running aggregates, oldest extraction first: cheap, and at the newest row they
+        -- cover every extraction of the day
+        row_number() over key_extractions as extractions,
+        min(views) over key_extractions <> max(views) over key_extractions as is_restated,
+        lead(extracted_at) over key_extractions is null as is_newest
     from raw.youtube__content_daily
     where date >= $since
     window key_extractions as (
         partition by account_id, item_id, date
-        order by extracted_at desc, landing_file desc
-        rows between unbounded preceding and unbounded following
+        order by extracted_at asc, landing_file asc
+        rows between unbounded preceding and current row
     )
 )
 
@@ -49,4 +51,4 @@ select
     is_restated,
     extracted_at
 from ranked
-where recency = 1
+where is_newest
