@@ -66,8 +66,8 @@ fits as (
         any_value(from_age_days) as from_age_days,
         any_value(to_age_days) as to_age_days,
         count(*) as fit_items,
-        avg(log_growth) as log_growth,
-        stddev_samp(log_growth) as log_growth_sd
+        avg(log_growth order by account_id, item_id) as log_growth,
+        stddev_samp(log_growth order by account_id, item_id) as log_growth_sd
     from growth
     group by platform, format, horizon
 ),
@@ -97,8 +97,8 @@ training as (
         format,
         horizon,
         count(*) as train_items,
-        avg(log_growth) as log_growth,
-        stddev_samp(log_growth) as log_growth_sd
+        avg(log_growth order by account_id, item_id) as log_growth,
+        stddev_samp(log_growth order by account_id, item_id) as log_growth_sd
     from split
     where not is_held_out
     group by platform, format, horizon
@@ -109,6 +109,8 @@ backtest_predictions as (
         split.platform,
         split.format,
         split.horizon,
+        split.account_id,
+        split.item_id,
         split.views_from,
         split.views_to,
         exp(ln(split.views_from + 1) + training.log_growth) - 1 as predicted,
@@ -146,6 +148,7 @@ backtests as (
                 when views_to between predicted_lower_80 and predicted_upper_80 then 1.0
                 else 0.0
             end
+            order by account_id, item_id
         ) as backtest_coverage_80
     from backtest_predictions
     group by platform, format, horizon

@@ -14,6 +14,8 @@ observed as (
     select
         totals.platform,
         totals.format,
+        totals.account_id,
+        totals.item_id,
         totals.views as trials,
         least(totals.engagements, totals.views) as successes
     from intermediate.int_item_totals as totals
@@ -28,9 +30,9 @@ moments as (
         format,
         grouping(format) = 1 as is_platform_row,
         count(*) as items,
-        avg(successes / trials) as mean_rate,
-        var_samp(successes / trials) as rate_variance,
-        avg(1 / trials) as mean_inverse_trials
+        avg(successes / trials order by format, account_id, item_id) as mean_rate,
+        var_samp(successes / trials order by format, account_id, item_id) as rate_variance,
+        avg(1 / trials order by format, account_id, item_id) as mean_inverse_trials
     from observed
     group by grouping sets ((platform, format), (platform))
 ),

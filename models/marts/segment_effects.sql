@@ -12,6 +12,8 @@ scored as (
     select
         posts.platform,
         posts.format,
+        posts.account_id,
+        posts.item_id,
         posts.topic,
         posts.publish_weekday || ' ' || posts.publish_daypart as publish_slot,
         posts.length_bucket,
@@ -29,6 +31,8 @@ segmented as (
     select
         platform,
         format,
+        account_id,
+        item_id,
         'topic' as dimension,
         topic as segment,
         performance_index
@@ -37,6 +41,8 @@ segmented as (
     select
         platform,
         format,
+        account_id,
+        item_id,
         'publish_slot' as dimension,
         publish_slot as segment,
         performance_index
@@ -45,6 +51,8 @@ segmented as (
     select
         platform,
         format,
+        account_id,
+        item_id,
         'length_bucket' as dimension,
         length_bucket as segment,
         performance_index
@@ -56,8 +64,8 @@ groups as (
         platform,
         format,
         count(*) as group_items,
-        avg(performance_index) as group_mean_index,
-        var_samp(performance_index) as group_variance
+        avg(performance_index order by account_id, item_id) as group_mean_index,
+        var_samp(performance_index order by account_id, item_id) as group_variance
     from scored
     group by platform, format
 ),
@@ -69,9 +77,10 @@ segments as (
         dimension,
         segment,
         count(*) as items,
-        avg(performance_index) as mean_index,
+        avg(performance_index order by account_id, item_id) as mean_index,
         -- the sum of squared deviations from the segment's own mean
-        coalesce(var_pop(performance_index) * count(*), 0) as within_squares
+        coalesce(var_pop(performance_index order by account_id, item_id) * count(*), 0)
+            as within_squares
     from segmented
     group by platform, format, dimension, segment
 ),
@@ -86,7 +95,7 @@ within as (
         count(*) as segment_count,
         greatest(
             coalesce(
-                sum(segments.within_squares)
+                sum(segments.within_squares order by segments.segment)
                 / nullif(sum(segments.items) - count(*), 0),
                 any_value(groups.group_variance),
                 0
@@ -109,8 +118,8 @@ between_segments as (
         segments.dimension,
         greatest(
             coalesce(
-                var_samp(segments.mean_index)
-                - avg(within.within_variance / segments.items),
+                var_samp(segments.mean_index order by segments.segment)
+                - avg(within.within_variance / segments.items order by segments.segment),
                 0
             ),
             any_value(settings.min_variance)
