@@ -17,7 +17,8 @@ Every built table gets up to four suites, each a GX validation of a pandas frame
 - `<table>.freshness`: per account in meta.accounts (of the staging model's own source, or
   every account for marts), the newest `column` must be within `max_days` of the run date.
   A stale account, or one with no rows, is a warning: the other accounts still publish.
-  A source with no rows for any of its accounts is critical.
+  So is a source with no rows at all (a first backfill stopped by quota): publishing it
+  loses nothing, and the row-count check guards data that was published before.
 
 YAML beside a model (only `grain` is needed; everything else is optional):
 
@@ -797,7 +798,9 @@ def _check_freshness(
     ).df()
     table = spec.table
     expectations = [
-        Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "source_newest_date"}),
+        Expectation(
+            table, "ExpectColumnValuesToNotBeNull", {"column": "source_newest_date"}, False
+        ),
         Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "newest_date"}, False),
         Expectation(
             table,
