@@ -13,7 +13,7 @@ export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format bench bench-models airflow chromium clean
+.PHONY: help demo test lint format bench bench-models bench-report airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -39,12 +39,16 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
-bench: $(BIN)/.synced ## both benchmarks: YouTube extraction, then the models (prints figures; ~20 min)
+bench: $(BIN)/.synced ## every benchmark: YouTube extraction, the models, the report (prints figures; ~25 min)
 	$(BIN)/python bench/youtube_extract.py
-	$(BIN)/python bench/models_bench.py
+	rm -rf .bench && $(BIN)/python bench/models_bench.py --dir .bench
+	$(BIN)/python bench/report_bench.py --dir .bench
 
 bench-models: $(BIN)/.synced ## the marts on a generated 20,000-video, 2-year history (prints figures; ~5 min)
 	$(BIN)/python bench/models_bench.py
+
+bench-report: $(BIN)/.synced ## the weekly report on that history (prints build time and size)
+	$(BIN)/python bench/report_bench.py --dir .bench
 
 chromium: ## Debian's Chromium for the browser tests (installs it when missing and root)
 	@command -v chromium >/dev/null || { \
