@@ -1,8 +1,9 @@
 """The sandbox: a real HTTP server on 127.0.0.1 speaking Google's wire formats.
 
-Serves OAuth token refresh (`POST /token`), YouTube Data API v3 (`/youtube/v3/...`) and
-YouTube Analytics API v2 (`/v2/reports`) from a Portfolio, charges Data API quota per
-call, and injects faults on demand. Admin endpoints under `/_sandbox/` set the clock,
+Serves OAuth token refresh and the service-account JWT grant (`POST /token`), YouTube Data
+API v3 (`/youtube/v3/...`) and YouTube Analytics API v2 (`/v2/reports`) from a Portfolio,
+the GA4 Data API v1beta (`/v1beta/properties/...`) from a Ga4Portfolio when given one,
+charges quota per call, and injects faults on demand. Admin endpoints under `/_sandbox/` set the clock,
 add faults and report call counts; tests drive them through `Sandbox` directly.
 """
 
@@ -22,6 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from connectors.sandbox.errors import ApiError
 from connectors.sandbox.faults import Fault, FaultBook
+from connectors.sandbox.ga4_api import Ga4Api
+from connectors.sandbox.ga4_portfolio import Ga4Portfolio
 from connectors.sandbox.portfolio import Portfolio
 from connectors.sandbox.youtube_api import YouTubeApi
 
@@ -31,6 +34,21 @@ log = logging.getLogger(__name__)
 CLIENT_ID = "sandbox-client.apps.example"
 CLIENT_SECRET = "sandbox-client-secret"
 REFRESH_TOKEN = "sandbox-refresh-token"
+# The service account of connections.json's ga4_sandbox key: its public half verifies the
+# JWT the client signs for the token grant (as Google's token endpoint does).
+SERVICE_ACCOUNT_EMAIL = "contentpulse-sandbox@contentpulse-sandbox.iam.gserviceaccount.com"
+SERVICE_ACCOUNT_PUBLIC_KEY = """\
+-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnLoYIejugTcf0i11OP1y
+EyUtErfQLBfas1r6LFSn37p+Spx3gfI5fPT+eWxW/Capd8GkPlX7rqEMHLAfYSBn
+A6w6L7612vMtn66QPtJcaKquTLmPNfBBA66KDgtnYeBYf7hmpviyh81W+cW4A0gs
+q4hXwJcTAYScGPqBZ+chUV3+Zn4rhvbVhCOFIAAPv50h08RZzyFaMI0jYKcchKb/
+9D32eKRX/9I4khSYKtBX67PQZ7eFlzZJ+T+sGpe6ugQ41gvYELdz/yPpJgbswJyE
+sMH1Xy87iII4CkVWr+FS12KXCnwvSojia7usYhzwqjCgb01s78Kn5DWihqOHY8nb
+lwIDAQAB
+-----END PUBLIC KEY-----
+"""
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DATA_API_QUOTA = 10_000
 UNIT_COST = {"/youtube/v3/channels": 1, "/youtube/v3/playlistItems": 1, "/youtube/v3/videos": 1}
 
@@ -45,6 +63,7 @@ class Sandbox:
         port: int = 0,
         latency_s: float = 0.0,
         daily_quota: int = DATA_API_QUOTA,
+        ga4: Ga4Portfolio | None = None,
     ) -> None:
         self.portfolio = portfolio
         self.clock = clock
@@ -52,6 +71,7 @@ class Sandbox:
         self.daily_quota = daily_quota
         self.faults = FaultBook()
         self.youtube = YouTubeApi(portfolio)
+        self.ga4 = Ga4Api(ga4) if ga4 is not None else None
         self.calls: Counter[str] = Counter()
         self.quota_used: Counter[date] = Counter()
         self._tokens: dict[str, float] = {}
@@ -119,11 +139,31 @@ class Sandbox:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {
+            stats = {
                 "calls": dict(self.calls),
                 "quota_used": {d.isoformat(): n for d, n in self.quota_used.items()},
                 "clock": self.clock.isoformat(),
             }
+            if self.ga4 is not None:
+                stats["ga4_tokens_used"] = {
+                    f"{prop}/{day.isoformat()}": n
+                    for (prop, day), n in self.ga4.quota.day_used.items()
+                }
+            return stats
+
+
+def _self_signed_jwt_valid(token: str) -> bool:
+    """A service account's self-signed JWT, which Google APIs take as a bearer token (the
+    GA4 client sends one instead of asking the token endpoint): signature, issuer, expiry."""
+    if token.count(".") != 2:
+        return False
+    from google.auth import jwt
+
+    try:
+        claims = jwt.decode(token, certs=SERVICE_ACCOUNT_PUBLIC_KEY, verify=True)
+    except (ValueError, TypeError):
+        return False
+    return claims.get("iss") == SERVICE_ACCOUNT_EMAIL
 
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
@@ -185,6 +225,13 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 if method == "POST" and path == "/token":
                     return self._token(body)
                 self._authorize()
+                if path.startswith("/v1beta/"):
+                    if sandbox.ga4 is None:
+                        raise ApiError(404, "notFound", "This sandbox serves no GA4 properties")
+                    payload_bytes = sandbox.ga4.handle(method, path, body, sandbox.clock)
+                    if fault and fault.kind == "truncated":
+                        payload_bytes = payload_bytes[: len(payload_bytes) // 2]
+                    return self._send(200, payload_bytes)
                 route = {
                     "/youtube/v3/channels": sandbox.youtube.channels,
                     "/youtube/v3/playlistItems": sandbox.youtube.playlist_items,
@@ -233,6 +280,12 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "expired_token":
                 sandbox.expire_tokens()
                 return False
+            if fault.kind == "quota" and self.path.startswith("/v1beta/"):
+                self._json(
+                    429,
+                    ApiError(429, "rateLimitExceeded", "Exhausted property tokens per day.").body(),
+                )
+                return True
             if fault.kind == "quota":
                 self._json(
                     403,
@@ -248,6 +301,8 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
 
         def _token(self, body: bytes) -> None:
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if form.get("grant_type") == JWT_GRANT:
+                return self._jwt_grant(form.get("assertion", ""))
             if form.get("grant_type") != "refresh_token":
                 return self._json(400, {"error": "unsupported_grant_type"})
             if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
@@ -277,12 +332,33 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 },
             )
 
+        def _jwt_grant(self, assertion: str) -> None:
+            """A service account's signed JWT for an access token (RFC 7523)."""
+            from google.auth import jwt
+
+            try:
+                claims = jwt.decode(assertion, certs=SERVICE_ACCOUNT_PUBLIC_KEY, verify=True)
+            except (ValueError, TypeError):
+                return self._json(
+                    400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                )
+            if claims.get("iss") != SERVICE_ACCOUNT_EMAIL:
+                return self._json(
+                    400, {"error": "invalid_grant", "error_description": "Invalid issuer."}
+                )
+            self._json(
+                200,
+                {"access_token": sandbox.issue_token(), "expires_in": 3599, "token_type": "Bearer"},
+            )
+
         def _authorize(self) -> None:
             auth = self.headers.get("Authorization", "")
-            if not auth.startswith("Bearer ") or not sandbox.token_valid(
-                auth.removeprefix("Bearer ")
+            token = auth.removeprefix("Bearer ")
+            if auth.startswith("Bearer ") and (
+                sandbox.token_valid(token) or _self_signed_jwt_valid(token)
             ):
-                raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+                return
+            raise ApiError(401, "authError", "Request had invalid authentication credentials.")
 
         def _admin(self, method: str, path: str, body: bytes) -> None:
             if path == "/_sandbox/health":
