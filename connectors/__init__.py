@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from contentpulse.errors import ContentpulseError
 
-PLATFORMS = ("youtube",)
+PLATFORMS = ("youtube", "ga4")
 
 
 def connector(platform: str) -> ModuleType:

@@ -1,6 +1,7 @@
 """`contentpulse demo`: the whole night against the sandbox, with no credentials.
 
-Starts the sandbox on a free loopback port, writes a config for it, backfills the demo
+Starts the sandbox (the YouTube channels, and the publisher's GA4 property whose pages are
+the same stories) on a free loopback port, writes a config for it, backfills the demo
 portfolio's history on the first run (later runs of the same day only run the night),
 checks, publishes, reports, and stops the sandbox. Leaves no process behind.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from connectors.sandbox import Portfolio, Sandbox
+from connectors.sandbox.ga4_portfolio import Ga4Portfolio
 from contentpulse.config import Config, load_config
 from contentpulse.credentials import env_var
 from contentpulse.pipeline import Progress, StepResult, backfill, run_night
@@ -24,6 +26,7 @@ CONNECTIONS_FILE = (
     Path(__file__).resolve().parent.parent / "connectors" / "sandbox" / "connections.json"
 )
 SANDBOX_CONN_ID = "youtube_sandbox"
+GA4_SANDBOX_CONN_ID = "ga4_sandbox"  # a service-account key (the YouTube one is OAuth)
 EXAMPLE_QUERY = (
     "select title, format, views_d7, round(performance_index, 2) as perf_index "
     "from marts.post_performance where performance_index is not null "
@@ -40,7 +43,7 @@ def use_sandbox_connections() -> None:
 def write_sandbox_config(
     path: Path, sandbox: Sandbox, data_dir: Path, lookback_days: int = 3
 ) -> Path:
-    """A contentpulse.yml whose accounts are the sandbox's channels."""
+    """A contentpulse.yml whose accounts are the sandbox's channels (and GA4 properties)."""
     portfolio = sandbox.portfolio
     config = {
         "paths": {
@@ -68,6 +71,25 @@ def write_sandbox_config(
             }
         },
     }
+    if sandbox.ga4 is not None:
+        properties = sandbox.ga4.portfolio.properties
+        config["sources"]["ga4"] = {
+            "base_url": sandbox.base_url,
+            "token_uri": f"{sandbox.base_url}/token",
+            "lookback_days": lookback_days,
+            "max_calls_per_second": None,
+            "content_group": "contentGroup",
+            "page_paths": {"locales": sorted({loc for p in properties for loc in p.spec.locales})},
+            "accounts": [
+                {
+                    "id": p.property_id,
+                    "name": p.name,
+                    "timezone": p.spec.timezone,
+                    "conn_id": GA4_SANDBOX_CONN_ID,
+                }
+                for p in properties
+            ],
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by contentpulse for the local sandbox; safe to delete.\n"
     path.write_text(
@@ -88,7 +110,7 @@ def run_demo(
     first_run = not (data_dir / "analytics.duckdb").exists()
     use_sandbox_connections()
     portfolio = Portfolio.demo(end=night)
-    with Sandbox(portfolio, clock=today) as sandbox:
+    with Sandbox(portfolio, clock=today, ga4=Ga4Portfolio.demo(portfolio)) as sandbox:
         cfg = load_config(
             write_sandbox_config(workdir / "contentpulse.yml", sandbox, data_dir.resolve())
         )

@@ -8,3 +8,14 @@ select
     followers_gained,
     followers_lost
 from staging.stg_youtube__channel_daily
+union all
+-- GA4: the property's own daily totals
+select
+    platform,
+    account_id,
+    date,
+    views,
+    cast(null as bigint) as watch_time_s,
+    cast(null as bigint) as followers_gained,
+    cast(null as bigint) as followers_lost
+from staging.stg_ga4__property_daily

@@ -7,3 +7,11 @@ select
     max(extracted_at) as last_extracted_at
 from staging.stg_youtube__extractions
 group by platform, account_id
+union all
+select
+    platform,
+    account_id,
+    max(last_date_returned) as last_date,
+    max(extracted_at) as last_extracted_at
+from staging.stg_ga4__extractions
+group by platform, account_id

@@ -12,3 +12,17 @@ select
     format,
     duration_s
 from staging.stg_youtube__videos
+union all
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_ga4__pages

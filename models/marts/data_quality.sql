@@ -57,9 +57,14 @@ select
     coalesce(date_diff('day', days.date, coverage.last_date) < 2, true) as is_provisional,
     coverage.last_extracted_at,
     -- flags the platform reports about its own numbers (GA4); NULL where it reports none
-    cast(null as boolean) as is_sampled,
-    cast(null as boolean) as is_thresholded,
-    cast(null as double) as other_row_share
+    flags.is_sampled,
+    flags.is_thresholded,
+    flags.other_row_share
 from days
 left join intermediate.int_coverage as coverage
     on days.platform = coverage.platform and days.account_id = coverage.account_id
+left join intermediate.int_data_flags_daily as flags
+    on
+        days.platform = flags.platform
+        and days.account_id = flags.account_id
+        and days.date = flags.date
