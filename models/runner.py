@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -193,29 +193,43 @@ def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
-    """Where an incremental build starts: the earliest reporting date among raw rows loaded
-    since the last build (new and restated days), and no later than a few days before the
-    newest day already built, whose provisional status moves on with the new data.
-    None when nothing dated arrived."""
+    """Where an incremental build starts: for each account with raw rows loaded since the
+    last build, the earliest reporting date among them (new and restated days), and no later
+    than a few days before that account's newest day already built, whose provisional
+    status moves on with the new data; the earliest over the accounts. None when nothing
+    dated arrived."""
     dated = con.execute(
         "select table_name from duckdb_columns() where schema_name = 'raw' and column_name = 'date'"
     ).fetchall()
     if not dated:
         return None
     union = " union all ".join(
-        f"select min(date) filter (where f.built_in is null) as new_min, "
-        f"max(date) filter (where f.built_in is not null) as built_max "
-        f"from raw.{t} as r inner join meta.loaded_files as f on r.landing_file = f.path"
+        f"select '{t}' as source_table, r.account_id, "
+        f"min(r.date) filter (where f.built_in is null) as new_min, "
+        f"max(r.date) filter (where f.built_in is not null) as built_max "
+        f"from raw.{t} as r inner join meta.loaded_files as f on r.landing_file = f.path "
+        f"group by r.account_id"
         for (t,) in dated
     )
-    new_min, built_max = con.execute(
-        f"select min(new_min), max(built_max) from ({union})"
-    ).fetchall()[0]
-    if new_min is None:
-        return None
-    if built_max is None:
-        return new_min
-    return min(new_min, built_max - timedelta(days=PROVISIONAL_MARGIN_DAYS))
+    since = con.execute(
+        f"""
+        with per_table as ({union}),
+        per_account as (
+            select
+                split_part(source_table, '__', 1) as platform,
+                account_id,
+                min(new_min) as new_min,
+                max(built_max) as built_max
+            from per_table
+            group by all
+        )
+        select min(least(new_min, coalesce(built_max - $margin, new_min)))
+        from per_account
+        where new_min is not null
+        """,
+        {"margin": PROVISIONAL_MARGIN_DAYS},
+    ).fetchall()[0][0]
+    return since
 
 
 @dataclass

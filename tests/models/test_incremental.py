@@ -120,3 +120,70 @@ def test_a_changed_model_file_forces_a_full_build(cfg, tmp_path):
         path = models / "marts" / "posts.sql"
         path.write_text(path.read_text() + "\n-- edited\n")
         assert build(con, models).mode == "full"
+
+
+def extract_log(account: str, start, end) -> dict:
+    return {
+        "account_id": account,
+        "window_start": start,
+        "window_end": end,
+        "last_date_returned": end,
+        "calls": 1,
+        "quota_units": 1,
+        "retries": 0,
+        "rows": 1,
+    }
+
+
+def test_an_account_catching_up_behind_another_flips_its_provisional_days(cfg):
+    """A resumed backfill: one account is built far ahead while another's next chunk
+    arrives; the lagging account's old provisional days must be redone too."""
+    ahead, behind = "UCtest", "UCbehind"
+    t1 = T0 + timedelta(days=40)
+    land(cfg, "content_items", [item("a1", T0), {**item("b1", T0), "account_id": behind}], T0)
+    days = [day("a1", (T0 + timedelta(days=d)).date(), 10 + d) for d in range(30)]
+    days += [
+        {**day("b1", (T0 + timedelta(days=d)).date(), 20 + d), "account_id": behind}
+        for d in range(10)
+    ]
+    land(cfg, "content_daily", days, t1, "chunk1")
+    land(
+        cfg,
+        "extract_log",
+        [
+            extract_log(ahead, T0.date(), (T0 + timedelta(days=29)).date()),
+            {**extract_log(behind, T0.date(), (T0 + timedelta(days=9)).date())},
+        ],
+        t1,
+        "chunk1",
+    )
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        build(con)
+        later = [
+            {**day("b1", (T0 + timedelta(days=d)).date(), 20 + d), "account_id": behind}
+            for d in range(10, 20)
+        ]
+        land(cfg, "content_daily", later, t1 + timedelta(hours=1), "chunk2")
+        land(
+            cfg,
+            "extract_log",
+            [
+                extract_log(
+                    behind, (T0 + timedelta(days=10)).date(), (T0 + timedelta(days=19)).date()
+                )
+            ],
+            t1 + timedelta(hours=1),
+            "chunk2",
+        )
+        load(cfg, con)
+        assert build(con).mode == "incremental"
+        provisional = con.sql(
+            "select date from marts.post_daily where item_id = 'b1' and is_provisional order by 1"
+        ).fetchall()
+        assert [d for (d,) in provisional] == [(T0 + timedelta(days=d)).date() for d in (18, 19)]
+        incremental = snapshot(con)
+        build(con, full=True)
+        full = snapshot(con)
+    for table, frame in full.items():
+        pd.testing.assert_frame_equal(incremental[table], frame, obj=table)
