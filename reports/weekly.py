@@ -118,8 +118,8 @@ def _account_rows(weeks: pd.DataFrame, week_start: date) -> list[dict]:
                 "account_name": account,
                 "views": now.views,
                 "change": None if prev is None else _pct(now.views, prev.views),
-                "watch_hours": now.watch_hours,
-                "followers_net": now.followers_net,
+                "watch_hours": None if pd.isna(now.watch_hours) else now.watch_hours,
+                "followers_net": None if pd.isna(now.followers_net) else now.followers_net,
                 "posts": now.posts,
                 "spark": Markup(charts.sparkline(list(frame.sort_index().views))),
             }

@@ -58,10 +58,18 @@ families as (
 ),
 
 portfolio as (
-    -- the accounts and formats the team publishes on, per platform
+    -- the accounts the team publishes on, and the formats it publishes (with at least five
+    -- items that have a performance index: archive pages and the like are not formats to
+    -- repurpose into)
     select
-        list(distinct platform || ':' || account_id order by platform || ':' || account_id) as accounts,
-        list(distinct format order by format) as formats
+        list(distinct platform || ':' || account_id order by platform || ':' || account_id)
+            as accounts,
+        list(distinct format order by format) filter (where format in (
+            select member_formats.format
+            from members as member_formats
+            group by member_formats.format
+            having count(member_formats.performance_index) >= 5
+        )) as formats
     from members
 ),
 
