@@ -13,7 +13,7 @@ export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format bench bench-models bench-report airflow chromium clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ demo: $(BIN)/.synced ## the whole night against the local sandbox, no credential
 	$(BIN)/contentpulse demo
 
 test: $(BIN)/.synced chromium lint ## lint, then every test (unit, sandbox, Airflow, browser, e2e)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=12
 
 lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
 	$(BIN)/ruff check .
@@ -39,10 +39,14 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
-bench: $(BIN)/.synced ## every benchmark: YouTube extraction, the models, the report (prints figures; ~25 min)
+bench: $(BIN)/.synced ## every benchmark: YouTube and GA4 extraction, the models, the report (prints figures; ~35 min)
 	$(BIN)/python bench/youtube_extract.py
+	$(BIN)/python bench/ga4_extract.py
 	rm -rf .bench && $(BIN)/python bench/models_bench.py --dir .bench
 	$(BIN)/python bench/report_bench.py --dir .bench
+
+bench-ga4: $(BIN)/.synced ## GA4 extraction: 2 properties, 30,000 pages, 400 days vs the sandbox (prints figures; ~10 min)
+	$(BIN)/python bench/ga4_extract.py
 
 bench-models: $(BIN)/.synced ## the marts on a generated 20,000-video, 2-year history (prints figures; ~5 min)
 	$(BIN)/python bench/models_bench.py
