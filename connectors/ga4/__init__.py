@@ -165,7 +165,7 @@ def check_reports(metadata: Metadata, source: GA4Source, property_id: str) -> Pl
                 )
         # date first: rows are keyed and landed by it
         dimensions = ("date", *(d for d in report.dimensions if d != "date"))
-        if name == "pages" and source.content_group:
+        if name == "pages" and source.content_group and source.content_group not in dimensions:
             dimensions += (source.content_group,)
         types = tuple(
             settings.METRIC_TYPES.get(m)
@@ -396,26 +396,24 @@ def extract_items(
     return ExtractResult(settings.PLATFORM, account.id, window, {}, client.calls), plan
 
 
-def extract_metrics(
+def _read_chunk(
     account: Account,
     chunk: Window,
     plan: Plan,
     source: GA4Source,
     conn: Connection,
     run_id: str,
-    throttle: Throttle | None = None,
-) -> ExtractResult:
-    """One window chunk of every report; its extract_log row marks the chunk complete."""
-    extracted_at = datetime.now(UTC)
+    throttle: Throttle | None,
+    extracted_at: datetime,
+) -> tuple[dict[str, pa.Table], Ga4Client]:
+    """The property's totals over the chunk, then pages and traffic over windows that GA4
+    will not sample; every request logged."""
     with _client(account, source, conn, run_id, throttle) as client:
         unit = _Unit(client, account, source, plan, extracted_at, run_id, [])
         prop = plan.reports["property"]
         totals = _read(unit, prop, chunk)
-        events_at = (
-            prop.dimensions.index("date"),
-            len(prop.dimensions) + prop.metrics.index("eventCount"),
-        )
-        events = {row[events_at[0]]: row[events_at[1]] for row in totals}
+        events_i = len(prop.dimensions) + prop.metrics.index("eventCount")  # date is first
+        events = {row[0]: row[events_i] for row in totals}
         windows = plan_windows(chunk, events, source.sampling_event_limit)
         tables = {prop.stream: _table(unit, prop, totals)}
         for name in ("pages", "traffic"):
@@ -425,7 +423,34 @@ def extract_metrics(
     tables["report_requests"] = pa.Table.from_pylist(
         unit.requests, schema=settings.SCHEMAS["report_requests"]
     )
-    last = max(events, default=None)
+    return tables, client
+
+
+def extract_metrics(
+    account: Account,
+    chunk: Window,
+    plan: Plan,
+    source: GA4Source,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> ExtractResult:
+    """One window chunk of every report; its extract_log row marks the chunk complete.
+
+    The chunk starts when the property's quota gauge says its tokens are there (it may wait
+    for chunks in flight, or stop the run cleanly)."""
+    extracted_at = datetime.now(UTC)
+    gauge = gauge_for(run_id, account.id, source)
+    gauge.begin_unit(f"ga4 {account.id}: chunk {chunk}")
+    try:
+        tables, client = _read_chunk(
+            account, chunk, plan, source, conn, run_id, throttle, extracted_at
+        )
+    except BaseException:
+        gauge.end_unit(None)
+        raise
+    gauge.end_unit(client.calls.units)
+    last = max(tables["account_daily"].column("date").to_pylist(), default=None)
     log_row = {
         "account_id": account.id,
         "window_start": chunk.start,

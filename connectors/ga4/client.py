@@ -109,7 +109,12 @@ def credentials(conn: Connection, token_uri: str | None, base_url: str | None = 
 
 @dataclass
 class QuotaGauge:
-    """The newest propertyQuota of one property, shared by the run's workers."""
+    """The newest propertyQuota of one property, shared by the run's workers, and what a
+    chunk costs, so that a chunk starts only when the tokens left (minus the reserve and
+    what the chunks in flight will still spend) cover it. The first chunk of a run starts
+    alone: until one finishes, its cost is unknown, and every call stops under the reserve.
+    Parallel chunks against a tight quota would otherwise split it and none would finish.
+    """
 
     property_id: str
     limits: dict[str, int]  # token quota -> its size (config; raised by what GA4 shows)
@@ -117,10 +122,12 @@ class QuotaGauge:
     slow_down_below: float
     slow_down_s: float
     remaining: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    unit_tokens: int | None = None  # the most tokens a finished chunk cost in this run
+    in_flight: int = 0
+    _ready: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def update(self, quota: dict[str, dict[str, int]]) -> None:
-        with self._lock:
+        with self._ready:
             for name in settings.TOKEN_QUOTAS:
                 status = quota.get(name)
                 if status is None:
@@ -130,20 +137,63 @@ class QuotaGauge:
                 self.limits[name] = max(self.limits.get(name, 0), left + used)
                 self.remaining[name] = left
 
+    def _tightest(self) -> tuple[str, float] | None:
+        """The token quota with the least to spare beyond the reserve and the chunks in
+        flight, and how much that is (None before any figures arrived)."""
+        spare = {
+            name: left - self.reserve * self.limits[name] - self.in_flight * (self.unit_tokens or 0)
+            for name, left in self.remaining.items()
+        }
+        return min(spare.items(), key=lambda item: item[1]) if spare else None
+
+    def _stop(self, what: str, name: str, why: str) -> QuotaExhausted:
+        left, limit = self.remaining[name], self.limits[name]
+        return QuotaExhausted(
+            f"{what}: {name} down to {left:,} of {limit:,} ({why}); stopping before GA4 "
+            "refuses the property's requests; the next run resumes from here"
+        )
+
+    def begin_unit(self, what: str) -> None:
+        """Wait until a chunk may start; QuotaExhausted when none can and none is running."""
+        with self._ready:
+            while True:
+                if self.unit_tokens is None:
+                    if self.in_flight == 0:
+                        break  # the first chunk finds out what a chunk costs
+                else:
+                    tightest = self._tightest()
+                    if tightest is None or tightest[1] >= self.unit_tokens:
+                        break
+                    if self.in_flight == 0:
+                        raise self._stop(
+                            what,
+                            tightest[0],
+                            f"a chunk costs about {self.unit_tokens:,} and "
+                            f"{self.reserve:.0%} stay in reserve",
+                        )
+                self._ready.wait()
+            self.in_flight += 1
+
+    def end_unit(self, tokens: int | None) -> None:
+        """A chunk finished (`tokens` it cost) or failed (None)."""
+        with self._ready:
+            self.in_flight -= 1
+            if tokens is not None:
+                self.unit_tokens = max(self.unit_tokens or 0, tokens)
+            self._ready.notify_all()
+
     def before_call(self, what: str) -> None:
-        """Stop under the reserve; pace calls while an hourly quota is low."""
-        with self._lock:
+        """Pace calls while an hourly quota is low; while a chunk's cost is unknown, stop
+        under the reserve."""
+        with self._ready:
             shares = {n: left / self.limits[n] for n, left in self.remaining.items()}
+            cost_known = self.unit_tokens is not None
         if not shares:
             return
         name, share = min(shares.items(), key=lambda item: item[1])
-        if share < self.reserve:
-            left, limit = self.remaining[name], self.limits[name]
-            raise QuotaExhausted(
-                f"{what}: {name} down to {left:,} of {limit:,} "
-                f"(under the {self.reserve:.0%} reserve); stopping before GA4 refuses the "
-                "property's requests; the next run resumes from here"
-            )
+        if share < self.reserve and not cost_known:
+            with self._ready:
+                raise self._stop(what, name, f"under the {self.reserve:.0%} reserve")
         if self.slow_down_s and any(
             shares.get(n, 1.0) < self.slow_down_below for n in settings.HOURLY_QUOTAS
         ):
@@ -160,6 +210,8 @@ def gauge_for(run_id: str, property_id: str, source: GA4Source) -> QuotaGauge:
     key = (run_id, source.base_url or "", property_id)
     with _gauges_lock:
         if key not in _gauges:
+            while len(_gauges) >= 256:  # a long-lived worker: forget the oldest runs
+                del _gauges[next(iter(_gauges))]
             limits = {
                 "tokensPerDay": source.tokens_per_day,
                 "tokensPerHour": source.tokens_per_hour,
@@ -232,10 +284,12 @@ class Ga4Client:
     def metadata(self) -> Metadata:
         """The property's dimensions and metrics (getMetadata costs no tokens)."""
         name = f"properties/{self.property_id}/metadata"
-        return self._call(
-            "getMetadata",
-            lambda: self._client.get_metadata(name=name, timeout=self.timeout_s, retry=None),
-        )
+
+        def send() -> Metadata:
+            self.calls.record("getMetadata", 0)
+            return self._client.get_metadata(name=name, timeout=self.timeout_s, retry=None)
+
+        return self._call("getMetadata", send)
 
     def run_report(self, label: str, request: RunReportRequest) -> RunReportResponse:
         """One runReport; the property's quota figures update the gauge."""

@@ -202,6 +202,18 @@ class Ga4Api:
         self._events: dict[tuple[str, date], dict[date, int]] = {}
         self.bodies: deque[dict[str, Any]] = deque(maxlen=500)  # the newest request bodies
 
+    def set_quota(self, reset: bool = False, **limits: int) -> QuotaLimits:
+        """Change quota sizes (QuotaLimits field names); `reset` refills every quota."""
+        with self._lock:
+            unknown = sorted(set(limits) - set(QuotaLimits.__dataclass_fields__))
+            if unknown:
+                raise TypeError(f"unknown quota {unknown[0]!r}")
+            for name, value in limits.items():
+                setattr(self.limits, name, int(value))
+            if reset:
+                self.quota.reset()
+            return self.limits
+
     # -- routing -----------------------------------------------------------------------
     def handle(self, method: str, path: str, body: bytes, clock: date) -> bytes:
         match = _RUN_REPORT.match(path)

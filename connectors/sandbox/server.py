@@ -368,6 +368,14 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if path == "/_sandbox/clock" and method == "POST":
                 sandbox.clock = date.fromisoformat(json.loads(body)["today"])
                 return self._json(200, sandbox.stats())
+            if path == "/_sandbox/ga4/quota" and method == "POST" and sandbox.ga4 is not None:
+                # {"tokens_per_day": 500, ...} sets limits; {"reset": true} refills every quota
+                change = json.loads(body or b"{}")
+                try:
+                    limits = sandbox.ga4.set_quota(bool(change.pop("reset", False)), **change)
+                except TypeError as err:
+                    return self._json(400, {"error": str(err)})
+                return self._json(200, asdict(limits))
             if path == "/_sandbox/faults" and method == "POST":
                 fault = Fault(**json.loads(body))
                 sandbox.faults.add(fault)

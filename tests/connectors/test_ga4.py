@@ -285,24 +285,48 @@ def test_a_slow_response_past_the_timeout_is_retried(ga4_sandbox):
 
 
 def test_a_spent_quota_stops_cleanly_without_retrying(ga4_sandbox):
-    ga4_sandbox.ga4.limits.tokens_per_day = 3
+    ga4_sandbox.ga4.limits.tokens_per_day = 2  # spent in the middle of the first chunk
     with pytest.raises(
         QuotaExhausted,
         match=r"GA4 quota spent \(Exhausted property tokens per day\); the next run resumes",
     ):
         run(ga4_source(ga4_sandbox, quota_reserve=0))  # no reserve: run until GA4 refuses
-    assert runreport_calls(ga4_sandbox) == 4  # 3 served, the refused one not retried
+    assert runreport_calls(ga4_sandbox) == 3  # 2 served, the refused one not retried
 
 
 def test_the_run_stops_at_the_reserve_before_ga4_refuses_the_property(ga4_sandbox):
     ga4_sandbox.ga4.limits.tokens_per_day = 8
     source = ga4_source(ga4_sandbox, tokens_per_day=8, quota_reserve=0.5)
     with pytest.raises(
-        QuotaExhausted, match=r"tokensPerDay down to 3 of 8 \(under the 50% reserve\); stopping"
+        QuotaExhausted,
+        match=r"chunk 2026-11-12_2026-11-20: tokensPerDay down to 5 of 8 \(a chunk costs about "
+        r"3 and 50% stay in reserve\); stopping before GA4 refuses",
     ):
-        run(source)  # 2 chunks, 6 calls: the 6th would leave less than the reserve
-    assert ga4_sandbox.ga4.quota.day_used[(source.accounts[0].id, CLOCK)] == 5
-    assert runreport_calls(ga4_sandbox) == 5  # GA4 never had to refuse anything
+        run(source)  # the first chunk cost 3 tokens; the second would eat into the reserve
+    assert ga4_sandbox.ga4.quota.day_used[(source.accounts[0].id, CLOCK)] == 3
+    assert runreport_calls(ga4_sandbox) == 3  # GA4 never had to refuse anything
+
+
+def test_parallel_chunks_wait_for_tokens_instead_of_starving_each_other(ga4_sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connectors.ga4 import extract_items, extract_metrics, plan_chunks
+
+    ga4_sandbox.ga4.limits.tokens_per_day = 7  # two chunks of 3, not three
+    source = ga4_source(ga4_sandbox, tokens_per_day=7, quota_reserve=0)
+    account, conn = source.accounts[0], get_connection("ga4_sandbox")
+    window = Window(END - timedelta(days=92), END)
+    _, plan = extract_items(account, window, source, conn, "parallel")
+    with ThreadPoolExecutor(4) as pool:
+        futures = [
+            pool.submit(extract_metrics, account, c, plan, source, conn, "parallel")
+            for c in plan_chunks(window)
+        ]
+    done = [f for f in futures if f.exception() is None]
+    stopped = [f.exception() for f in futures if f.exception() is not None]
+    assert len(done) == 2 and len(stopped) == 1  # not four chunks each cut short
+    assert isinstance(stopped[0], QuotaExhausted)
+    assert runreport_calls(ga4_sandbox) == 6
 
 
 def test_calls_slow_down_when_an_hourly_quota_runs_low(ga4_sandbox, monkeypatch):

@@ -134,7 +134,7 @@ def test_a_quota_stop_mid_backfill_resumes_to_the_same_tables(tmp_path, ga4_sand
         ][0]
 
     ga4_sandbox.ga4.quota.reset()
-    # a day's tokens hold one chunk, not two; no reserve: run until GA4 itself refuses
+    # a day's tokens hold one chunk, not two
     ga4_sandbox.ga4.limits.tokens_per_day = chunk_tokens + 2
     cfg = ga4_config(tmp_path, ga4_sandbox, page_size=300, quota_reserve=0, concurrency=1)
     runs = []
@@ -145,9 +145,9 @@ def test_a_quota_stop_mid_backfill_resumes_to_the_same_tables(tmp_path, ga4_sand
         ga4_sandbox.ga4.quota.reset()  # the next day: GA4's quota refilled
     assert len(runs) == 2, "the quota was meant to be too small for one run"
     first_error = runs[0].errors[0]
-    assert (
-        "GA4 quota spent (Exhausted property tokens per day); the next run resumes" in first_error
-    )
+    # the second chunk does not start: the tokens left would not cover it
+    assert f"tokensPerDay down to 2 of 200,000 (a chunk costs about {chunk_tokens}" in first_error
+    assert "the next run resumes from here" in first_error
     assert "(1 of 3 units left for the next run)" in first_error and "\n" not in first_error
     assert fingerprint(cfg) == expected
     logs = list(
