@@ -197,16 +197,19 @@ def _demo(workdir: Path, started: float) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from connectors.sandbox import Portfolio, Sandbox
+    from connectors.sandbox.ga4_portfolio import Ga4Portfolio
     from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 
     today = args.today or datetime.now(UTC).date()
-    sandbox = Sandbox(Portfolio.demo(end=today - timedelta(days=1)), clock=today, port=args.port)
+    portfolio = Portfolio.demo(end=today - timedelta(days=1))
+    sandbox = Sandbox(portfolio, clock=today, port=args.port, ga4=Ga4Portfolio.demo(portfolio))
     if args.write_config:
         use_sandbox_connections()
         write_sandbox_config(args.write_config, sandbox, args.data_dir.resolve())
         print(f"config for this sandbox: {args.write_config}")
     print(
-        f"sandbox serving YouTube Data v3 + Analytics v2 on {sandbox.base_url} (Ctrl-C stops)",
+        f"sandbox serving YouTube Data v3 + Analytics v2 and the GA4 Data API on "
+        f"{sandbox.base_url} (Ctrl-C stops)",
         flush=True,
     )
     try:
