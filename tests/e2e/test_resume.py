@@ -36,7 +36,7 @@ def extract_logs_per_window(cfg) -> dict[str, int]:
 
 def test_a_budget_below_the_backfill_stops_and_later_runs_finish_it(tmp_path, cfg, sandbox):
     reference = unlimited_marts(tmp_path, sandbox)
-    limited = with_youtube(cfg, budget_analytics_queries=40)
+    limited = with_youtube(cfg, budget_analytics_queries=60)
     runs = []
     for _ in range(12):
         extract = pipeline.backfill(
@@ -48,7 +48,7 @@ def test_a_budget_below_the_backfill_stops_and_later_runs_finish_it(tmp_path, cf
     assert len(runs) > 2, "the budget was meant to be too small for one run"
     first_error = runs[0].errors[0]
     assert (
-        "analytics_queries budget of 40 units is spent; the next run resumes from here"
+        "analytics_queries budget of 60 units is spent; the next run resumes from here"
         in first_error
     )
     assert "units left for the next run" in first_error and "\n" not in first_error
