@@ -29,14 +29,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from reports.queries import query
+
 log = logging.getLogger(__name__)
 
-SQL = Path(__file__).resolve().parent / "sql"
 
 TIER_SUSTAINED = 3.0
 TIER_PATTERN = 2.0
@@ -220,9 +220,7 @@ def _present(value: object) -> bool:
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, week: _Week) -> pd.DataFrame:
-    sql = (SQL / f"{name}.sql").read_text(encoding="utf-8")
-    used = {k: v for k, v in week.params.items() if f"${k}" in sql}
-    return con.execute(sql, used).df()
+    return query(con, name, week.params)
 
 
 # ---------------------------------------------------------------- rules
@@ -615,7 +613,7 @@ def findings(con: duckdb.DuckDBPyConnection, week_start: date, week_end: date) -
         ),
         *best_post_rule(_query(con, "findings_best_post", week)),
         *kpi_move_rule(_query(con, "findings_kpi", week)),
-        *anomaly_rule(_query(con, "findings_anomaly", week)),
+        *anomaly_rule(_query(con, "anomalies_week", week)),
         *repurposing_rule(_query(con, "findings_repurposing", week)),
         *data_quality_rule(_query(con, "findings_data_quality", week), week),
     ]

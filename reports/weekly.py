@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from contentpulse.errors import ContentpulseError
 from reports import charts
 from reports.findings import SOURCE_NAMES
+from reports.queries import query
 from transforms.publish import open_snapshot
 
 HERE = Path(__file__).resolve().parent
@@ -59,9 +60,7 @@ def last_complete_week(data_through: date) -> str:
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
-    sql = (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    return con.execute(sql, used).df()
+    return query(con, name, params)
 
 
 def _pct(now: float, before: float) -> float | None:

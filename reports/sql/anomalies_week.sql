@@ -31,5 +31,9 @@ left join marts.posts as posts
         and anomalies.account_id = posts.account_id
         and anomalies.item_id = posts.item_id
 where anomalies.date between $week_start and $week_end
-order by abs(anomalies.robust_z) desc
+order by
+    abs(anomalies.robust_z) desc,
+    anomalies.date asc,
+    anomalies.account_id asc,
+    anomalies.item_id asc
 limit 20
