@@ -173,7 +173,7 @@ def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
     return [models[t] for t in order]
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, models: list[Model], models_dir: Path) -> str:
+def fingerprint(con: duckdb.DuckDBPyConnection, models_dir: Path) -> str:
     """What a build's results depend on besides the data: model files and the account list."""
     digest = hashlib.sha256()
     for path in sorted(p for d in (*LAYERS, "seeds") for p in (models_dir / d).glob("*.*")):
@@ -261,7 +261,7 @@ def build(
     rows: dict[str, int] = {}
     timings: dict[str, float] = {}
     existing = _existing(con)
-    prints = fingerprint(con, models, models_dir)
+    prints = fingerprint(con, models_dir)
     last = con.execute(
         "select fingerprint from meta.builds order by finished_at desc limit 1"
     ).fetchall()
