@@ -31,7 +31,8 @@ class Account(_Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
     name: str = ""
     timezone: str = "UTC"
-    conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")]
+    # the Airflow connection holding its credentials (every source but CSV exports needs one)
+    conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -224,12 +225,94 @@ class GA4Source(_Strict):
         return accounts
 
 
-Source = YouTubeSource | GA4Source
+class Repoll(_Strict):
+    """When a post's lifetime counters are read again: every night while it is young, then
+    at these ages (days). A post with no snapshot yet, or one whose scheduled age passed
+    while runs were missed, is read at the next run."""
+
+    daily_until: Annotated[int, Field(ge=0, le=60)] = 3
+    ages: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [7, 14, 28, 90, 180, 365]
+    )
+
+    @field_validator("ages")
+    @classmethod
+    def _ascending(cls, ages: list[int]) -> list[int]:
+        if ages != sorted(set(ages)):
+            raise ValueError("must be ascending, each age once")
+        return ages
+
+
+class _SocialSource(_Strict):
+    """What the social sources share: endpoints, retries, pacing, the re-poll schedule."""
+
+    base_url: str | None = None  # None means the platform's real endpoint
+    lookback_days: Annotated[int, Field(ge=1, le=60)] = 3  # account-level daily metrics
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    concurrency: Annotated[int, Field(ge=1, le=16)] = 4
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 10.0
+    # posts read per unit of work: each unit lands on its own, so a throttled run keeps them
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    budget_calls: Annotated[int, Field(ge=1)] | None = None  # per run, None = unlimited
+    repoll: Repoll = Field(default_factory=Repoll)
+    accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return YouTubeSource._http_url(value)
+
+
+class GraphSource(_SocialSource):
+    """Meta's Graph API (Instagram professional accounts, Facebook Pages)."""
+
+    api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v24.0"
+    # Business Use Case / app usage (percent of the limit, from the X-*-Usage headers) at
+    # which calls slow down, and at which the run stops cleanly to resume next time
+    slow_down_at: Annotated[float, Field(ge=0, le=100)] = 75.0
+    stop_at: Annotated[float, Field(ge=0, le=100)] = 95.0
+    slow_down_s: Annotated[float, Field(ge=0, le=60)] = 2.0
+    # insight metrics per media product type; None = the registry's current set. A retired
+    # or unsupported name is reported and dropped, and the rest still loads.
+    metrics: dict[str, list[str]] | None = None
+
+
+class InstagramSource(GraphSource):
+    """Instagram Graph API: media, media insights, account insights; accounts are IG user ids."""
+
+
+class FacebookSource(GraphSource):
+    """Facebook Pages: posts, post insights, page insights; accounts are page ids."""
+
+
+class TikTokSource(_SocialSource):
+    """TikTok Display API (video list) and, for business accounts, the Business API's
+    organic video insights. Accounts name a connection with a refresh token."""
+
+    business_base_url: str | None = None  # None means TikTok's real Business API
+    token_uri: str | None = None
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 8.0  # 600 a minute
+    # accounts (ids) that are business accounts: their organic insights are read too
+    business_accounts: list[str] = Field(default_factory=list)
+
+    @field_validator("business_base_url", "token_uri")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return YouTubeSource._http_url(value)
+
+
+Source = YouTubeSource | GA4Source | InstagramSource | FacebookSource | TikTokSource
+# sources that read files, not APIs: their accounts need no connection
+NO_CREDENTIALS = ("csv_export",)
 
 
 class Sources(_Strict):
     youtube: YouTubeSource | None = None
     ga4: GA4Source | None = None
+    instagram: InstagramSource | None = None
+    facebook: FacebookSource | None = None
+    tiktok: TikTokSource | None = None
 
 
 class Paths(_Strict):
@@ -251,10 +334,15 @@ class Config(_Strict):
     def _unique_accounts(self) -> Config:
         for platform, source in self.iter_sources():
             seen: set[str] = set()
-            for account in source.accounts:
+            for i, account in enumerate(source.accounts):
                 if account.id in seen:
                     raise ValueError(f"sources.{platform}: account {account.id!r} is listed twice")
                 seen.add(account.id)
+                if account.conn_id is None and platform not in NO_CREDENTIALS:
+                    raise ValueError(
+                        f"sources.{platform}.accounts[{i}].conn_id: required "
+                        "(the Airflow connection holding the account's credentials)"
+                    )
         return self
 
     def iter_sources(self) -> list[tuple[str, Source]]:
@@ -318,7 +406,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        raise ConfigError(f"{file}: {_field_path(err['loc'])}: {msg}{more}") from None
+        where = f"{_field_path(err['loc'])}: " if err["loc"] else ""
+        raise ConfigError(f"{file}: {where}{msg}{more}") from None
     base = file.resolve().parent
     paths = Paths(**{name: _resolve(base, value) for name, value in cfg.paths})
     registry = _resolve(base, cfg.registry) if cfg.registry else None

@@ -74,6 +74,11 @@ def extract_source(
     Units: each account's metadata, then each (account, window chunk). With `resume`, chunks
     already landed by an earlier run are skipped, so an interrupted backfill picks up where
     it stopped. A quota stop lets running units finish and starts no new ones.
+
+    Connectors may refine this with three optional hooks: `landed_state(root, account_id)`
+    reads what earlier runs landed (passed to `extract_items` as `state`), `metric_units(chunk,
+    uploads)` splits a chunk into smaller units (each passed to `extract_metrics` in place of
+    `uploads`), and `RESUME_BY_WINDOW = False` leaves resuming to that state.
     """
     from transforms.landing import completed_windows, write_result
 
@@ -86,9 +91,11 @@ def extract_source(
     stop = threading.Event()
     todo: dict[str, list[Window]] = {}
     accounts = {a: cfg.account(platform, a) for a in account_ids}
+    by_window = getattr(connector, "RESUME_BY_WINDOW", True)
+    split = getattr(connector, "metric_units", lambda chunk, uploads: [uploads])
     for account_id in account_ids:
         chunks = connector.plan_chunks(window)
-        if resume:
+        if resume and by_window:
             done = completed_windows(cfg.paths.landing, platform, account_id)
             chunks = [c for c in chunks if not _covered(c, done)]
         if chunks:
@@ -121,27 +128,25 @@ def extract_source(
             return
         account = accounts[account_id]
         result = connector.extract_metrics(
-            account, chunk, uploads, source, get_connection(account.conn_id), run_id, throttle
+            account, chunk, uploads, source, _connection(account), run_id, throttle
         )
         land(result)
+
+    def items_unit(account_id: str):
+        kwargs = {}
+        if hasattr(connector, "landed_state"):
+            kwargs["state"] = connector.landed_state(cfg.paths.landing, account_id)
+        account = accounts[account_id]
+        return connector.extract_items(
+            account, window, source, _connection(account), run_id, throttle, **kwargs
+        )
 
     # Under a per-run budget, parallel units would split it and none might finish: run them
     # one at a time so that only the last unit of a run can be cut short.
     budgeted = any(limit is not None for limit in throttle.budget.limits.values())
     workers = 1 if budgeted else source.concurrency
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"extract-{platform}") as pool:
-        item_futures = {
-            pool.submit(
-                connector.extract_items,
-                accounts[a],
-                window,
-                source,
-                get_connection(accounts[a].conn_id),
-                run_id,
-                throttle,
-            ): a
-            for a in todo
-        }
+        item_futures = {pool.submit(items_unit, a): a for a in todo}
         metric_futures = {}
         for future in as_completed(item_futures):
             account_id = item_futures[future]
@@ -152,7 +157,12 @@ def extract_source(
                 continue
             land(result)
             for chunk in todo[account_id]:
-                metric_futures[pool.submit(metrics_unit, account_id, chunk, uploads)] = account_id
+                parts = split(chunk, uploads)
+                with lock:
+                    units_total += len(parts) - 1
+                for part in parts:
+                    future = pool.submit(metrics_unit, account_id, chunk, part)
+                    metric_futures[future] = account_id
         for future in as_completed(metric_futures):
             try:
                 future.result()
@@ -168,6 +178,11 @@ def extract_source(
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
+
+
+def _connection(account):
+    """The account's credentials; None for sources that need none (CSV exports)."""
+    return get_connection(account.conn_id) if account.conn_id else None
 
 
 def extract_account(

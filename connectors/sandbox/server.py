@@ -16,9 +16,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as daytime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.sandbox.errors import ApiError
@@ -53,6 +55,25 @@ DATA_API_QUOTA = 10_000
 UNIT_COST = {"/youtube/v3/channels": 1, "/youtube/v3/playlistItems": 1, "/youtube/v3/videos": 1}
 
 
+class MountedApi(Protocol):
+    """A fake API that answers every path under its prefixes in its own wire format: its own
+    authentication, error shapes and faults (the Graph API and TikTok are not Google's)."""
+
+    prefixes: tuple[str, ...]
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, list[str]],
+        body: bytes,
+        headers: Any,
+        clock: date,
+        fault: Fault | None,
+        base_url: str,
+    ) -> tuple[int, bytes, dict[str, str]]: ...
+
+
 class Sandbox:
     """The server and its state; start() binds 127.0.0.1 only."""
 
@@ -72,6 +93,8 @@ class Sandbox:
         self.faults = FaultBook()
         self.youtube = YouTubeApi(portfolio)
         self.ga4 = Ga4Api(ga4) if ga4 is not None else None
+        # other platforms' APIs (mount() adds them): each answers the paths under its prefixes
+        self.apis: list[MountedApi] = []
         self.calls: Counter[str] = Counter()
         self.quota_used: Counter[date] = Counter()
         self._tokens: dict[str, float] = {}
@@ -79,6 +102,10 @@ class Sandbox:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    def mount(self, api: MountedApi) -> Sandbox:
+        self.apis.append(api)
+        return self
 
     @property
     def port(self) -> int:
@@ -174,6 +201,11 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read our logs
             log.debug("sandbox %s", format % args)
 
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The `Date` header tells the sandbox's clock (noon UTC of its day), as a real
+            server's tells its own: connectors date lifetime-counter reads by it."""
+            return format_datetime(datetime.combine(sandbox.clock, daytime(12), UTC), usegmt=True)
+
         def do_GET(self) -> None:
             self._dispatch("GET")
 
@@ -220,6 +252,19 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 if sandbox.latency_s:
                     time.sleep(sandbox.latency_s)
                 fault = sandbox.faults.take(path)
+                api = next((a for a in sandbox.apis if path.startswith(a.prefixes)), None)
+                if api is not None:
+                    status, payload_bytes, headers = api.handle(
+                        method,
+                        path,
+                        params,
+                        body,
+                        self.headers,
+                        sandbox.clock,
+                        fault,
+                        sandbox.base_url,
+                    )
+                    return self._send(status, payload_bytes, headers=headers)
                 if fault and self._apply_fault(fault):
                     return
                 if method == "POST" and path == "/token":

@@ -1,0 +1,363 @@
+"""A deterministic synthetic social portfolio: Instagram, Facebook Page and TikTok accounts.
+
+The ground truth the Graph API and TikTok sandboxes serve. Every value follows from
+(seed, account index, post index). Each post has final daily increments of its counters
+(`daily[metric][i]` is day `publish_date + i`, UTC); the platforms only ever show lifetime
+counters, so a counter read at clock C is the sum of the days before C (the day C itself
+has not been counted yet, as in the YouTube portfolio). Stories live 24 hours: they are
+listed and their insights served only on the day after they went up.
+
+About a quarter of the posts repurpose a story of a YouTube portfolio when given one
+(same story id, the story's title in the caption and, where the platform allows links,
+its URL), so content identity has cross-platform families to find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+import numpy as np
+
+from connectors.sandbox.portfolio import HOSTILE_TITLES, TOPIC_EFFECTS, TOPICS, Portfolio
+
+PLATFORMS = ("instagram", "facebook", "tiktok")
+# the metrics every post has daily increments of; a platform serves the ones it knows
+METRICS = (
+    "views",
+    "reach",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "watch_time_s",
+    "full_watches",
+    "follows",
+    "clicks",
+)
+REPURPOSE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class SocialAccountSpec:
+    platform: str  # instagram | facebook | tiktok
+    name: str
+    posts: int
+    timezone: str = "UTC"
+    scale: float = 1.0
+    business: bool = True  # TikTok: a business account also serves organic insights
+
+    def __post_init__(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown social platform {self.platform!r}")
+
+
+@dataclass
+class SocialPost:
+    post_id: str
+    account_id: str
+    platform: str
+    published_at: datetime
+    caption: str
+    media_type: str  # Instagram: IMAGE | VIDEO | CAROUSEL_ALBUM; Facebook: photo | video | link
+    product_type: str  # Instagram: FEED | REELS | STORY; others: FEED | VIDEO
+    duration_s: int | None
+    permalink: str
+    story_id: str
+    daily: dict[str, np.ndarray] = field(repr=False)
+    children: list[str] = field(default_factory=list)  # carousel children (no insights)
+
+    @property
+    def publish_date(self) -> date:
+        return self.published_at.date()
+
+    @property
+    def is_story(self) -> bool:
+        return self.product_type == "STORY"
+
+
+@dataclass
+class SocialAccount:
+    account_id: str
+    platform: str
+    name: str
+    username: str
+    timezone: str
+    business: bool
+    followers_at_start: int
+    posts: list[SocialPost]  # oldest first
+
+
+def _digits(*parts: object, length: int) -> str:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    return str(int(digest, 16))[:length]
+
+
+class SocialPortfolio:
+    """Social accounts and their posts between `start` and `end`, with final daily counters."""
+
+    def __init__(
+        self,
+        accounts: list[SocialAccountSpec],
+        start: date,
+        end: date,
+        seed: int = 11,
+        youtube: Portfolio | None = None,
+    ) -> None:
+        if end < start:
+            raise ValueError("portfolio end is before its start")
+        self.specs = accounts
+        self.start, self.end, self.seed = start, end, seed
+        self.youtube = youtube
+
+    @classmethod
+    def demo(cls, youtube: Portfolio, posts: int = 150) -> SocialPortfolio:
+        specs = [
+            SocialAccountSpec("instagram", "northwind.news", posts, "America/New_York", 1.0),
+            SocialAccountSpec("facebook", "Northwind News", posts, "America/New_York", 0.7),
+            SocialAccountSpec("tiktok", "kumokitchen", posts, "Asia/Tokyo", 1.4),
+        ]
+        return cls(specs, youtube.start, youtube.end, youtube=youtube)
+
+    @classmethod
+    def bench(cls, end: date, days: int = 400, posts: int = 3000) -> SocialPortfolio:
+        """The issue's scale: 2 Instagram accounts, 1 Facebook page, 2 TikTok accounts."""
+        specs = [
+            SocialAccountSpec("instagram", "northwind.news", posts, "America/New_York", 1.0),
+            SocialAccountSpec("instagram", "kumo.kitchen", posts, "Asia/Tokyo", 0.6),
+            SocialAccountSpec("facebook", "Northwind News", posts, "America/New_York", 0.7),
+            SocialAccountSpec("tiktok", "kumokitchen", posts, "Asia/Tokyo", 1.4),
+            SocialAccountSpec("tiktok", "rio.explains", posts, "America/Sao_Paulo", 1.0, False),
+        ]
+        return cls(specs, end - timedelta(days=days), end)
+
+    # -- lookups ----------------------------------------------------------------------
+    @cached_property
+    def accounts(self) -> list[SocialAccount]:
+        return [self._make_account(i, spec) for i, spec in enumerate(self.specs)]
+
+    def by_platform(self, platform: str) -> list[SocialAccount]:
+        return [a for a in self.accounts if a.platform == platform]
+
+    def account(self, account_id: str) -> SocialAccount | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    @cached_property
+    def posts_by_id(self) -> dict[str, SocialPost]:
+        return {p.post_id: p for a in self.accounts for p in a.posts}
+
+    def families(self) -> dict[str, str]:
+        """Ground truth of content identity: post_id -> story id."""
+        return {p.post_id: p.story_id for p in self.posts_by_id.values()}
+
+    # -- what the APIs show at a given clock --------------------------------------------
+    def visible_posts(self, account: SocialAccount, clock: date) -> list[SocialPost]:
+        """Posts the account lists at this clock, newest first (stories: only the day after)."""
+        out = [
+            p
+            for p in account.posts
+            if p.publish_date < clock and (not p.is_story or (clock - p.publish_date).days == 1)
+        ]
+        return out[::-1]
+
+    @staticmethod
+    def counted_days(post: SocialPost, clock: date) -> int:
+        return max(0, min((clock - post.publish_date).days, len(post.daily["views"])))
+
+    def lifetime(self, post: SocialPost, clock: date) -> dict[str, int]:
+        """Every counter of the post as read at `clock`: the sum of the days before it."""
+        n = self.counted_days(post, clock)
+        return {m: int(post.daily[m][:n].sum()) for m in METRICS}
+
+    def followers(self, account: SocialAccount, clock: date) -> int:
+        return account.followers_at_start + sum(
+            int(p.daily["follows"][: self.counted_days(p, clock)].sum()) for p in account.posts
+        )
+
+    def account_day(self, account: SocialAccount, day: date) -> dict[str, int]:
+        """The account's own totals for one day: views, reach, new followers."""
+        totals = dict.fromkeys(("views", "reach", "follows"), 0)
+        for post in account.posts:
+            i = (day - post.publish_date).days
+            if 0 <= i < len(post.daily["views"]):
+                for metric in totals:
+                    totals[metric] += int(post.daily[metric][i])
+        # accounts reach people more than once a day across posts: not additive
+        totals["reach"] = int(totals["reach"] * 0.8)
+        return totals
+
+    def daily_truth(self, clock: date, start: date | None = None, end: date | None = None):
+        """Every (platform, account, post, day) increment counted by `clock`, as a DataFrame."""
+        import pandas as pd
+
+        last = min(clock - timedelta(days=1), end or clock)
+        rows = []
+        for account in self.accounts:
+            for post in account.posts:
+                for i in range(self.counted_days(post, clock)):
+                    day = post.publish_date + timedelta(days=i)
+                    if (start and day < start) or day > last:
+                        continue
+                    rows.append(
+                        {
+                            "platform": account.platform,
+                            "account_id": account.account_id,
+                            "item_id": post.post_id,
+                            "date": day,
+                            **{m: int(post.daily[m][i]) for m in METRICS},
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    # -- generation -------------------------------------------------------------------
+    def _make_account(self, index: int, spec: SocialAccountSpec) -> SocialAccount:
+        if spec.platform == "instagram":
+            account_id = "178414" + _digits(self.seed, "ig", index, length=11)
+        elif spec.platform == "facebook":
+            account_id = "1" + _digits(self.seed, "fb", index, length=14)
+        else:
+            account_id = "tt_" + _digits(self.seed, "tt", index, length=16)
+        rng = np.random.default_rng([self.seed, index])
+        span_s = int((self.end - self.start).days * 86400) + 86399
+        offsets = np.sort(rng.integers(0, span_s, size=spec.posts))
+        posts = [
+            self._make_post(index, j, account_id, spec, int(offsets[j])) for j in range(spec.posts)
+        ]
+        username = spec.name.lower().replace(" ", "")
+        return SocialAccount(
+            account_id,
+            spec.platform,
+            spec.name,
+            username,
+            spec.timezone,
+            spec.business,
+            int(5_000 * spec.scale),
+            posts,
+        )
+
+    def _youtube_story(self, rng: np.random.Generator, published: datetime):
+        """A YouTube video published up to ten days before, whose story this post retells."""
+        if self.youtube is None or rng.random() >= REPURPOSE_SHARE:
+            return None
+        lo, hi = published - timedelta(days=10), published
+        pool = [v for v in self.youtube.videos_by_id.values() if lo <= v.published_at < hi]
+        return pool[int(rng.integers(0, len(pool)))] if pool else None
+
+    def _make_post(
+        self, ai: int, pi: int, account_id: str, spec: SocialAccountSpec, offset_s: int
+    ) -> SocialPost:
+        rng = np.random.default_rng([self.seed, ai, pi])
+        published = datetime.combine(self.start, datetime.min.time(), UTC) + timedelta(
+            seconds=offset_s
+        )
+        platform = spec.platform
+        kind = rng.random()
+        children: list[str] = []
+        if platform == "instagram":
+            if kind < 0.45:
+                media_type, product_type = "VIDEO", "REELS"
+            elif kind < 0.60:
+                media_type, product_type = "CAROUSEL_ALBUM", "FEED"
+            elif kind < 0.67:
+                media_type, product_type = "IMAGE", "STORY"
+            else:
+                media_type, product_type = "IMAGE", "FEED"
+        elif platform == "facebook":
+            media_type = "video" if kind < 0.35 else "photo" if kind < 0.7 else "link"
+            product_type = "VIDEO" if media_type == "video" else "FEED"
+        else:
+            media_type, product_type = "VIDEO", "VIDEO"
+        is_video = media_type in ("VIDEO", "video")
+        duration = int(rng.integers(8, 90)) if is_video else None
+        topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
+        number = int(rng.integers(100, 1000))
+        source = self._youtube_story(rng, published)
+        if source is not None:
+            story_id, title = source.story_id, source.title.removesuffix(" #shorts")
+            link = source.description.split("Full story: ", 1)[-1].split("\n", 1)[0]
+            caption = f"{title}\nFull story: {link}" if platform == "facebook" else title
+            topic = next((t for t in TOPICS if t in title.lower()), topic)
+        else:
+            story_id = f"social-{platform}-{ai}-{pi}"
+            hostile = pi < len(HOSTILE_TITLES) and ai == 0
+            caption = (
+                HOSTILE_TITLES[pi]
+                if hostile
+                else f"{topic.capitalize()}: what changed this week, part {number} #{topic.replace(' ', '')}"
+            )
+        if platform == "instagram":
+            post_id = "179" + _digits(self.seed, account_id, pi, length=14)
+            permalink = f"https://www.instagram.com/p/{_digits(post_id, length=11)}/"
+            if media_type == "CAROUSEL_ALBUM":
+                children = [
+                    "179" + _digits(self.seed, post_id, c, length=14)
+                    for c in range(int(rng.integers(2, 6)))
+                ]
+        elif platform == "facebook":
+            post_id = f"{account_id}_{_digits(self.seed, account_id, pi, length=15)}"
+            permalink = f"https://www.facebook.com/{account_id}/posts/{post_id.split('_')[1]}"
+        else:
+            post_id = "7" + _digits(self.seed, account_id, pi, length=18)
+            permalink = f"https://www.tiktok.com/@{spec.name}/video/{post_id}"
+        days = 1 if product_type == "STORY" else (self.end - published.date()).days + 1
+        effect = TOPIC_EFFECTS.get(topic, 1.0)
+        daily = self._daily(rng, spec, published, days, duration, is_video, effect)
+        return SocialPost(
+            post_id,
+            account_id,
+            platform,
+            published,
+            caption,
+            media_type,
+            product_type,
+            duration,
+            permalink,
+            story_id,
+            daily,
+            children,
+        )
+
+    @staticmethod
+    def _daily(
+        rng: np.random.Generator,
+        spec: SocialAccountSpec,
+        published: datetime,
+        days: int,
+        duration: int | None,
+        is_video: bool,
+        effect: float,
+    ) -> dict[str, np.ndarray]:
+        base = {"instagram": 3_000, "facebook": 1_500, "tiktok": 9_000}[spec.platform]
+        lifetime = rng.lognormal(np.log(base * spec.scale * effect), 1.0)
+        if rng.random() < 0.02:  # a post that takes off
+            lifetime *= rng.uniform(10, 30)
+        tau = rng.uniform(0.8, 4.0)
+        evergreen = rng.uniform(0.02, 0.25)
+        age = np.arange(days, dtype=float)
+        shape = (1 - evergreen) * np.exp(-age / tau) / tau + evergreen * np.exp(-age / 300) / 300
+        shape[0] *= max(1 - (published.hour * 3600 + published.minute * 60) / 86400, 0.05)
+        weekday = (published.weekday() + age.astype(int)) % 7
+        shape *= np.array([0.97, 0.95, 0.96, 1.0, 1.04, 1.1, 1.08])[weekday]
+        views = rng.poisson(lifetime * shape).astype(np.int64)
+
+        def draws(n: np.ndarray, p: float) -> np.ndarray:
+            return rng.binomial(n, p).astype(np.int64)
+
+        reach = draws(views, 0.72)
+        watched_s = (duration or 0) * float(np.clip(rng.normal(0.55, 0.15), 0.1, 1.4))
+        return {
+            "views": views,
+            "reach": reach,
+            "likes": draws(views, 0.045),
+            "comments": draws(views, 0.004),
+            "shares": draws(views, 0.006),
+            "saves": draws(views, 0.008),
+            "watch_time_s": np.round(views * watched_s).astype(np.int64)
+            if is_video
+            else np.zeros(days, dtype=np.int64),
+            "full_watches": draws(views, 0.3) if is_video else np.zeros(days, dtype=np.int64),
+            "follows": draws(views, 0.0015),
+            "clicks": draws(views, 0.01),
+        }
