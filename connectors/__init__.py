@@ -7,13 +7,17 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 import pyarrow as pa
 
 from contentpulse.errors import ContentpulseError
 
-PLATFORMS = ("youtube", "ga4")
+# every platform with a connector package, in this order (a package counts from the moment
+# its settings module exists, so a new source is one folder)
+_ORDER = ("youtube", "ga4", "instagram", "facebook", "tiktok", "csv_export")
+PLATFORMS = tuple(p for p in _ORDER if (Path(__file__).parent / p / "settings.py").exists())
 
 
 def connector(platform: str) -> ModuleType:
