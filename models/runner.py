@@ -201,16 +201,18 @@ def changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
     dated = con.execute(
         "select table_name from duckdb_columns() where schema_name = 'raw' and column_name = 'date'"
     ).fetchall()
-    if not dated:
-        return None
-    union = " union all ".join(
+    parts = [
         f"select '{t}' as source_table, r.account_id, "
         f"min(r.date) filter (where f.built_in is null) as new_min, "
         f"max(r.date) filter (where f.built_in is not null) as built_max "
         f"from raw.{t} as r inner join meta.loaded_files as f on r.landing_file = f.path "
         f"group by r.account_id"
         for (t,) in dated
-    )
+    ]
+    parts += [_snapshot_changes(con, t) for t in _snapshot_tables(con)]
+    if not parts:
+        return None
+    union = " union all ".join(parts)
     since = con.execute(
         f"""
         with per_table as ({union}),
@@ -230,6 +232,60 @@ def changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
         {"margin": PROVISIONAL_MARGIN_DAYS},
     ).fetchall()[0][0]
     return since
+
+
+def _snapshot_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Raw tables of lifetime-counter snapshots (item_id and snapshot_date columns)."""
+    rows = con.execute(
+        "select table_name from duckdb_columns() where schema_name = 'raw' "
+        "and table_name like '%\\_\\_content\\_snapshots' escape '\\' "
+        "and column_name in ('item_id', 'snapshot_date') "
+        "group by table_name having count(*) = 2 order by table_name"
+    ).fetchall()
+    return [t for (t,) in rows]
+
+
+def _snapshot_changes(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Per account, the first day a new snapshot changes: the day after the item's previous
+    built snapshot (deltas are spread over the gap), or, for an item's first snapshot, the
+    day before its publish date (the source's content_items; else the snapshot's own day)."""
+    items = f"{table.split('__')[0]}__content_items"
+    has_items = con.execute(
+        "select count(*) from duckdb_columns() where schema_name = 'raw' "
+        "and table_name = ? and column_name = 'published_at'",
+        [items],
+    ).fetchall()[0][0]
+    published = (
+        f"(select cast(min(i.published_at) as date) - 1 from raw.{items} as i "
+        "where i.account_id = fresh.account_id and i.item_id = fresh.item_id)"
+        if has_items
+        else "null"
+    )
+    loaded = "inner join meta.loaded_files as f on r.landing_file = f.path"
+    return f"""
+        select '{table}' as source_table, account_id,
+            min(coalesce(previous + 1, published, first_new)) as new_min,
+            max(previous) as built_max
+        from (
+            select fresh.account_id, fresh.item_id, fresh.first_new,
+                max(prior.snapshot_date) as previous, {published} as published
+            from (
+                select r.account_id, r.item_id, min(r.snapshot_date) as first_new
+                from raw.{table} as r {loaded}
+                where f.built_in is null
+                group by all
+            ) as fresh
+            left join (
+                select r.account_id, r.item_id, r.snapshot_date
+                from raw.{table} as r {loaded}
+                where f.built_in is not null
+            ) as prior
+                on fresh.account_id = prior.account_id and fresh.item_id = prior.item_id
+                and prior.snapshot_date < fresh.first_new
+            group by all
+        )
+        group by account_id
+    """
 
 
 @dataclass
