@@ -27,6 +27,11 @@ CONNECTIONS_FILE = (
 )
 SANDBOX_CONN_ID = "youtube_sandbox"
 GA4_SANDBOX_CONN_ID = "ga4_sandbox"  # a service-account key (the YouTube one is OAuth)
+SOCIAL_CONN_IDS = {
+    "instagram": "instagram_sandbox",
+    "facebook": "facebook_sandbox",
+    "tiktok": "tiktok_sandbox",
+}
 EXAMPLE_QUERY = (
     "select title, format, views_d7, round(performance_index, 2) as perf_index "
     "from marts.post_performance where performance_index is not null "
@@ -90,12 +95,51 @@ def write_sandbox_config(
                 for p in properties
             ],
         }
+    if sandbox.social is not None:
+        config["sources"].update(social_sources(sandbox, lookback_days))
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by contentpulse for the local sandbox; safe to delete.\n"
     path.write_text(
         header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     return path
+
+
+def social_sources(sandbox: Sandbox, lookback_days: int = 3) -> dict[str, dict]:
+    """Config of the sandbox's Instagram, Facebook and TikTok accounts (those it has)."""
+    base, social = sandbox.base_url, sandbox.social
+    assert social is not None
+
+    def accounts(platform: str) -> list[dict]:
+        return [
+            {
+                "id": a.account_id,
+                "name": a.name,
+                "timezone": a.timezone,
+                "conn_id": SOCIAL_CONN_IDS[platform],
+            }
+            for a in social.by_platform(platform)
+        ]
+
+    common = {"lookback_days": lookback_days, "max_calls_per_second": None}
+    sources: dict[str, dict] = {}
+    for platform in ("instagram", "facebook"):
+        if social.by_platform(platform):
+            sources[platform] = {
+                "base_url": f"{base}/graph",
+                **common,
+                "accounts": accounts(platform),
+            }
+    if social.by_platform("tiktok"):
+        sources["tiktok"] = {
+            "base_url": f"{base}/tiktok",
+            "business_base_url": f"{base}/tiktok-business",
+            "token_uri": f"{base}/tiktok/v2/oauth/token/",
+            **common,
+            "business_accounts": [a.account_id for a in social.by_platform("tiktok") if a.business],
+            "accounts": accounts("tiktok"),
+        }
+    return sources
 
 
 def run_demo(

@@ -11,7 +11,8 @@ FaultKind = Literal["status", "slow", "malformed", "truncated", "expired_token",
 
 @dataclass
 class Fault:
-    """Apply `kind` to the next `times` requests whose path starts with `path`."""
+    """Apply `kind` to the next `times` requests whose path starts with `path`, after
+    letting the first `after` of them through (a fault in the middle of a run)."""
 
     path: str
     kind: FaultKind
@@ -19,6 +20,7 @@ class Fault:
     status: int = 503
     retry_after: float | None = None
     delay_s: float = 0.0
+    after: int = 0
 
 
 class FaultBook:
@@ -39,6 +41,9 @@ class FaultBook:
         with self._lock:
             for fault in self._faults:
                 if path.startswith(fault.path) and fault.times > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)

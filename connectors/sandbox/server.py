@@ -3,6 +3,8 @@
 Serves OAuth token refresh and the service-account JWT grant (`POST /token`), YouTube Data
 API v3 (`/youtube/v3/...`) and YouTube Analytics API v2 (`/v2/reports`) from a Portfolio,
 the GA4 Data API v1beta (`/v1beta/properties/...`) from a Ga4Portfolio when given one,
+and, from a SocialPortfolio when given one, Meta's Graph API (`/graph/...`) and TikTok's
+Display and Business APIs (`/tiktok/...`, `/tiktok-business/...`) as mounted APIs,
 charges quota per call, and injects faults on demand. Admin endpoints under `/_sandbox/` set the clock,
 add faults and report call counts; tests drive them through `Sandbox` directly.
 """
@@ -28,6 +30,7 @@ from connectors.sandbox.faults import Fault, FaultBook
 from connectors.sandbox.ga4_api import Ga4Api
 from connectors.sandbox.ga4_portfolio import Ga4Portfolio
 from connectors.sandbox.portfolio import Portfolio
+from connectors.sandbox.social_portfolio import SocialPortfolio
 from connectors.sandbox.youtube_api import YouTubeApi
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class Sandbox:
         latency_s: float = 0.0,
         daily_quota: int = DATA_API_QUOTA,
         ga4: Ga4Portfolio | None = None,
+        social: SocialPortfolio | None = None,
     ) -> None:
         self.portfolio = portfolio
         self.clock = clock
@@ -95,6 +99,12 @@ class Sandbox:
         self.ga4 = Ga4Api(ga4) if ga4 is not None else None
         # other platforms' APIs (mount() adds them): each answers the paths under its prefixes
         self.apis: list[MountedApi] = []
+        self.social = social
+        if social is not None:  # Instagram and Facebook (Graph API), TikTok
+            from connectors.sandbox.graph_api import GraphApi
+            from connectors.sandbox.tiktok_api import TikTokApi
+
+            self.mount(GraphApi(social)).mount(TikTokApi(social))
         self.calls: Counter[str] = Counter()
         self.quota_used: Counter[date] = Counter()
         self._tokens: dict[str, float] = {}
