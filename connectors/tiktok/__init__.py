@@ -1,0 +1,383 @@
+"""TikTok connector: a user's videos with lifetime counters, read as daily snapshots.
+
+TikTok shows a video's counters as lifetime totals only (Display API v2), and for business
+accounts the Business API adds organic insights (reach, watch time, completion), also
+lifetime. So, as for the other social platforms (`connectors/social.py`), a run lands one
+`content_snapshots` row per video it reads, dated the reporting day the counters are
+complete through, and staging turns consecutive snapshots into daily deltas.
+
+`extract_items` reads the account's counters (user/info: account_snapshots), lists its
+videos newest first until it reaches videos already landed (content_items), and plans the
+videos due for a snapshot by the age-based re-poll schedule. `extract_metrics` reads one
+batch of due videos by id (video/query, and business/video/list filtered by id for
+business accounts): content_snapshots, insight_issues and an extract_log row. A stopped
+run resumes because the landed snapshots are the re-poll state. `extract` runs it all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from connectors import social
+from connectors.quota import Budget, Throttle
+from connectors.retry import RetryPolicy
+from connectors.streams import ExtractResult, Window
+from connectors.tiktok import settings
+from connectors.tiktok.client import RateLimited, TikTokClient
+from contentpulse.config import Account, TikTokSource
+from contentpulse.credentials import Connection
+from contentpulse.errors import SourceError
+
+__all__ = [
+    "RESUME_BY_WINDOW",
+    "Landed",
+    "RateLimited",
+    "Video",
+    "budget",
+    "extract",
+    "extract_items",
+    "extract_metrics",
+    "landed_state",
+    "metric_units",
+    "plan_chunks",
+]
+
+log = logging.getLogger(__name__)
+# the landed snapshots are the state a stopped run resumes from, not the landed windows
+RESUME_BY_WINDOW = False
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_HASHTAG = re.compile(r"#(\w+)")
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video due for a snapshot."""
+
+    item_id: str
+    published_at: datetime
+
+
+@dataclass
+class Landed:
+    """What earlier runs landed for one account: the re-poll state."""
+
+    last_read: dict[str, date] = field(default_factory=dict)  # item_id -> newest snapshot day
+    published: dict[str, datetime] = field(default_factory=dict)  # item_id -> published_at
+
+
+def landed_state(root: Path, account_id: str) -> Landed:
+    """The newest snapshot of every landed video, and when each listed video was published
+    (videos listed before are not listed again, so their dates come from the landing)."""
+    import pyarrow.dataset as ds
+
+    from transforms.landing import _safe
+
+    folder = (
+        root
+        / f"source={settings.PLATFORM}"
+        / "stream=content_items"
+        / f"account={_safe(account_id)}"
+    )
+    files = sorted(str(p) for p in folder.glob("window=*/*.parquet")) if folder.exists() else []
+    published: dict[str, datetime] = {}
+    if files:
+        table = ds.dataset(files, format="parquet").to_table(columns=["item_id", "published_at"])
+        for item, moment in zip(
+            table.column("item_id").to_pylist(),
+            table.column("published_at").to_pylist(),
+            strict=True,
+        ):
+            if moment is not None:
+                published[item] = moment
+    return Landed(social.landed_history(root, settings.PLATFORM, account_id), published)
+
+
+def budget(source: TikTokSource) -> Budget:
+    return Budget({settings.CALLS: source.budget_calls})
+
+
+def plan_chunks(window: Window) -> list[Window]:
+    """One chunk: lifetime counters cannot be read for the past, only as they are now."""
+    return [window]
+
+
+def metric_units(chunk: Window, batches: list[list[Video]]) -> list[list[Video]]:
+    """The batches of due videos, as `extract_items` planned them: each lands on its own."""
+    return batches
+
+
+def _client(
+    account: Account, source: TikTokSource, conn: Connection, throttle: Throttle | None
+) -> TikTokClient:
+    return TikTokClient(
+        account.id,
+        conn,
+        source.base_url,
+        source.business_base_url,
+        source.token_uri,
+        source.timeout_s,
+        RetryPolicy(max_attempts=source.max_attempts),
+        throttle,
+    )
+
+
+def _int(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    return round(float(value))  # type: ignore[arg-type]
+
+
+def _float(value: object) -> float | None:
+    return None if value is None or value == "" else float(value)  # type: ignore[arg-type]
+
+
+def _published(video: dict) -> datetime:
+    return datetime.fromtimestamp(int(video["create_time"]), UTC)
+
+
+def _local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def _list_new_videos(client: TikTokClient, known: dict[str, datetime]) -> list[dict]:
+    """Videos newest first, page by page, until a page reaches one listed before: videos
+    only ever appear at the top, so everything after it is known."""
+    videos: list[dict] = []
+    body: dict = {"max_count": settings.PAGE_SIZE}
+    while True:
+        page = client.display("POST", settings.VIDEO_LIST, settings.VIDEO_FIELDS, body).data
+        batch = page.get("videos") or []
+        videos += batch
+        if any(str(v.get("id")) in known for v in batch):
+            return videos
+        if not page.get("has_more") or not batch:
+            return videos
+        body = {"max_count": settings.PAGE_SIZE, "cursor": page.get("cursor")}
+
+
+def _item_row(account: Account, video: dict, extracted_at: datetime, run_id: str) -> dict:
+    description = video.get("video_description") or ""
+    return {
+        "account_id": account.id,
+        "item_id": str(video["id"]),
+        "title": video.get("title") or "",
+        "description": description,
+        "tags": _HASHTAG.findall(description),
+        "published_at": _published(video),
+        "duration_s": _int(video.get("duration")),
+        "format": "short",
+        "media_type": "VIDEO",
+        "product_type": "VIDEO",
+        "url": video.get("share_url"),
+        "links": _URL.findall(description),
+        "parent_id": None,
+        "raw_json": json.dumps(video, ensure_ascii=False, sort_keys=True),
+        "extracted_at": extracted_at,
+        "run_id": run_id,
+    }
+
+
+def extract_items(
+    account: Account,
+    window: Window,
+    source: TikTokSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+    state: Landed | None = None,
+) -> tuple[ExtractResult, list[list[Video]]]:
+    """The account's counters, its new videos, and the batches of videos due a snapshot."""
+    state = state or Landed()
+    extracted_at = datetime.now(UTC)
+    with _client(account, source, conn, throttle) as client:
+        user_reply = client.display("GET", settings.USER_INFO, settings.USER_FIELDS)
+        today = social.snapshot_date(user_reply.server_date, account.timezone)
+        listed = _list_new_videos(client, state.published)
+    user = user_reply.data.get("user") or {}
+    if user.get("open_id") not in (None, account.id):
+        raise SourceError(
+            f"tiktok {account.id}: the connection's token belongs to open_id "
+            f"{user.get('open_id')!r}, not to this account"
+        )
+    items = [_item_row(account, v, extracted_at, run_id) for v in listed]
+    snapshot = {
+        "account_id": account.id,
+        "snapshot_date": today,
+        **{m: _int(user.get(m)) for m in settings.USER_FIELDS[2:]},
+        "extracted_at": extracted_at,
+        "run_id": run_id,
+    }
+    published = state.published | {row["item_id"]: row["published_at"] for row in items}
+    due = [
+        Video(item_id, moment)
+        for item_id, moment in sorted(published.items(), key=lambda kv: (kv[1], kv[0]))
+        if social.due(
+            _local_day(moment, account.timezone),
+            state.last_read.get(item_id),
+            today,
+            source.repoll.daily_until,
+            source.repoll.ages,
+        )
+    ]
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
+        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
+    }
+    log.info(
+        "tiktok %s: %d new videos listed, %d of %d due a snapshot for %s (%d calls)",
+        account.id,
+        len(items),
+        len(due),
+        len(published),
+        today,
+        client.calls.calls,
+    )
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls)
+    return result, social.batches(due, source.batch_size)
+
+
+def _business_metrics(
+    client: TikTokClient, account: Account, ids: list[str]
+) -> tuple[dict[str, dict], str | None]:
+    """Organic insights of these videos (business/video/list filtered by id)."""
+    found: dict[str, dict] = {}
+    server_date = None
+    for page in social.batches(ids, settings.PAGE_SIZE):
+        if not page:
+            continue
+        reply = client.business(
+            settings.BUSINESS_VIDEO_LIST,
+            {
+                "business_id": account.id,
+                "fields": json.dumps(list(settings.BUSINESS_FIELDS)),
+                "filters": json.dumps({"video_ids": page}),
+                "max_count": settings.PAGE_SIZE,
+            },
+        )
+        server_date = server_date or reply.server_date
+        for video in reply.data.get("videos") or []:
+            found[str(video.get("item_id"))] = video
+    return found, server_date
+
+
+def extract_metrics(
+    account: Account,
+    chunk: Window,
+    batch: list[Video],
+    source: TikTokSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> ExtractResult:
+    """Lifetime counters of one batch of due videos, as of the server's today."""
+    extracted_at = datetime.now(UTC)
+    ids = [v.item_id for v in batch]
+    business = account.id in source.business_accounts
+    displayed: dict[str, dict] = {}
+    server_date = None
+    with _client(account, source, conn, throttle) as client:
+        for page in social.batches(ids, settings.PAGE_SIZE):
+            if not page:
+                continue
+            reply = client.display(
+                "POST",
+                settings.VIDEO_QUERY,
+                settings.VIDEO_FIELDS,
+                {"filters": {"video_ids": page}},
+            )
+            server_date = server_date or reply.server_date
+            for video in reply.data.get("videos") or []:
+                displayed[str(video.get("id"))] = video
+        organic: dict[str, dict] = {}
+        if business and displayed:
+            organic, _ = _business_metrics(client, account, [i for i in ids if i in displayed])
+    today = social.snapshot_date(server_date, account.timezone)
+    rows, issues = [], []
+
+    def issue(item_id: str, metric: str, code: str, message: str) -> None:
+        issues.append(
+            {
+                "account_id": account.id,
+                "item_id": item_id,
+                "snapshot_date": today,
+                "metric": metric,
+                "code": code,
+                "message": message,
+                "extracted_at": extracted_at,
+                "run_id": run_id,
+            }
+        )
+
+    for item_id in ids:
+        video = displayed.get(item_id)
+        if video is None:
+            issue(item_id, "view_count", "not_found", "video/query did not return the video")
+            continue
+        row = {
+            "account_id": account.id,
+            "item_id": item_id,
+            "snapshot_date": today,
+            "product_type": "VIDEO",
+            **{m: _int(video.get(m)) for m in settings.DISPLAY_METRICS},
+            "extracted_at": extracted_at,
+            "run_id": run_id,
+        }
+        if business:
+            insights = organic.get(item_id)
+            if insights is None:
+                issue(item_id, "reach", "not_returned", "business/video/list returned no insights")
+            else:
+                row |= {m: _int(insights.get(m)) for m in settings.BUSINESS_INT_METRICS}
+                row |= {m: _float(insights.get(m)) for m in settings.BUSINESS_FLOAT_METRICS}
+        rows.append(row)
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_snapshots": pa.Table.from_pylist(rows, schema=schemas["content_snapshots"]),
+        "insight_issues": pa.Table.from_pylist(issues, schema=schemas["insight_issues"]),
+    }
+    last = today if rows else None
+    log_row = {
+        "account_id": account.id,
+        "window_start": chunk.start,
+        "window_end": chunk.end,
+        "snapshot_date": today,
+        "last_date_returned": last,
+        "items_due": len(ids),
+        "items_read": len(rows),
+        "calls": client.calls.calls,
+        "retries": client.calls.retries,
+        "rows": sum(t.num_rows for t in tables.values()),
+        "extracted_at": extracted_at,
+        "run_id": run_id,
+    }
+    tables["extract_log"] = pa.Table.from_pylist([log_row], schema=schemas["extract_log"])
+    return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, last)
+
+
+def extract(
+    account: Account,
+    window: Window,
+    source: TikTokSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+    state: Landed | None = None,
+) -> Iterator[ExtractResult]:
+    """Every unit in order, one after another: the items, then each batch of due videos.
+
+    The pipeline runs the same units in parallel and resumes; this is the one-shot form.
+    """
+    items, batches = extract_items(account, window, source, conn, run_id, throttle, state)
+    yield items
+    for batch in metric_units(window, batches):
+        yield extract_metrics(account, window, batch, source, conn, run_id, throttle)

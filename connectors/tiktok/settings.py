@@ -1,0 +1,101 @@
+"""TikTok constants: endpoints, fields, error codes and landing schemas.
+
+Display API v2 (`open.tiktokapis.com`) lists a user's videos with lifetime counters; the
+Business API (`business-api.tiktok.com`) adds organic insights for business accounts.
+Metric columns keep TikTok's own names; staging renames them.
+"""
+
+import pyarrow as pa
+
+from connectors import social
+
+PLATFORM = "tiktok"
+BASE_URL = "https://open.tiktokapis.com"
+BUSINESS_BASE_URL = "https://business-api.tiktok.com"
+TOKEN_URI = "https://open.tiktokapis.com/v2/oauth/token/"
+
+USER_INFO = "/v2/user/info/"
+VIDEO_LIST = "/v2/video/list/"
+VIDEO_QUERY = "/v2/video/query/"
+BUSINESS_VIDEO_LIST = "/open_api/v1.3/business/video/list/"
+
+PAGE_SIZE = 20  # video/list max_count and video/query video_ids: at most 20 each
+CALLS = "calls"  # the per-run budget key (TikTok prices no call; it counts requests)
+# a 429 without Retry-After: TikTok counts requests per minute, so a short wait rarely helps
+RATE_LIMIT_WAIT_S = 15.0
+
+USER_FIELDS = (
+    "open_id",
+    "display_name",
+    "follower_count",
+    "following_count",
+    "likes_count",
+    "video_count",
+)
+VIDEO_FIELDS = (
+    "id",
+    "create_time",
+    "title",
+    "video_description",
+    "duration",
+    "share_url",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+)
+DISPLAY_METRICS = ("view_count", "like_count", "comment_count", "share_count")
+# Business API organic video insights (lifetime): time in seconds, the rates as fractions
+BUSINESS_FIELDS = (
+    "item_id",
+    "create_time",
+    "video_views",
+    "reach",
+    "total_time_watched",
+    "average_time_watched",
+    "full_video_watched_rate",
+)
+BUSINESS_INT_METRICS = ("video_views", "reach", "total_time_watched")
+BUSINESS_FLOAT_METRICS = ("average_time_watched", "full_video_watched_rate")
+
+# Display API v2 error codes (body `error.code`), by what the client does about them
+TOKEN_CODES = {"access_token_invalid"}
+RATE_CODES = {"rate_limit_exceeded"}
+RETRY_CODES = {"internal_error"}
+DENIED_CODES = {"scope_not_authorized", "scope_permission_missed"}
+# Business API codes (body `code`, usually with HTTP 200)
+BUSINESS_OK = 0
+BUSINESS_RATE_CODES = {40100}  # requests too frequent
+BUSINESS_TOKEN_CODES = {40102, 40104, 40105}  # access token expired, empty, invalid/revoked
+BUSINESS_DENIED_CODES = {40001}  # no permission for this business account
+BUSINESS_RETRY_CODES = {50000, 50002}  # system errors: try again
+
+SNAPSHOT_METRICS = [
+    *[(m, pa.int64()) for m in DISPLAY_METRICS],
+    *[(m, pa.int64()) for m in BUSINESS_INT_METRICS],
+    *[(m, pa.float64()) for m in BUSINESS_FLOAT_METRICS],
+]
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "content_items": social.ITEMS_SCHEMA,
+    # one row per video and reporting day; the business columns are NULL for accounts
+    # that are not business accounts (the Display API has no reach or watch time)
+    "content_snapshots": social.snapshot_schema(SNAPSHOT_METRICS),
+    # TikTok's Display and Business video APIs have no account-level daily metrics: the
+    # stream stays (so its raw table exists for the union in staging) and lands nothing
+    "account_daily": pa.schema([("account_id", pa.string()), ("date", pa.date32()), *social.RUN]),
+    # user/info lifetime counters at each read
+    "account_snapshots": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("snapshot_date", pa.date32()),
+            ("follower_count", pa.int64()),
+            ("following_count", pa.int64()),
+            ("likes_count", pa.int64()),
+            ("video_count", pa.int64()),
+            *social.RUN,
+        ]
+    ),
+    "insight_issues": social.ISSUES_SCHEMA,
+    "extract_log": social.EXTRACT_LOG_SCHEMA,
+}
