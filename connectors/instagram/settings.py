@@ -1,0 +1,97 @@
+"""Instagram constants: endpoints' fields, the insights metric registry and landing schemas."""
+
+import pyarrow as pa
+
+from connectors import social
+from connectors.graph import Metric, metric
+
+PLATFORM = "instagram"
+PAGE_LIMIT = 100  # media per page (the API caps `limit`)
+MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,timestamp,permalink,"
+    "like_count,comments_count,children{id,media_type}"
+)
+ACCOUNT_FIELDS = "id,username,followers_count,follows_count,media_count"
+ACCOUNT_DAY_METRICS = ("reach", "follower_count")  # period=day time series
+ACCOUNT_INSIGHTS_MAX_DAYS = 30  # since..until may span at most 30 days a call
+
+FEED, REELS, STORY = "FEED", "REELS", "STORY"
+# Media insights by product type (carousel children have none: never asked). Since 2025
+# `views` replaces impressions, plays, clips_replays_count, ig_reels_aggregated_all_plays_count
+# and video_views; asking for a retired name fails the whole request, so it is dropped first.
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        metric("views", FEED, REELS, STORY, valid_from="2024-07-02"),
+        metric("reach", FEED, REELS, STORY),
+        metric("saved", FEED, REELS),
+        metric("shares", FEED, REELS, STORY),
+        metric("likes", FEED, REELS),
+        metric("comments", FEED, REELS),
+        metric("total_interactions", FEED, REELS, STORY),
+        metric("follows", FEED, STORY),
+        metric("profile_visits", FEED, STORY),
+        metric("replies", STORY),
+        metric("ig_reels_video_view_total_time", REELS),  # milliseconds
+        metric("ig_reels_avg_watch_time", REELS),  # milliseconds
+        metric("navigation", STORY, default=False),  # needs a breakdown: not by default
+        metric("impressions", FEED, REELS, STORY, retired_on="2025-04-21", replaced_by="views"),
+        metric("plays", REELS, retired_on="2025-04-21", replaced_by="views"),
+        metric("clips_replays_count", REELS, retired_on="2025-04-21", replaced_by="views"),
+        metric(
+            "ig_reels_aggregated_all_plays_count",
+            REELS,
+            retired_on="2025-04-21",
+            replaced_by="views",
+        ),
+        metric("video_views", FEED, REELS, retired_on="2025-01-08", replaced_by="views"),
+        metric(
+            "engagement", FEED, REELS, retired_on="2023-12-11", replaced_by="total_interactions"
+        ),
+        metric("saves", FEED, REELS, retired_on="2023-12-11", replaced_by="saved"),
+    )
+}
+# lifetime counters a snapshot lands: the media fields, then the insights metrics
+FIELD_COUNTERS = ("like_count", "comments_count")
+INSIGHT_COLUMNS = (
+    "views",
+    "reach",
+    "saved",
+    "shares",
+    "likes",
+    "comments",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+    "replies",
+    "ig_reels_video_view_total_time",
+    "ig_reels_avg_watch_time",
+)
+SNAPSHOT_COLUMNS = FIELD_COUNTERS + INSIGHT_COLUMNS
+
+_RUN = social.RUN
+SCHEMAS: dict[str, pa.Schema] = {
+    "content_items": social.ITEMS_SCHEMA,
+    "content_snapshots": social.snapshot_schema([(c, pa.int64()) for c in SNAPSHOT_COLUMNS]),
+    "account_daily": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("date", pa.date32()),
+            *[(m, pa.int64()) for m in ACCOUNT_DAY_METRICS],
+            *_RUN,
+        ]
+    ),
+    "account_snapshots": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("snapshot_date", pa.date32()),
+            ("username", pa.string()),
+            ("followers_count", pa.int64()),
+            ("follows_count", pa.int64()),
+            ("media_count", pa.int64()),
+            *_RUN,
+        ]
+    ),
+    "insight_issues": social.ISSUES_SCHEMA,
+    "extract_log": social.EXTRACT_LOG_SCHEMA,
+}
