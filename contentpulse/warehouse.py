@@ -1,12 +1,29 @@
-"""The one place that opens DuckDB files: the working warehouse and the analytics snapshot."""
+"""The one place that opens DuckDB files: the working warehouse and the analytics snapshot.
+
+DuckDB lets one process write a file. The pipeline's writing steps (load, build, check,
+publish) take the warehouse through `open_warehouse`, which first holds an exclusive lock
+file beside it: two runs that overlap (a backfill during the night, two Airflow runs) queue
+for the warehouse instead of failing on DuckDB's own lock, and the one that waits says who
+it waits for. The kernel drops the lock with its process, so a killed step leaves none.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from contentpulse.errors import ContentpulseError
+
+log = logging.getLogger(__name__)
+LOCK_TIMEOUT_S = float(os.environ.get("CONTENTPULSE_LOCK_TIMEOUT_S", 4 * 3600))
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "meta")
 
@@ -34,9 +51,60 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """The working warehouse, for writing; creates its schemas and bookkeeping tables."""
-    con = connect(path)
+@contextmanager
+def writer_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
+    """Hold the warehouse's writer lock (`<file>.lock`), waiting for it if another process
+    has it, and saying so once; a wait past `timeout_s` is one error line."""
+    timeout_s = LOCK_TIMEOUT_S if timeout_s is None else timeout_s
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        started = time.monotonic()
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                if not said:
+                    log.warning(
+                        "%s: waiting for the warehouse writer lock (held by %s)", path, holder
+                    )
+                    said = True
+                if time.monotonic() - started > timeout_s:
+                    raise ContentpulseError(
+                        f"{path}: still locked by {holder} after {timeout_s:.0f} s; "
+                        "is a run stuck? (the lock goes with its process)"
+                    ) from None
+                time.sleep(0.2)
+        if said:
+            log.warning(
+                "%s: got the warehouse writer lock after %.1f s", path, time.monotonic() - started
+            )
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {since}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The working warehouse, for writing (under the writer lock); creates its schemas and
+    bookkeeping tables, and closes it at the end of the `with` block."""
+    with writer_lock(path):
+        con = connect(path)
+        try:
+            _prepare(con)
+            yield con
+        finally:
+            con.close()
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     con.execute(
@@ -71,4 +139,3 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         alter table meta.builds add column if not exists fingerprint varchar;
         """
     )
-    return con
