@@ -327,8 +327,11 @@ class TikTokClient:
             "open_id": self.account_id,
         }
 
+        last = {"status": 0}
+
         def attempt() -> dict[str, Any]:
             self.calls.record("oauth.token", 0)
+            last["status"] = 0
             try:
                 response = self.session.post(
                     self.token_uri,
@@ -339,7 +342,10 @@ class TikTokClient:
             except (requests.Timeout, requests.ConnectionError) as err:
                 raise Retry(f"{type(err).__name__} (network)") from None
             body = _json(response)
-            if response.status_code == 429 or response.status_code >= 500:
+            last["status"] = response.status_code
+            if response.status_code == 429:
+                raise Retry("HTTP 429", settings.RATE_LIMIT_WAIT_S)
+            if response.status_code >= 500:
                 raise Retry(f"HTTP {response.status_code}")
             if not isinstance(body, dict):
                 raise Retry(f"HTTP {response.status_code} malformed response body (not JSON)")
@@ -355,4 +361,9 @@ class TikTokClient:
         try:
             return with_retries(attempt, what, self.policy, on_retry=self._count_retry)
         except GaveUp as gave_up:
+            if last["status"] == 429:
+                raise RateLimited(
+                    f"{what}: TikTok's rate limit still exceeded after {gave_up.attempts} "
+                    "attempts; the next run resumes from here"
+                ) from None
             raise SourceError(str(gave_up)) from None

@@ -1,0 +1,387 @@
+"""The TikTok connector over real HTTP against the sandbox's Display, OAuth and Business APIs.
+
+Two accounts: a business account (organic insights too) and a creator account that is not
+one (lifetime counters only). The pipeline drives the connector as a night or a backfill
+does, so landing, re-poll state and resuming are those of production.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+import requests
+import yaml
+
+from connectors import social
+from connectors import tiktok as connector
+from connectors.sandbox import Fault, Sandbox
+from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
+from connectors.sandbox.tiktok_api import TikTokApi
+from connectors.streams import Window
+from connectors.tiktok import settings
+from connectors.tiktok.client import RateLimited, business_outcome, display_outcome
+from contentpulse import pipeline
+from contentpulse.config import Config, load_config
+from contentpulse.credentials import Connection, get_connection
+from contentpulse.demo import write_sandbox_config
+from contentpulse.errors import CredentialsError
+from tests.conftest import CLOCK, END, small_portfolio
+
+WINDOW = Window(END - timedelta(days=40), END)
+METRICS = [name for name, _ in settings.SNAPSHOT_METRICS]
+
+
+def tiktok_portfolio(business_posts: int = 35, creator_posts: int = 15) -> SocialPortfolio:
+    return SocialPortfolio(
+        [
+            SocialAccountSpec("tiktok", "kumokitchen", business_posts, "Asia/Tokyo", 1.4),
+            SocialAccountSpec(
+                "tiktok", "rio.explains", creator_posts, "America/Sao_Paulo", 1.0, False
+            ),
+        ],
+        start=END - timedelta(days=40),
+        end=END,
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch) -> list[float]:
+    """Retries and rate-limit pauses happen, without the waiting; the pauses are recorded."""
+    waits: list[float] = []
+    monkeypatch.setattr("connectors.retry.sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def tt() -> Iterator[tuple[Sandbox, TikTokApi]]:
+    social_portfolio = tiktok_portfolio()
+    with Sandbox(small_portfolio(3, 10), clock=CLOCK) as sandbox:
+        api = TikTokApi(social_portfolio)
+        sandbox.mount(api)
+        sandbox.social = social_portfolio  # the demo config lists its accounts
+        yield sandbox, api
+
+
+def make_cfg(tmp_path: Path, sandbox: Sandbox, name: str = "data", **tiktok) -> Config:
+    path = write_sandbox_config(tmp_path / f"{name}.yml", sandbox, tmp_path / name)
+    if tiktok:  # settings of this test on top of the sandbox's
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw["sources"]["tiktok"].update(tiktok)
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return load_config(path)
+
+
+def run(cfg: Config, run_id: str = "r1"):
+    source = cfg.sources.tiktok
+    return pipeline.extract_source(
+        cfg, "tiktok", [a.id for a in source.accounts], WINDOW, run_id, resume=True
+    )
+
+
+def landed(cfg: Config, stream: str):
+    folder = cfg.paths.landing / "source=tiktok" / f"stream={stream}"
+    files = sorted(str(p) for p in folder.glob("account=*/window=*/*.parquet"))
+    return ds.dataset(files, format="parquet").to_table().to_pandas() if files else None
+
+
+def snapshot_rows(cfg: Config) -> set[tuple]:
+    """Every landed snapshot, without when or by which run it was read."""
+    table = landed(cfg, "content_snapshots")
+    columns = ["account_id", "item_id", "snapshot_date", *METRICS]
+    return {
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in table[columns].itertuples(index=False)
+    }
+
+
+def truth(api: TikTokApi, clock: date) -> set[tuple]:
+    """What every visible video's snapshot must hold at this clock."""
+    rows = set()
+    for account in api.accounts():
+        for post in api.portfolio.visible_posts(account, clock):
+            organic = api.organic(post, clock)
+            business = {
+                m: organic[m] if account.business else None
+                for m in (*settings.BUSINESS_INT_METRICS, *settings.BUSINESS_FLOAT_METRICS)
+            }
+            counters = api.display_counters(post, clock)
+            rows.add(
+                (
+                    account.account_id,
+                    post.post_id,
+                    clock - timedelta(days=1),
+                    *(counters.get(m, business.get(m)) for m in METRICS),
+                )
+            )
+    return rows
+
+
+def test_backfill_lands_exactly_the_ground_truth(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    step = run(cfg)
+    assert not step.errors
+    assert snapshot_rows(cfg) == truth(api, CLOCK)
+    items = landed(cfg, "content_items").set_index("item_id")
+    posts = {p.post_id: p for a in api.accounts() for p in api.portfolio.visible_posts(a, CLOCK)}
+    assert set(items.index) == set(posts)
+    for item_id, post in posts.items():
+        row = items.loc[item_id]
+        assert row.description == post.caption  # hostile captions verbatim
+        assert row.published_at.to_pydatetime() == post.published_at
+        assert row.duration_s == post.duration_s
+        assert row.url == post.permalink
+        assert row.format == "short"
+    followers = landed(cfg, "account_snapshots").set_index("account_id").follower_count
+    for account in api.accounts():
+        assert followers[account.account_id] == api.portfolio.followers(account, CLOCK)
+
+
+def test_business_account_gets_organic_insights_and_the_other_none(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    run(cfg)
+    business, creator = api.accounts()
+    snaps = landed(cfg, "content_snapshots").set_index("account_id")
+    assert snaps.loc[business.account_id].reach.notna().all()
+    assert snaps.loc[business.account_id].full_video_watched_rate.between(0, 1).all()
+    assert snaps.loc[creator.account_id][list(settings.BUSINESS_INT_METRICS)].isna().all().all()
+    calls = api.calls["/open_api/v1.3/business/video/list/"]
+    assert calls == math.ceil(len(business.posts) / settings.PAGE_SIZE) > 0
+    assert landed(cfg, "insight_issues") is None or landed(cfg, "insight_issues").empty
+
+
+def test_rerun_duplicates_nothing_and_lists_only_new_videos(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    run(cfg, "first")
+    first = len(landed(cfg, "content_snapshots"))
+    listed = api.calls["/v2/video/list/"]
+    assert listed == sum(math.ceil(len(a.posts) / settings.PAGE_SIZE) for a in api.accounts())
+    step = run(cfg, "second")
+    assert not step.errors
+    assert len(landed(cfg, "content_snapshots")) == first  # read today already: none due
+    assert api.calls["/v2/video/list/"] - listed == len(api.accounts())  # one page each
+
+
+def test_paging_asks_at_most_twenty_a_call(tmp_path, tt):
+    sandbox, _api = tt
+    base = f"{sandbox.base_url}/tiktok"
+    cfg = make_cfg(tmp_path, sandbox)
+    run(cfg)  # pages 20 at a time, or the sandbox would have refused
+    token = requests.post(
+        f"{base}/v2/oauth/token/",
+        data={
+            **{k: get_connection("tiktok_sandbox").value(k) for k in ("client_key",)},
+            "client_secret": get_connection("tiktok_sandbox").value("client_secret"),
+            "refresh_token": get_connection("tiktok_sandbox").value("refresh_token"),
+            "grant_type": "refresh_token",
+        },
+        timeout=5,
+    ).json()["access_token"]
+    refused = requests.post(
+        f"{base}/v2/video/list/?fields=id",
+        json={"max_count": 50},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_params"
+
+
+def test_expired_token_is_refreshed_once_and_the_run_goes_on(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    account = source.accounts[1]
+    conn = get_connection(account.conn_id)
+    list(connector.extract(account, WINDOW, source, conn, "warm"))  # a token in memory
+    refreshes = api.calls["/v2/oauth/token/"]
+    sandbox.faults.add(Fault("/tiktok/v2/video/query/", "expired_token"))
+    sandbox.clock = CLOCK + timedelta(days=1)
+    results = list(connector.extract(account, WINDOW, source, conn, "after"))
+    assert api.calls["/v2/oauth/token/"] == refreshes + 1
+    assert sum(r.tables["content_snapshots"].num_rows for r in results[1:]) > 0
+
+
+def test_business_api_body_codes_are_classified_like_http_errors(tmp_path, tt):
+    sandbox, _api = tt
+    cfg = make_cfg(tmp_path, sandbox, batch_size=100)
+    source = cfg.sources.tiktok
+    account = source.accounts[0]
+    conn = get_connection(account.conn_id)
+    path = "/tiktok-business/open_api/v1.3/business/video/list/"
+    # HTTP 200 with code 50002 (a system error): retried; code 40105 (token): refreshed
+    sandbox.faults.add(Fault(path, "status", status=503))
+    sandbox.faults.add(Fault(path, "status", status=401))
+    results = list(connector.extract(account, WINDOW, source, conn, "r"))
+    metrics = results[1]
+    assert metrics.calls.retries == 1
+    assert metrics.tables["content_snapshots"].column("reach").null_count == 0
+    assert business_outcome(200, {"code": 40100, "message": "Too many requests"}).kind == "rate"
+    assert business_outcome(200, {"code": 40105, "message": "bad token"}).kind == "token"
+    assert business_outcome(200, {"code": 50002, "message": "system error"}).kind == "retry"
+    assert business_outcome(200, {"code": 40001, "message": "no permission"}).kind == "denied"
+    assert business_outcome(200, {"code": 0, "data": {"videos": []}}).kind == "ok"
+    assert display_outcome(429, {"error": {"code": "rate_limit_exceeded"}}).kind == "rate"
+    assert display_outcome(401, {"error": {"code": "scope_not_authorized"}}).kind == "denied"
+
+
+def test_a_creator_account_configured_as_business_fails_in_one_line(tmp_path, tt):
+    sandbox, api = tt
+    creator = api.accounts()[1].account_id
+    cfg = make_cfg(tmp_path, sandbox, business_accounts=[creator])
+    source = cfg.sources.tiktok
+    account = next(a for a in source.accounts if a.id == creator)
+    with pytest.raises(CredentialsError) as err:
+        list(connector.extract(account, WINDOW, source, get_connection(account.conn_id), "r"))
+    message = str(err.value)
+    assert "\n" not in message and creator in message and "40001" in message
+
+
+def test_rate_limit_slows_then_stops_and_the_next_run_resumes_to_the_same_snapshots(
+    tmp_path, tt, no_waiting
+):
+    sandbox, api = tt
+    uninterrupted = make_cfg(tmp_path, sandbox, "whole", batch_size=10)
+    assert not run(uninterrupted).errors
+    api.now = lambda: 1_000_000.0  # one minute, however long the run takes
+    api.set_rate_limit(3)  # enough to list both accounts, not to read every batch
+    stopped = make_cfg(tmp_path, sandbox, "stopped", batch_size=10)
+    first = run(stopped, "first")
+    assert len(first.errors) == 1
+    assert first.errors[0].endswith("units left for the next run)")
+    assert "rate limit" in first.errors[0] and "the next run resumes from here" in first.errors[0]
+    assert settings.RATE_LIMIT_WAIT_S in no_waiting  # it slowed down before giving up
+    part = snapshot_rows(stopped)
+    assert 0 < len(part) < len(snapshot_rows(uninterrupted))
+    api.set_rate_limit(600)
+    assert not run(stopped, "second").errors
+    assert snapshot_rows(stopped) == snapshot_rows(uninterrupted) == truth(api, CLOCK)
+
+
+def test_rate_limit_stop_is_a_quota_stop(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox, max_attempts=2)
+    source = cfg.sources.tiktok
+    account = source.accounts[0]
+    api.now = lambda: 2_000_000.0
+    api.set_rate_limit(0)
+    with pytest.raises(RateLimited, match="the next run resumes from here"):
+        connector.extract_items(account, WINDOW, source, get_connection(account.conn_id), "r")
+
+
+def test_server_errors_and_malformed_bodies_are_retried(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    sandbox.faults.add(Fault("/tiktok/v2/user/info/", "malformed"))
+    sandbox.faults.add(Fault("/tiktok/v2/video/list/", "status", status=500))
+    sandbox.faults.add(Fault("/tiktok/v2/video/query/", "truncated"))
+    sandbox.faults.add(Fault("/tiktok/v2/video/query/", "status", status=503, retry_after=2))
+    step = run(cfg)
+    assert not step.errors
+    assert snapshot_rows(cfg) == truth(api, CLOCK)
+    log = landed(cfg, "extract_log")
+    assert log.retries.sum() == 2  # the two on video/query (the others were in item units)
+
+
+def test_bad_refresh_token_is_one_line_without_the_secret(tmp_path, tt):
+    sandbox, _api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    account = source.accounts[0]
+    good = get_connection(account.conn_id)
+    secret = "revoked-refresh-token-9f8e7d"
+    conn = Connection("tiktok_sandbox", extra={**good.extra, "refresh_token": secret})
+    with pytest.raises(CredentialsError) as err:
+        connector.extract_items(account, WINDOW, source, conn, "r")
+    message = str(err.value)
+    assert "\n" not in message and account.id in message and "invalid_grant" in message
+    assert secret not in message and secret not in repr(err.value)
+    assert good.extra["client_secret"] not in message
+
+
+def test_missing_credential_field_is_named(tmp_path, tt):
+    sandbox, _api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    conn = Connection("tiktok_sandbox", extra={"client_key": "k", "client_secret": "s"})
+    with pytest.raises(CredentialsError, match="refresh_token"):
+        connector.extract_items(source.accounts[0], WINDOW, source, conn, "r")
+
+
+def test_videos_are_read_again_on_the_age_schedule(tmp_path, tt):
+    sandbox, _api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    accounts = cfg.sources.tiktok.accounts
+    run(cfg, "day0")
+    for later in (1, 10):  # the next night, then after eight missed nights
+        state = {a.id: connector.landed_state(cfg.paths.landing, a.id) for a in accounts}
+        sandbox.clock = CLOCK + timedelta(days=later)
+        today = sandbox.clock - timedelta(days=1)
+        expected, ages = set(), {}
+        for account in accounts:
+            for item_id, published in state[account.id].published.items():
+                local = connector._local_day(published, account.timezone)
+                ages[item_id] = (today - local).days
+                if social.due(local, state[account.id].last_read.get(item_id), today):
+                    expected.add(item_id)
+        assert not run(cfg, f"day{later}").errors
+        snaps = landed(cfg, "content_snapshots")
+        read = set(snaps[snaps.snapshot_date == today].item_id)
+        assert read == expected
+        assert set(ages) - read  # old videos are not read every night
+        if later == 1:
+            assert any(ages[i] <= social.DAILY_UNTIL for i in read)  # young ones are
+    # after the gap, videos whose 7/14/28-day read fell in it are caught up
+    assert any(ages[i] > social.DAILY_UNTIL for i in read)
+
+
+def test_staging_keeps_one_row_per_key_with_unified_names(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    run(cfg, "first")
+    run(cfg, "again")  # the same reads: staging must still hold one row per key
+    pipeline.load(cfg)
+    pipeline.build(cfg)
+    import duckdb
+
+    with duckdb.connect(str(cfg.paths.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select account_id, item_id, snapshot_date, views, reach, likes, saves, "
+            "watch_time_s from staging.stg_tiktok__snapshots"
+        ).fetchall()
+        posts = con.execute(
+            "select count(*), min(format) from staging.stg_tiktok__posts"
+        ).fetchone()
+        daily = con.execute("select count(*) from staging.stg_tiktok__account_daily").fetchone()
+        followers = dict(
+            con.execute(
+                "select account_id, followers from staging.stg_tiktok__account_snapshots"
+            ).fetchall()
+        )
+    visible = {
+        p.post_id: (a, p) for a in api.accounts() for p in api.portfolio.visible_posts(a, CLOCK)
+    }
+    assert len(rows) == len({(r[0], r[1], r[2]) for r in rows}) == len(visible)
+    for _account_id, item_id, day, views, reach, likes, saves, watch in rows:
+        account, post = visible[item_id]
+        life = api.portfolio.lifetime(post, CLOCK)
+        assert (views, likes, saves, day) == (
+            life["views"],
+            life["likes"],
+            None,
+            CLOCK - timedelta(days=1),
+        )
+        if account.business:
+            assert (reach, watch) == (life["reach"], life["watch_time_s"])
+        else:
+            assert (reach, watch) == (None, None)
+    assert posts == (len(visible), "short")
+    assert daily == (0,)
+    assert followers == {a.account_id: api.portfolio.followers(a, CLOCK) for a in api.accounts()}
