@@ -134,7 +134,6 @@ class GraphClient:
         self.policy = RetryPolicy(max_attempts=source.max_attempts)
         self.throttle = throttle or Throttle()
         self.calls = CallLog()
-        self.usage: float | None = None  # the latest usage percent Meta reported
         self.slowdowns = 0
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {self._token.reveal()}"
@@ -168,7 +167,7 @@ class GraphClient:
                 raise Retry(f"{type(err).__name__} (network)") from None
             usage = max_usage_percent(response.headers)
             if usage is not None:
-                self.usage = usage
+                self.throttle.usage[self.what] = usage
             body = self._json(response)
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
                 self._raise(what, response.status_code, body["error"], response.headers)
@@ -205,19 +204,20 @@ class GraphClient:
 
     def _pace(self, what: str) -> None:
         """Slow down, or stop cleanly, on the usage Meta reported with the last response."""
-        if self.usage is None:
+        usage = self.throttle.usage.get(self.what)
+        if usage is None:
             return
-        if self.usage >= self.source.stop_at:
+        if usage >= self.source.stop_at:
             raise GraphThrottled(
-                f"{what}: Graph API usage at {self.usage:g}% (stop_at {self.source.stop_at:g}%); "
+                f"{what}: Graph API usage at {usage:g}% (stop_at {self.source.stop_at:g}%); "
                 "the next run resumes from here"
             )
-        if self.usage >= self.source.slow_down_at and self.source.slow_down_s:
+        if usage >= self.source.slow_down_at and self.source.slow_down_s:
             self.slowdowns += 1
             log.info(
                 "%s: Graph API usage at %g%%, slowing down %.1f s",
                 what,
-                self.usage,
+                usage,
                 self.source.slow_down_s,
             )
             sleep(self.source.slow_down_s)

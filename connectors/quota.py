@@ -63,6 +63,9 @@ class Throttle:
 
     budget: Budget = field(default_factory=lambda: Budget({}))
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
+    # the latest usage percent a platform reported (e.g. Graph's usage headers), per account:
+    # shared by the run's workers, so a new unit paces on what the last response said
+    usage: dict[str, float] = field(default_factory=dict)
 
     def before_call(self, api: str, units: int, what: str) -> None:
         self.budget.spend(api, units, what)
