@@ -355,6 +355,8 @@ class CsvExport(_Strict):
     # a regex whose first group is the item id within the mapped item_id value (a link)
     item_id_pattern: str | None = None
     format: Annotated[str, Field(min_length=1)] = "post"  # when no column maps `format`
+    # the format column's values -> formats (video, post, ...); others are lower-cased as is
+    formats: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     # stream column (unified name) -> the export's column header
     columns: dict[str, Annotated[str, Field(min_length=1)]]
 
