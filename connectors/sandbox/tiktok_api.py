@@ -123,6 +123,10 @@ class TikTokApi:
         self._lock = threading.Lock()
         # the clock of the per-minute request count (tests may hold it still)
         self.now = time.time
+        # TikTok may answer a refresh with a new refresh token; the old one keeps working
+        self.rotate_refresh_tokens = False
+        self.refresh_tokens = {self.credentials["refresh_token"]}
+        self.refresh_tokens_used: list[str] = []
 
     # -- state the tests drive -------------------------------------------------------
     def set_rate_limit(self, per_minute: int) -> None:
@@ -276,7 +280,15 @@ class TikTokApi:
             or form.get("client_secret") != creds["client_secret"]
         ):
             raise _Refusal(401, "invalid_client", "Client key or secret is invalid.")
-        if form.get("refresh_token") != creds["refresh_token"]:
+        refresh_token = form.get("refresh_token", "")
+        with self._lock:
+            known = refresh_token in self.refresh_tokens
+            if known:
+                self.refresh_tokens_used.append(refresh_token)
+            if known and self.rotate_refresh_tokens:
+                refresh_token = "rft." + secrets.token_urlsafe(24)
+                self.refresh_tokens.add(refresh_token)
+        if not known:
             raise _Refusal(400, "invalid_grant", "Refresh token is invalid or expired.")
         accounts = self.accounts()
         if not accounts:
@@ -290,7 +302,7 @@ class TikTokApi:
             "expires_in": ACCESS_TOKEN_LIFETIME_S,
             "open_id": account.account_id,
             "refresh_expires_in": REFRESH_TOKEN_LIFETIME_S,
-            "refresh_token": creds["refresh_token"],
+            "refresh_token": refresh_token,
             "scope": "user.info.basic,user.info.stats,video.list",
             "token_type": "Bearer",
         }

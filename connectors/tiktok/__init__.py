@@ -35,7 +35,7 @@ from connectors.tiktok import settings
 from connectors.tiktok.client import RateLimited, TikTokClient
 from contentpulse.config import Account, TikTokSource
 from contentpulse.credentials import Connection
-from contentpulse.errors import SourceError
+from contentpulse.errors import CredentialsError
 
 __all__ = [
     "RESUME_BY_WINDOW",
@@ -204,9 +204,9 @@ def extract_items(
         listed = _list_new_videos(client, state.published)
     user = user_reply.data.get("user") or {}
     if user.get("open_id") not in (None, account.id):
-        raise SourceError(
-            f"tiktok {account.id}: the connection's token belongs to open_id "
-            f"{user.get('open_id')!r}, not to this account"
+        raise CredentialsError(
+            f"tiktok {account.id}: connection {account.conn_id!r} authorises open_id "
+            f"{user.get('open_id')!r}, not this account"
         )
     items = [_item_row(account, v, extracted_at, run_id) for v in listed]
     snapshot = {
@@ -246,12 +246,9 @@ def extract_items(
     return result, social.batches(due, source.batch_size)
 
 
-def _business_metrics(
-    client: TikTokClient, account: Account, ids: list[str]
-) -> tuple[dict[str, dict], str | None]:
+def _business_metrics(client: TikTokClient, account: Account, ids: list[str]) -> dict[str, dict]:
     """Organic insights of these videos (business/video/list filtered by id)."""
     found: dict[str, dict] = {}
-    server_date = None
     for page in social.batches(ids, settings.PAGE_SIZE):
         if not page:
             continue
@@ -264,10 +261,9 @@ def _business_metrics(
                 "max_count": settings.PAGE_SIZE,
             },
         )
-        server_date = server_date or reply.server_date
         for video in reply.data.get("videos") or []:
             found[str(video.get("item_id"))] = video
-    return found, server_date
+    return found
 
 
 def extract_metrics(
@@ -300,7 +296,7 @@ def extract_metrics(
                 displayed[str(video.get("id"))] = video
         organic: dict[str, dict] = {}
         if business and displayed:
-            organic, _ = _business_metrics(client, account, [i for i in ids if i in displayed])
+            organic = _business_metrics(client, account, [i for i in ids if i in displayed])
     today = social.snapshot_date(server_date, account.timezone)
     rows, issues = [], []
 

@@ -8,6 +8,7 @@ does, so landing, re-poll state and resuming are those of production.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfol
 from connectors.sandbox.tiktok_api import TikTokApi
 from connectors.streams import Window
 from connectors.tiktok import settings
-from connectors.tiktok.client import RateLimited, business_outcome, display_outcome
+from connectors.tiktok.client import TOKENS, RateLimited, business_outcome, display_outcome
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.credentials import Connection, get_connection
@@ -207,6 +208,49 @@ def test_expired_token_is_refreshed_once_and_the_run_goes_on(tmp_path, tt):
     results = list(connector.extract(account, WINDOW, source, conn, "after"))
     assert api.calls["/v2/oauth/token/"] == refreshes + 1
     assert sum(r.tables["content_snapshots"].num_rows for r in results[1:]) > 0
+
+
+def test_token_about_to_expire_is_refreshed_before_a_call_is_refused(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    account = source.accounts[1]
+    conn = get_connection(account.conn_id)
+    connector.extract_items(account, WINDOW, source, conn, "warm")
+    refreshes, reads = api.calls["/v2/oauth/token/"], api.calls["/v2/user/info/"]
+    connector.extract_items(account, WINDOW, source, conn, "cached")
+    assert api.calls["/v2/oauth/token/"] == refreshes  # the token is kept in memory
+    for token in TOKENS._tokens.values():
+        token.expires_at = time.time() + 60  # inside the margin: refresh first
+    connector.extract_items(account, WINDOW, source, conn, "renewed")
+    assert api.calls["/v2/oauth/token/"] == refreshes + 1
+    assert api.calls["/v2/user/info/"] == reads + 2  # no call was refused on the way
+
+
+def test_rotated_refresh_token_is_used_next_and_never_logged(tmp_path, tt, caplog):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    account = source.accounts[0]
+    conn = get_connection(account.conn_id)
+    api.rotate_refresh_tokens = True
+    connector.extract_items(account, WINDOW, source, conn, "first")
+    api.expire_tokens()
+    connector.extract_items(account, WINDOW, source, conn, "second")
+    original, rotated = api.refresh_tokens_used[-2:]
+    assert original == conn.extra["refresh_token"] and rotated != original
+    assert "new refresh token" in caplog.text
+    assert rotated not in caplog.text and original not in caplog.text
+
+
+def test_a_token_of_another_user_is_one_line(tmp_path, tt):
+    sandbox, _api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    stranger = source.accounts[0].model_copy(update={"id": "tt_someone_else"})
+    with pytest.raises(CredentialsError, match="authorises open_id") as err:
+        connector.extract_items(stranger, WINDOW, source, get_connection(stranger.conn_id), "r")
+    assert "\n" not in str(err.value) and "tt_someone_else" in str(err.value)
 
 
 def test_business_api_body_codes_are_classified_like_http_errors(tmp_path, tt):
