@@ -1,0 +1,12 @@
+-- metrics the Graph API did not give for a post on a reporting day (retired, unsupported
+-- for its product type, refused with error 100, not enough viewers): recorded, never fatal
+select distinct
+    'facebook' as platform,
+    account_id,
+    item_id,
+    snapshot_date,
+    metric,
+    code,
+    message,
+    extracted_at
+from raw.facebook__insight_issues
