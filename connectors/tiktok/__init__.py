@@ -217,9 +217,12 @@ def extract_items(
         "run_id": run_id,
     }
     published = state.published | {row["item_id"]: row["published_at"] for row in items}
+    # newest first: if the run is stopped, the young videos (read every night) are done
     due = [
         Video(item_id, moment)
-        for item_id, moment in sorted(published.items(), key=lambda kv: (kv[1], kv[0]))
+        for item_id, moment in sorted(
+            published.items(), key=lambda kv: (kv[1], kv[0]), reverse=True
+        )
         if social.due(
             _local_day(moment, account.timezone),
             state.last_read.get(item_id),
