@@ -28,6 +28,7 @@ from contentpulse.errors import ConfigError
 from contentpulse.warehouse import open_warehouse
 from models.runner import MODELS_DIR, BuildContext
 from models.runner import build as build_models
+from tests.conftest import REPO
 from transforms.load import load
 
 END = date(2026, 11, 20)
@@ -361,10 +362,11 @@ def test_a_missing_inbox_is_one_line(tmp_path, portfolio):
 
     step = run(cfg)
 
-    assert step.errors[0] == (
-        f"csv_export {LINKEDIN}: inbox folder {tmp_path / 'inbox'} not found "
+    assert sorted(step.errors) == [
+        f"csv_export {account}: inbox folder {tmp_path / 'inbox'} not found "
         "(create it, or fix sources.csv_export.inbox)"
-    )
+        for account in (LINKEDIN, X)
+    ]
 
 
 # --- corrections, daily exports, staging ----------------------------------------------------
@@ -614,3 +616,27 @@ def test_a_good_mapping_needs_no_connection_and_resolves_the_inbox(tmp_path):
     assert (
         source.exports["li"].kind == "snapshot" and source.exports["li"].export_date == "filename"
     )
+
+
+def test_the_example_config_block_reads_the_sample_exports(tmp_path):
+    """contentpulse.example.yml's commented csv_export block, uncommented, is valid and
+    declares the mappings the sample exports are written for."""
+    text = (REPO / "contentpulse.example.yml").read_text(encoding="utf-8")
+    start = text.index("  # csv_export:")
+    block = "\n".join(
+        line.replace("  # ", "  ", 1) if line.startswith("  # ") else line
+        for line in text[start:].splitlines()
+    )
+    path = tmp_path / "contentpulse.yml"
+    path.write_text(text[:start] + block + "\n", encoding="utf-8")
+    for account in ("123456789", "UC_x5XG1OV2P6uZZ5FSM9Ttw"):
+        assert account in text  # the other sources stay as they are
+
+    source = load_config(path).sources.csv_export
+
+    samples = export_types()
+    assert source.exports.keys() == samples.keys()
+    for name, export in source.exports.items():
+        declared = export.model_dump(exclude_defaults=True)
+        assert declared == {k: v for k, v in samples[name].items() if k in declared}
+        assert export.columns == samples[name]["columns"]
