@@ -104,7 +104,15 @@ def extract_items(
             "(create it, or fix sources.csv_export.inbox)"
         )
     patterns = {name: source.exports[name].match for name in account.exports}
-    dropped = list_inbox(source.inbox / account.id, patterns)
+    dropped, unmatched = list_inbox(source.inbox / account.id, patterns)
+    if unmatched:
+        log.warning(
+            "csv_export %s: %d files match none of the account's export types (%s), not read: %s",
+            account.id,
+            len(unmatched),
+            ", ".join(account.exports),
+            ", ".join(unmatched[:5]) + (", ..." if len(unmatched) > 5 else ""),
+        )
     seen = set(state or ())
     pending = []
     for file in dropped:
@@ -235,13 +243,13 @@ class _Cells:
             return None
         return self.values[column].strip() or None
 
-    def _bad(self, column: str, what: str) -> Rejected:
+    def reject(self, column: str, what: str) -> Rejected:
         return Rejected(self.line, f"column {column!r}: {what}")
 
     def required(self, key: str) -> str:
         value = self.text(key)
         if value is None:
-            raise self._bad(self.export.columns[key], f"empty, and every row needs its {key}")
+            raise self.reject(self.export.columns[key], f"empty, and every row needs its {key}")
         return value
 
     def count(self, key: str) -> int | None:
@@ -249,7 +257,7 @@ class _Cells:
         try:
             return parse_count(self.values[column])
         except ValueError as exc:
-            raise self._bad(column, str(exc)) from None
+            raise self.reject(column, str(exc)) from None
 
     def duration(self) -> int | None:
         column = self.export.columns.get("duration_s")
@@ -258,14 +266,14 @@ class _Cells:
         try:
             return parse_duration(self.values[column])
         except ValueError as exc:
-            raise self._bad(column, str(exc)) from None
+            raise self.reject(column, str(exc)) from None
 
     def moment(self, column: str) -> datetime:
         value = self.values[column].strip()
         try:
             return _moment(value, self.export.date_format, self.tz)
         except ValueError:
-            raise self._bad(
+            raise self.reject(
                 column, f"{value!r} does not match date_format {self.export.date_format!r}"
             ) from None
 
@@ -281,7 +289,7 @@ def _parse(
     if item_id_pattern is not None:
         found = item_id_pattern.search(raw_id)
         if not found or not found.group(1):
-            raise cells._bad(
+            raise cells.reject(
                 export.columns["item_id"],
                 f"{raw_id!r} does not match item_id_pattern {item_id_pattern.pattern!r}",
             )
@@ -300,7 +308,7 @@ def _parse(
         cells.required("published_at")
         published = cells.moment(export.columns["published_at"])
         if export.kind == "snapshot" and published.astimezone(cells.tz).date() > day:
-            raise cells._bad(
+            raise cells.reject(
                 export.columns["published_at"],
                 f"published {published.astimezone(cells.tz).date()}, after the export date "
                 f"{day} (is the date in the file name right?)",
@@ -345,7 +353,7 @@ def _read_file(
                 "no date (YYYY-MM-DD or YYYYMMDD) in the file name: name it with the day its "
                 "counters are complete through, or set the export type's export_date",
             )
-    _, _, rows = read_rows(data, export)
+    rows = read_rows(data, export)
     tz = ZoneInfo(account.timezone)
     pattern = re.compile(export.item_id_pattern) if export.item_id_pattern else None
     parsed = [_parse(_Cells(r.line, r.values, export, tz), export, file_day, pattern) for r in rows]

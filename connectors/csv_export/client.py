@@ -70,15 +70,16 @@ def matching_exports(name: str, patterns: dict[str, str]) -> tuple[str, ...]:
     return tuple(e for e, glob in patterns.items() if fnmatch.fnmatchcase(lowered, glob.lower()))
 
 
-def list_inbox(folder: Path, patterns: dict[str, str]) -> list[DroppedFile]:
-    """The files in `folder` that match an export type, by name, with their content hashes.
+def list_inbox(folder: Path, patterns: dict[str, str]) -> tuple[list[DroppedFile], list[str]]:
+    """(the files in `folder` that match an export type, with their content hashes, sorted
+    by name; the names of the other files, which are not read).
 
     A missing folder is an account with nothing dropped yet. Subfolders are not read (a team
     may keep an `archive/` beside the inbox files).
     """
     if not folder.is_dir():
-        return []
-    found = []
+        return [], []
+    found, unmatched = [], []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or _ignored(path.name):
             continue
@@ -86,7 +87,9 @@ def list_inbox(folder: Path, patterns: dict[str, str]) -> list[DroppedFile]:
         if exports:
             data = path.read_bytes()
             found.append(DroppedFile(path, sha256_of(data), len(data), exports))
-    return found
+        else:
+            unmatched.append(path.name)
+    return found, unmatched
 
 
 def decode(data: bytes, encoding: str) -> str:
@@ -105,8 +108,8 @@ def decode(data: bytes, encoding: str) -> str:
         ) from None
 
 
-def read_rows(data: bytes, export: CsvExport) -> tuple[int, list[str], list[Row]]:
-    """(the header's line, the header, every data row) of one file, checked for shape.
+def read_rows(data: bytes, export: CsvExport) -> list[Row]:
+    """Every data row of one file, checked for shape.
 
     The `skip_rows` lines above the header are skipped (LinkedIn writes a description
     there); blank lines are skipped; every other record must have as many fields as the
@@ -157,4 +160,4 @@ def read_rows(data: bytes, export: CsvExport) -> tuple[int, list[str], list[Row]
                 "(a truncated or shifted row)",
             )
         rows.append(Row(line, dict(zip(header, fields, strict=True))))
-    return header_line, header, rows
+    return rows

@@ -221,6 +221,24 @@ def test_inbox_files_are_never_modified(cfg, portfolio):
     assert sorted(p.name for p in good.parent.parent.glob("*/*")) == sorted([good.name, bad.name])
 
 
+def test_only_files_of_the_account_export_types_are_read(cfg, portfolio, caplog):
+    good = drop(cfg, portfolio, LINKEDIN)
+    folder = good.parent
+    (folder / "notes.txt").write_text("ask Sam about the Q4 export", encoding="utf-8")
+    (folder / ".~lock.linkedin_2026-11-20.csv#").write_text("lock", encoding="utf-8")
+    (folder / "linkedin_2026-11-21.csv.crdownload").write_bytes(b"Post title,Po")
+    (folder / "archive").mkdir()
+    shutil.copy(good, folder / "archive" / "old_linkedin_2026-11-01.csv")
+    # X's export in the LinkedIn account's folder is not one of its export types
+    portfolio.write(folder, X, END)
+
+    step = run(cfg)  # the X account has no folder yet: nothing to read, no error
+
+    assert step.errors == []
+    assert [r["source_file"] for r in landed(cfg, "extract_log")] == [good.name]
+    assert "2 files match none of the account's export types (linkedin_posts)" in caplog.text
+
+
 # --- malformed files ------------------------------------------------------------------------
 
 
