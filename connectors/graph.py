@@ -390,6 +390,8 @@ def read_insights(
                 return values, issues + [Issue(m, "10", err.message) for m in asked]
             if err.code != INVALID_PARAMETER:
                 raise
+            if "metric" not in err.message.lower():  # about the object (deleted...), not a metric
+                return values, issues + [Issue(m, "100", err.message) for m in asked]
             refused = batch[0] if len(batch) == 1 else refused_metric(err.message, batch)
             if refused is None:
                 alone = True

@@ -355,7 +355,7 @@ def test_usage_headers_slow_the_run_down(tmp_path, sandbox, social_portfolio, ap
     )
 
 
-@pytest.mark.parametrize("how", ["usage", "throttling code"])
+@pytest.mark.parametrize("how", ["usage", "throttling code", "call limit"])
 def test_a_throttled_run_stops_cleanly_and_resumes_to_the_same_snapshots(
     tmp_path, sandbox, social_portfolio, api, how
 ):
@@ -368,6 +368,8 @@ def test_a_throttled_run_stops_cleanly_and_resumes_to_the_same_snapshots(
     cfg = write_config(tmp_path / "cut", sandbox, social_portfolio)
     if how == "usage":
         api.account_capacity = 20  # stop_at 95 % comes after 19 calls of this account
+    elif how == "call limit":
+        api.throttle_after = 15  # then error 613 on every call
     else:
         sandbox.faults.add(Fault(f"/graph/v24.0/{visible[12].post_id}/insights", "quota"))
     first = run(cfg, "instagram", "cut1")
@@ -404,6 +406,38 @@ def test_transient_failures_are_retried(tmp_path, sandbox, social_portfolio):
     for post in posts[:4]:
         views = social_portfolio.lifetime(post, CLOCK)["views"]
         assert value(snaps.loc[post.post_id], "post_media_view") == views
+
+
+def test_a_timeout_is_retried(sandbox, social_portfolio):
+    account = social_portfolio.by_platform("instagram")[0]
+    sandbox.faults.add(Fault(f"/graph/v24.0/{account.account_id}", "slow", delay_s=1.0))
+    source = InstagramSource(base_url=f"{sandbox.base_url}/graph", timeout_s=0.2)
+    conn = Connection("instagram_sandbox", extra={"access_token": "sandbox-graph-user-token"})
+    with GraphClient("instagram", account.account_id, conn, source) as client:
+        body = client.get(account.account_id, {"fields": "id,username"}).body
+    assert body == {"id": account.account_id, "username": account.username}
+    assert client.calls.retries == 1 and client.calls.calls == 2
+
+
+def test_the_sandbox_caps_limit_and_links_the_next_page_absolutely(sandbox):
+    big = SocialPortfolio(
+        [SocialAccountSpec("instagram", "big", 160)], start=END - timedelta(days=60), end=END
+    )
+    account = big.accounts[0]
+    with Sandbox(sandbox.portfolio, clock=CLOCK) as other:
+        other.mount(GraphApi(big))
+        url = f"{other.base_url}/graph/v24.0/{account.account_id}/media"
+        token = {"access_token": "sandbox-graph-user-token"}
+        body = requests.get(url, params={"limit": 500, "fields": "id", **token}, timeout=10).json()
+        assert len(body["data"]) == 100
+        assert body["paging"]["next"].startswith(f"{url}?")
+        assert "access_token=" in body["paging"]["next"]  # as Meta does, when sent in the query
+        rest = requests.get(body["paging"]["next"], timeout=10).json()
+        feed = [p for p in big.visible_posts(account, CLOCK) if not p.is_story]
+        ids = [m["id"] for m in body["data"] + rest["data"]]
+        assert ids == [p.post_id for p in feed] and "next" not in rest["paging"]
+        wrong = requests.get(url, params={"access_token": "sandbox-graph-page-token"}, timeout=10)
+        assert wrong.status_code == 400 and wrong.json()["error"]["code"] == 190
 
 
 @pytest.mark.parametrize("fault", [None, "expired_token"])
