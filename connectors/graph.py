@@ -134,7 +134,6 @@ class GraphClient:
         self.policy = RetryPolicy(max_attempts=source.max_attempts)
         self.throttle = throttle or Throttle()
         self.calls = CallLog()
-        self.slowdowns = 0
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {self._token.reveal()}"
 
@@ -213,7 +212,6 @@ class GraphClient:
                 "the next run resumes from here"
             )
         if usage >= self.source.slow_down_at and self.source.slow_down_s:
-            self.slowdowns += 1
             log.info(
                 "%s: Graph API usage at %g%%, slowing down %.1f s",
                 what,
@@ -234,7 +232,7 @@ class GraphClient:
     def _raise(self, what: str, status: int, error: dict, headers: Any) -> None:
         code = _int(error.get("code"))
         subcode = _int(error.get("error_subcode"))
-        message = scrub(str(error.get("message", "")))[:300]
+        message = " ".join(scrub(str(error.get("message", ""))).split())[:300]  # one line
         if code in THROTTLE_CODES:
             raise GraphThrottled(
                 f"{what}: throttled by Meta (Graph error {code}: {message}); "
