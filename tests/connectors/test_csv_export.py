@@ -29,6 +29,7 @@ from contentpulse.warehouse import open_warehouse
 from models.runner import MODELS_DIR, BuildContext
 from models.runner import build as build_models
 from tests.conftest import REPO
+from transforms.checks import load_checks, run_checks
 from transforms.load import load
 
 END = date(2026, 11, 20)
@@ -502,6 +503,9 @@ def test_staging_models_build_with_their_documented_columns(cfg, portfolio, tmp_
             "from staging.stg_csv_export__extractions order by all"
         ).fetchall()
         assert logs == [("linkedin", 30, END, 0), ("x", 30, END, 0)]
+        # the YAML's tests hold as quality checks (a failed critical one raises CheckFailed)
+        checks = run_checks(con, END, models=load_checks(tmp_path / "models"))
+        assert checks.warnings == [] and len(checks.results) > 40
 
 
 # --- values and config ----------------------------------------------------------------------
