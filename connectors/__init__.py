@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from contentpulse.errors import ContentpulseError
+
+if TYPE_CHECKING:  # the DAG files import PLATFORMS at parse time: keep this module light
+    import pyarrow as pa
 
 # every platform with a connector package, in this order (a package counts from the moment
 # its settings module exists, so a new source is one folder)

@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read chunks an earlier backfill already landed (default: skip them)",
     )
+    pools = sub.add_parser("pools", help="the Airflow pools this config needs (sizes per source)")
+    pools.add_argument("--json", type=Path, help="write them for `airflow pools import FILE`")
     demo = sub.add_parser("demo", help="the whole night against the sandbox, no credentials needed")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     return p
@@ -147,6 +149,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if cfg.history_start is None:
             raise ContentpulseError("backfill: give --start, or set history_start in the config")
         args.start = cfg.history_start
+    if args.command == "pools":
+        return _pools(cfg, args.json)
     if args.command == "extract":
         if args.start or args.end:
             if not (args.start and args.end):
@@ -172,6 +176,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         ),
     }[args.command]()
     return _finish(steps, started)
+
+
+def _pools(cfg, out: Path | None) -> int:
+    import json
+
+    from contentpulse.pools import pools_json
+
+    pools = pools_json(cfg)
+    for name, pool in pools.items():
+        print(f"{name:<28} {pool['slots']:>3} slots  {pool['description']}")
+    if out is not None:
+        out.write_text(json.dumps(pools, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {out} (airflow pools import {out})")
+    return 0
 
 
 def _demo(workdir: Path, started: float) -> int:

@@ -69,6 +69,9 @@ class YouTubeSource(_Strict):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     # parallel API workers for this source, and a cap on calls per second across them
     concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # extract tasks of this source Airflow runs at once (its pool); None = from the API's
+    # concurrent-request limit divided by `concurrency` (contentpulse.pools)
+    pool_slots: Annotated[int, Field(ge=1, le=64)] | None = None
     max_calls_per_second: Annotated[float, Field(gt=0)] | None = 20.0
     # per-run budgets (None = unlimited): a run stops cleanly before spending past them and
     # the next run resumes; the Data API's default project quota is 10,000 units a day
@@ -199,6 +202,9 @@ class GA4Source(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     concurrency: Annotated[int, Field(ge=1, le=10)] = 4  # GA4 allows 10 concurrent requests
+    # extract tasks of this source Airflow runs at once (its pool); None = from the API's
+    # concurrent-request limit divided by `concurrency` (contentpulse.pools)
+    pool_slots: Annotated[int, Field(ge=1, le=64)] | None = None
     max_calls_per_second: Annotated[float, Field(gt=0)] | None = 10.0
     # rows per runReport page (the API's maximum is 250,000)
     page_size: Annotated[int, Field(ge=1, le=250_000)] = 250_000
@@ -261,6 +267,9 @@ class _SocialSource(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     concurrency: Annotated[int, Field(ge=1, le=16)] = 4
+    # extract tasks of this source Airflow runs at once (its pool); None = from the API's
+    # concurrent-request limit divided by `concurrency` (contentpulse.pools)
+    pool_slots: Annotated[int, Field(ge=1, le=64)] | None = None
     max_calls_per_second: Annotated[float, Field(gt=0)] | None = 10.0
     # posts read per unit of work: each unit lands on its own, so a throttled run keeps them
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
@@ -455,6 +464,25 @@ class Sources(_Strict):
     csv_export: CsvExportSource | None = None
 
 
+class Alerts(_Strict):
+    """Where failures and missed deadlines are told. The webhook URL is a secret (Slack's
+    carry their token), so it lives in a connection: its `host` or extra `webhook_url`.
+    Mail goes through the SMTP server of `smtp_conn_id` (host, port, login, password)."""
+
+    webhook_conn_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    email_to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    email_from: str = "contentpulse@localhost"
+    smtp_conn_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _mail_needs_a_server(self) -> Alerts:
+        if self.email_to and not self.smtp_conn_id:
+            raise ValueError("email_to needs smtp_conn_id (the SMTP server's connection)")
+        return self
+
+
 class Paths(_Strict):
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse.duckdb")
@@ -467,6 +495,7 @@ class Config(_Strict):
     registry: Path | None = None
     history_start: date | None = None
     sources: Sources = Field(default_factory=Sources)
+    alerts: Alerts = Field(default_factory=Alerts)
     # Where the config was read from; set by load_config, never by the file itself.
     source_file: Path | None = Field(default=None, exclude=True)
 

@@ -3,12 +3,25 @@
 
 Every night at 03:00 UTC, for the data interval that just closed:
 
-1. **accounts**: reads `contentpulse.yml` (`$CONTENTPULSE_CONFIG`) and lists every account;
-2. **extract**: one mapped task per (platform, account), each writing only its own landing
-   files for the interval's reporting date plus the source's lookback;
-3. **load** -> **build** -> **check** -> **publish**: the single writer of the warehouse,
-   the models, the Great Expectations suites (a critical failure stops here), and the
-   atomic swap of `analytics.duckdb`, which emits the `contentpulse_published` Asset.
+1. **accounts_&lt;platform&gt;**: reads `contentpulse.yml` (`$CONTENTPULSE_CONFIG`) and
+   lists the platform's accounts (none: its extract task is skipped);
+2. **extract_&lt;platform&gt;**: one mapped task per account, in the platform's pool
+   (`contentpulse_<platform>`, sized from the source's config: `contentpulse pools`), each
+   writing only its own landing files for the interval's reporting date plus the source's
+   lookback; each emits the `contentpulse_landing` Asset;
+3. **load** -> **build** -> **check** -> **publish**: the single writer of the warehouse (pool
+   `contentpulse_warehouse`, one slot, plus a lock file), the models, the Great Expectations
+   suites (a critical failure stops here), and the atomic swap of `analytics.duckdb`, which
+   emits the `contentpulse_published` Asset.
+
+A failed account does not hold the others back: load runs once every extract has finished,
+whatever their state, and the night publishes what arrived; the run is still marked failed,
+the failure callback alerts the on-call channel with the account and the cause, and the
+report's data-quality notes name the stale source. Retries (with exponential backoff) come
+from Airflow's `[core] default_task_retries` / `default_task_retry_delay`. A run not
+published 6 hours after it started times out (`dagrun_timeout`), and its failure callback
+tells the on-call channel. (Airflow 3.3's experimental DeadlineAlert breaks
+`airflow dags test`, so the deadline is the run timeout.)
 
 Every step is a function in `contentpulse.pipeline` and also runs as `contentpulse <step>`.
 Credentials come from the Airflow connection named by each account's `conn_id`.
@@ -22,7 +35,12 @@ import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from connectors import PLATFORMS
+
+LANDING = Asset(name="contentpulse_landing", uri="file:///contentpulse/landing")
 PUBLISHED = Asset(name="contentpulse_published", uri="file:///contentpulse/analytics.duckdb")
+WAREHOUSE_POOL = "contentpulse_warehouse"  # contentpulse.pools.WAREHOUSE_POOL
+DEADLINE = timedelta(hours=6)  # started -> published, or the run fails and the on-call hears
 
 
 def _config():
@@ -36,6 +54,18 @@ def _run_date():
     return get_current_context()["data_interval_start"].date()
 
 
+def _failed(context) -> None:
+    from contentpulse.alerts import task_failed
+
+    task_failed(context)
+
+
+def _run_failed(context) -> None:
+    from contentpulse.alerts import run_failed
+
+    run_failed(context)
+
+
 @dag(
     dag_id="contentpulse_nightly",
     schedule=CronDataIntervalTimetable("0 3 * * *", timezone="UTC"),
@@ -43,21 +73,26 @@ def _run_date():
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    tags=["contentpulse"],
+    tags=["contentpulse", "nightly"],
+    dagrun_timeout=DEADLINE,
+    on_failure_callback=_run_failed,
     default_args={
         "owner": "data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "execution_timeout": timedelta(hours=2),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": _failed,
     },
 )
 def contentpulse_nightly() -> None:
-    @task
-    def accounts() -> list[dict[str, str]]:
-        return [{"platform": p, "account_id": a.id} for p, a in _config().accounts()]
+    @task(execution_timeout=timedelta(minutes=5))
+    def accounts(platform: str) -> list[dict[str, str]]:
+        return [
+            {"platform": p, "account_id": account.id}
+            for p, account in _config().accounts()
+            if p == platform
+        ]
 
-    @task(max_active_tis_per_dag=4)
+    @task(outlets=[LANDING], execution_timeout=timedelta(hours=2))
     def extract(account: dict[str, str]) -> dict[str, str]:
         from contentpulse import pipeline
 
@@ -69,31 +104,37 @@ def contentpulse_nightly() -> None:
         )
         return {"summary": step.line(), **step.outputs}
 
-    @task
+    @task(pool=WAREHOUSE_POOL, trigger_rule="all_done", execution_timeout=timedelta(hours=1))
     def load() -> str:
         from contentpulse import pipeline
 
         return pipeline.load(_config()).line()
 
-    @task
+    @task(pool=WAREHOUSE_POOL, execution_timeout=timedelta(hours=2))
     def build() -> str:
         from contentpulse import pipeline
 
         return pipeline.build(_config()).line()
 
-    @task
+    @task(pool=WAREHOUSE_POOL, execution_timeout=timedelta(hours=1))
     def check() -> str:
         from contentpulse import pipeline
 
         return pipeline.check(_config(), _run_date()).line()
 
-    @task(outlets=[PUBLISHED])
+    @task(pool=WAREHOUSE_POOL, outlets=[PUBLISHED], execution_timeout=timedelta(minutes=30))
     def publish() -> str:
         from contentpulse import pipeline
 
         return pipeline.publish(_config()).line()
 
-    extract.expand(account=accounts()) >> load() >> build() >> check() >> publish()
+    extracts = [
+        extract.override(task_id=f"extract_{platform}", pool=f"contentpulse_{platform}").expand(
+            account=accounts.override(task_id=f"accounts_{platform}")(platform)
+        )
+        for platform in PLATFORMS
+    ]
+    extracts >> load() >> build() >> check() >> publish()
 
 
 contentpulse_nightly()

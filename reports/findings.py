@@ -51,6 +51,8 @@ RUNNING_WEEKS = 3
 MIN_WEEKLY_MARGIN = 0.3
 MIN_KPI_CHANGE = 0.10  # |views week over week| worth a finding
 STALE_AFTER_DAYS = 3  # an account whose newest complete day is older than week end - 3
+# an account last read this much before the newest read: the last run failed to read it
+MISSED_RUN_HOURS = 12
 TITLE_MAX = 60
 
 # (singular, plural) as a reader names a format; unknown formats are used as they are
@@ -536,6 +538,17 @@ def data_quality_rule(quality: pd.DataFrame, week: _Week) -> list[_Candidate]:
         for r in quality.itertuples()
     }
     stale = {name: last for name, last in last_complete.items() if last is None or last < cutoff}
+    read = {
+        r.account_name: pd.Timestamp(r.last_extracted_at)
+        for r in quality.itertuples()
+        if _present(getattr(r, "last_extracted_at", None))
+    }
+    newest_read = max(read.values(), default=None)
+    missed = {
+        name: at
+        for name, at in read.items()
+        if newest_read - at > pd.Timedelta(hours=MISSED_RUN_HOURS) and name not in stale
+    }
 
     def accounts(names: Iterable[str]) -> str:
         names = sorted(names)
@@ -564,6 +577,8 @@ def data_quality_rule(quality: pd.DataFrame, week: _Week) -> list[_Candidate]:
             if last
             else f"{name} has no complete day yet"
         )
+    for name, at in sorted(missed.items()):
+        parts.append(f"{name} was not refreshed by the last run (last read {_day(at.date())})")
     if not parts:
         return []
     text = _cap("; ".join(parts)) + "."
@@ -575,8 +590,9 @@ def data_quality_rule(quality: pd.DataFrame, week: _Week) -> list[_Candidate]:
         "stale_accounts": {
             name: last.isoformat() if last else None for name, last in stale.items()
         },
+        "not_refreshed": {name: at.isoformat() for name, at in missed.items()},
     }
-    score = TIER_NOTE + (0.5 if stale else 0.1)
+    score = TIER_NOTE + (0.5 if stale or missed else 0.1)
     return [_Candidate(Finding("data_quality", text, score, evidence))]
 
 

@@ -1,5 +1,6 @@
--- per account: the report week's provisional and restated days, and the newest complete
--- day the platform has returned (from every row, so an account silent all week shows)
+-- per account: the report week's provisional and restated days, the newest complete day
+-- the platform has returned (from every row, so an account silent all week shows), and
+-- when it was last read (an account the last run failed to read lags the others)
 with names as (
     select distinct
         platform,
@@ -12,7 +13,8 @@ accounts as (
     select
         platform,
         account_id,
-        max(last_complete_date) as last_complete_date
+        max(last_complete_date) as last_complete_date,
+        max(last_extracted_at) as last_extracted_at
     from marts.data_quality
     group by platform, account_id
 ),
@@ -34,6 +36,7 @@ select
     accounts.account_id,
     coalesce(names.account_name, accounts.account_id) as account_name,
     accounts.last_complete_date,
+    accounts.last_extracted_at,
     coalesce(week.provisional_dates, []) as provisional_dates,
     coalesce(week.restated_days, 0) as restated_days,
     coalesce(week.items_restated, 0) as items_restated

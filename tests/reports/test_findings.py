@@ -57,7 +57,7 @@ create table marts.content_performance (
 );
 create table marts.data_quality (
     platform varchar, account_id varchar, date date, last_complete_date date,
-    is_provisional boolean, items_restated bigint
+    is_provisional boolean, items_restated bigint, last_extracted_at timestamptz
 );
 create table staging.stg_youtube__traffic_daily (
     platform varchar, account_id varchar, item_id varchar, date date, source varchar,
@@ -411,7 +411,7 @@ def test_data_quality_is_a_short_low_note(snapshot):
             if day > last:
                 continue
             snapshot.sql(
-                "insert into marts.data_quality values ('youtube', ?, ?, ?, ?, ?)",
+                "insert into marts.data_quality values ('youtube', ?, ?, ?, ?, ?, null)",
                 [account, day, last, day >= last - timedelta(days=1), 2 if offset == 1 else 0],
             )
         snapshot.post(f"p{account}", date(2026, 10, 1), None, account=account)
@@ -428,6 +428,19 @@ def test_data_quality_is_a_short_low_note(snapshot):
     json.dumps(note.evidence, allow_nan=False)
 
 
+def test_an_account_the_last_run_did_not_read_is_named(snapshot):
+    for account, read_at in ((RIO, "2026-11-23 03:40:00+00"), (NORTH, "2026-11-22 03:35:00+00")):
+        for offset in range(7):
+            snapshot.sql(
+                "insert into marts.data_quality values ('youtube', ?, ?, ?, false, 0, ?)",
+                [account, WEEK_START + timedelta(days=offset), WEEK_END, read_at],
+            )
+        snapshot.post(f"p{account}", date(2026, 10, 1), None, account=account)
+    [note] = snapshot.findings().supporting
+    assert note.text == "Northwind News was not refreshed by the last run (last read Sun 22 Nov)."
+    assert note.evidence["not_refreshed"] == {"Northwind News": "2026-11-22T03:35:00+00:00"}
+
+
 def test_one_finding_per_rule_at_most_five_supporting_and_two_decisions(snapshot):
     known_winner(snapshot)
     snapshot.segment("electric buses", 0.66, 0.38, 0.95, 21, "invest", fmt="video")
@@ -442,7 +455,7 @@ def test_one_finding_per_rule_at_most_five_supporting_and_two_decisions(snapshot
         "('f1', 'youtube', 'bus1102', 'Rio Explains', 'short', 1.0, ['video'], [], true)"
     )
     snapshot.sql(
-        "insert into marts.data_quality values ('youtube', ?, ?, ?, true, 0)",
+        "insert into marts.data_quality values ('youtube', ?, ?, ?, true, 0, null)",
         [RIO, WEEK_END, WEEK_END],
     )
     result = snapshot.findings()

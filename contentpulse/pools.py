@@ -1,0 +1,57 @@
+"""Airflow pools: how many extract tasks of each source run at once, and one warehouse writer.
+
+Each source's mapped extract tasks run in the pool `contentpulse_<platform>`. Its size comes
+from the source's config: `pool_slots` when set, else the API's concurrent-request limit
+divided by the requests one task makes at once (`concurrency`), at least 1. The warehouse
+steps (load, build, check, publish) share `contentpulse_warehouse` with one slot, so
+overlapping runs (a backfill during the night) take turns; the writer lock in
+`contentpulse.warehouse` backs this up outside Airflow.
+
+    contentpulse pools --json pools.json && airflow pools import pools.json
+"""
+
+from __future__ import annotations
+
+from contentpulse.config import Config
+
+WAREHOUSE_POOL = "contentpulse_warehouse"
+# requests an API takes at once from one project / app before it pushes back
+CONCURRENT_REQUESTS = {
+    "youtube": 8,  # one project's quota is shared by every channel
+    "ga4": 10,  # concurrentRequests per property
+    "instagram": 8,  # Business Use Case limits are per app and account
+    "facebook": 8,
+    "tiktok": 10,  # 600 requests a minute per endpoint
+    "csv_export": 2,  # local files: a little parallelism
+}
+
+
+def pool_name(platform: str) -> str:
+    return f"contentpulse_{platform}"
+
+
+def pool_sizes(cfg: Config) -> dict[str, int]:
+    """Every pool the DAGs use, with its size for this config."""
+    sizes = {}
+    for platform, source in cfg.iter_sources():
+        slots = getattr(source, "pool_slots", None)
+        if slots is None:
+            limit = CONCURRENT_REQUESTS.get(platform, 4)
+            slots = max(1, limit // max(1, getattr(source, "concurrency", 1)))
+        sizes[pool_name(platform)] = slots
+    sizes[WAREHOUSE_POOL] = 1
+    return sizes
+
+
+def pools_json(cfg: Config) -> dict[str, dict]:
+    """The pools in `airflow pools import` format."""
+    return {
+        name: {
+            "slots": slots,
+            "description": "contentpulse: the warehouse writer"
+            if name == WAREHOUSE_POOL
+            else f"contentpulse: {name.removeprefix('contentpulse_')} extract tasks at once",
+            "include_deferred": False,
+        }
+        for name, slots in pool_sizes(cfg).items()
+    }
