@@ -6,7 +6,8 @@ are complete through: the day before the server's own `Date`, in the account's t
 and staging turns consecutive snapshots into daily deltas.
 
 Not every post is read every night. `due()` re-polls a post at the ages of a thinning
-schedule (every night while it is young, then at 7, 14, 28, 90... days), so the calls of a
+schedule (every night while it is young, then at ages 6, 13, 29, 89... days: the last days of
+the 7-, 30- and 90-day windows the models measure, so those are exact), so the calls of a
 night grow with new posts, not with history. The schedule is stateful: a post whose
 scheduled age passed while runs were missed is due at the next run, and a post with no
 snapshot yet is always due. That state is the landed snapshots themselves
@@ -27,7 +28,7 @@ import pyarrow as pa
 RUN = [("extracted_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string())]
 # every night up to this age (days), then at each of these ages
 DAILY_UNTIL = 3
-REPOLL_AGES = (7, 14, 28, 90, 180, 365)
+REPOLL_AGES = (6, 13, 29, 89, 179, 364)
 
 
 def snapshot_date(server_date: str | None, timezone: str, now: datetime | None = None) -> date:

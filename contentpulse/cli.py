@@ -215,19 +215,32 @@ def _demo(workdir: Path, started: float) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from connectors.sandbox import Portfolio, Sandbox
+    from connectors.sandbox.csv_exports import ExportPortfolio
     from connectors.sandbox.ga4_portfolio import Ga4Portfolio
+    from connectors.sandbox.social_portfolio import SocialPortfolio
     from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 
     today = args.today or datetime.now(UTC).date()
-    portfolio = Portfolio.demo(end=today - timedelta(days=1))
-    sandbox = Sandbox(portfolio, clock=today, port=args.port, ga4=Ga4Portfolio.demo(portfolio))
+    night = today - timedelta(days=1)
+    portfolio = Portfolio.demo(end=night)
+    sandbox = Sandbox(
+        portfolio,
+        clock=today,
+        port=args.port,
+        ga4=Ga4Portfolio.demo(portfolio),
+        social=SocialPortfolio.demo(portfolio),
+    )
     if args.write_config:
         use_sandbox_connections()
-        write_sandbox_config(args.write_config, sandbox, args.data_dir.resolve())
+        data_dir = args.data_dir.resolve()
+        exports = ExportPortfolio.demo(night)
+        for account_id in exports.specs:  # the CSV exports a team would drop in the inbox
+            exports.write(data_dir / "inbox" / account_id, account_id, night)
+        write_sandbox_config(args.write_config, sandbox, data_dir, exports=exports)
         print(f"config for this sandbox: {args.write_config}")
     print(
-        f"sandbox serving YouTube Data v3 + Analytics v2 and the GA4 Data API on "
-        f"{sandbox.base_url} (Ctrl-C stops)",
+        f"sandbox serving YouTube Data v3 + Analytics v2, the GA4 Data API, the Graph API "
+        f"(Instagram, Facebook) and TikTok's APIs on {sandbox.base_url} (Ctrl-C stops)",
         flush=True,
     )
     try:

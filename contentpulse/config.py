@@ -243,12 +243,12 @@ class GA4Source(_Strict):
 
 class Repoll(_Strict):
     """When a post's lifetime counters are read again: every night while it is young, then
-    at these ages (days). A post with no snapshot yet, or one whose scheduled age passed
+    at these ages (days; the defaults close the models' 7-, 30- and 90-day windows). A post with no snapshot yet, or one whose scheduled age passed
     while runs were missed, is read at the next run."""
 
     daily_until: Annotated[int, Field(ge=0, le=3650)] = 3
     ages: list[Annotated[int, Field(ge=1)]] = Field(
-        default_factory=lambda: [7, 14, 28, 90, 180, 365]
+        default_factory=lambda: [6, 13, 29, 89, 179, 364]
     )
 
     @field_validator("ages")

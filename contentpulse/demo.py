@@ -1,9 +1,18 @@
 """`contentpulse demo`: the whole night against the sandbox, with no credentials.
 
-Starts the sandbox (the YouTube channels, and the publisher's GA4 property whose pages are
-the same stories) on a free loopback port, writes a config for it, backfills the demo
-portfolio's history on the first run (later runs of the same day only run the night),
-checks, publishes, reports, and stops the sandbox. Leaves no process behind.
+Starts the sandbox (the YouTube channels, the publisher's GA4 property whose pages are the
+same stories, an Instagram account, a Facebook page and a TikTok account that repost some
+of them) on a free loopback port, writes a config for it, drops LinkedIn and X exports in
+the CSV inbox, backfills the demo portfolio's history on the first run (later runs of the
+same day only run the night), checks, publishes, reports, and stops the sandbox. Leaves no
+process behind.
+
+Instagram, Facebook and TikTok show lifetime counters only: a first run can read today's
+totals, not the past days'. So that the demo shows what a pipeline running for a while has
+(exact daily figures for the recent days, not only interpolated history), its first run
+replays the last week of nightly reads of those accounts, with the sandbox's clock set
+back one day at a time, before the backfill; and the CSV inbox gets the exports of the
+last three weeks.
 """
 
 from __future__ import annotations
@@ -17,10 +26,20 @@ from pathlib import Path
 import yaml
 
 from connectors.sandbox import Portfolio, Sandbox
+from connectors.sandbox.csv_exports import ExportPortfolio, export_types
 from connectors.sandbox.ga4_portfolio import Ga4Portfolio
+from connectors.sandbox.social_portfolio import SocialPortfolio
 from contentpulse.config import Config, load_config
 from contentpulse.credentials import env_var
-from contentpulse.pipeline import Progress, StepResult, backfill, run_night
+from contentpulse.pipeline import (
+    Progress,
+    StepResult,
+    backfill,
+    extract_source,
+    new_run_id,
+    night_window,
+    run_night,
+)
 
 CONNECTIONS_FILE = (
     Path(__file__).resolve().parent.parent / "connectors" / "sandbox" / "connections.json"
@@ -46,7 +65,11 @@ def use_sandbox_connections() -> None:
 
 
 def write_sandbox_config(
-    path: Path, sandbox: Sandbox, data_dir: Path, lookback_days: int = 3
+    path: Path,
+    sandbox: Sandbox,
+    data_dir: Path,
+    lookback_days: int = 3,
+    exports: ExportPortfolio | None = None,
 ) -> Path:
     """A contentpulse.yml whose accounts are the sandbox's channels (and GA4 properties)."""
     portfolio = sandbox.portfolio
@@ -97,6 +120,20 @@ def write_sandbox_config(
         }
     if sandbox.social is not None:
         config["sources"].update(social_sources(sandbox, lookback_days))
+    if exports is not None:
+        config["sources"]["csv_export"] = {
+            "inbox": str(data_dir / "inbox"),
+            "exports": export_types(),
+            "accounts": [
+                {
+                    "id": spec.account_id,
+                    "name": spec.name,
+                    "timezone": spec.timezone,
+                    "exports": [f"{spec.platform}_posts"],
+                }
+                for spec in exports.specs.values()
+            ],
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by contentpulse for the local sandbox; safe to delete.\n"
     path.write_text(
@@ -142,6 +179,26 @@ def social_sources(sandbox: Sandbox, lookback_days: int = 3) -> dict[str, dict]:
     return sources
 
 
+def replay_social_nights(
+    cfg: Config, sandbox: Sandbox, today: date, nights: int = 7, progress: Progress | None = None
+) -> None:
+    """The last `nights` nightly reads of the lifetime-counter accounts, each at its own
+    morning (the sandbox's clock set back), so consecutive snapshots exist for those days."""
+    platforms = [p for p in ("instagram", "facebook", "tiktok") if p in dict(cfg.iter_sources())]
+    try:
+        for k in range(nights, 0, -1):
+            sandbox.clock = today - timedelta(days=k)
+            day = sandbox.clock - timedelta(days=1)
+            if progress:
+                progress(f"replaying the social accounts' night of {day}")
+            for platform in platforms:
+                ids = [a.id for a in dict(cfg.iter_sources())[platform].accounts]
+                window = night_window(cfg, platform, day)
+                extract_source(cfg, platform, ids, window, new_run_id("replay"))
+    finally:
+        sandbox.clock = today
+
+
 def run_demo(
     workdir: Path, progress: Progress | None = None, today: date | None = None
 ) -> tuple[Config, list[StepResult]]:
@@ -154,11 +211,23 @@ def run_demo(
     first_run = not (data_dir / "analytics.duckdb").exists()
     use_sandbox_connections()
     portfolio = Portfolio.demo(end=night)
-    with Sandbox(portfolio, clock=today, ga4=Ga4Portfolio.demo(portfolio)) as sandbox:
+    social = SocialPortfolio.demo(portfolio)
+    exports = ExportPortfolio.demo(night)
+    ga4 = Ga4Portfolio.demo(portfolio)
+    with Sandbox(portfolio, clock=today, ga4=ga4, social=social) as sandbox:
         cfg = load_config(
-            write_sandbox_config(workdir / "contentpulse.yml", sandbox, data_dir.resolve())
+            write_sandbox_config(
+                workdir / "contentpulse.yml", sandbox, data_dir.resolve(), exports=exports
+            )
         )
+        inbox = data_dir / "inbox"
+        for weeks_ago in (2, 1, 0):
+            day = night - timedelta(days=7 * weeks_ago)
+            for account_id in exports.specs:
+                if not (inbox / account_id / exports.file_name(account_id, day)).exists():
+                    exports.write(inbox / account_id, account_id, day)
         if first_run:
+            replay_social_nights(cfg, sandbox, today, progress=progress)
             steps = backfill(cfg, portfolio.start, night, progress=progress)
         else:
             steps = run_night(cfg, night, progress=progress)

@@ -501,9 +501,28 @@ class _Validator:
             )
             merged = run if merged is None else _merge_chunk(merged, run)
         assert merged is not None, "frames yields at least one (maybe empty) frame"
+        for result in merged.results:
+            _plain_samples(result.result)
         self.suite_results[suite_name] = merged
         # GX does not keep the suite's order in its results: match them by the index in meta.
         return sorted(merged.results, key=lambda r: r.expectation_config.meta["index"])
+
+
+def _plain_samples(result: dict[str, Any]) -> None:
+    """pandas' NA in GX's unexpected samples as None: GX's Data Docs renderer cannot take
+    NA (`boolean value of NA is ambiguous`) and would log a traceback per failed sample."""
+
+    def plain(value: Any) -> Any:
+        try:
+            return None if pd.isna(value) else value
+        except (TypeError, ValueError):  # lists, dicts: not scalars
+            return value
+
+    for row in result.get("partial_unexpected_counts") or []:
+        if isinstance(row, dict) and "value" in row:
+            row["value"] = plain(row["value"])
+    if isinstance(result.get("partial_unexpected_list"), list):
+        result["partial_unexpected_list"] = [plain(v) for v in result["partial_unexpected_list"]]
 
 
 def _chunks(
@@ -789,7 +808,9 @@ def _check_freshness(
                 as source_newest_date
         from meta.accounts as a
         left join {spec.table} as m
-            on m.platform = a.platform and m.account_id = a.account_id
+            -- a CSV export account's rows carry the export's platform (linkedin, x)
+            on (m.platform = a.platform or a.platform = 'csv_export')
+            and m.account_id = a.account_id
         where cast($source as varchar) is null or a.platform = $source
         group by a.platform, a.account_id, a.name
         order by a.platform, a.account_id

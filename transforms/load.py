@@ -71,6 +71,23 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
+def account_rows(cfg: Config) -> list[list[str]]:
+    """meta.accounts: every configured account; a CSV export account also under each
+    platform its exports carry (its rows say linkedin or x, and the models look up time
+    zones by the rows' platform)."""
+    rows, seen = [], set()
+    for platform, account in cfg.accounts():
+        platforms = [platform]
+        if platform == "csv_export" and cfg.sources.csv_export is not None:
+            exports = cfg.sources.csv_export.exports
+            platforms += sorted({exports[e].platform for e in getattr(account, "exports", [])})
+        for name in platforms:
+            if (name, account.id) not in seen:
+                seen.add((name, account.id))
+                rows.append([name, account.id, account.display_name, account.timezone])
+    return rows
+
+
 def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Load every landing file not yet loaded; all or nothing."""
     root = cfg.paths.landing
@@ -83,10 +100,7 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     try:
         ensure_raw_tables(con)
         con.execute("delete from meta.accounts")
-        con.executemany(
-            "insert into meta.accounts values (?, ?, ?, ?)",
-            [[p, a.id, a.display_name, a.timezone] for p, a in cfg.accounts()],
-        )
+        con.executemany("insert into meta.accounts values (?, ?, ?, ?)", account_rows(cfg))
         for file in pending:
             table = raw_table(file.source, file.stream)
             rel_path = str(file.path.relative_to(root))

@@ -124,8 +124,9 @@ def export_types() -> dict[str, dict]:
                 "title": "Post title",
                 "published_at": "Created date",
                 "format": "Content Type",
+                # LinkedIn's headline figure is impressions ("Views" counts video plays only)
                 "impressions": "Impressions",
-                "views": "Views",
+                "views": "Impressions",
                 "clicks": "Clicks",
                 "likes": "Reactions",
                 "comments": "Comments",
@@ -144,8 +145,9 @@ def export_types() -> dict[str, dict]:
                 "url": "Tweet permalink",
                 "title": "Tweet text",
                 "published_at": "time",
+                # X shows impressions as a post's views ("media views" are video plays)
                 "impressions": "impressions",
-                "views": "media views",
+                "views": "impressions",
                 "clicks": "url clicks",
                 "likes": "likes",
                 "comments": "replies",
@@ -300,6 +302,7 @@ class ExportPortfolio:
             }
             for metric in METRICS[platform]:
                 row[metric] = post.lifetime(metric, through)
+            row["views"] = row["impressions"]  # export_types() maps views to impressions
             rows.append(row)
         return rows
 

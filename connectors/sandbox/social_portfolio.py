@@ -2,7 +2,8 @@
 
 The ground truth the Graph API and TikTok sandboxes serve. Every value follows from
 (seed, account index, post index). Each post has final daily increments of its counters
-(`daily[metric][i]` is day `publish_date + i`, UTC); the platforms only ever show lifetime
+(`daily[metric][i]` is day `publish_date + i`, in the account's time zone, the reporting
+days the connectors date their reads in); the platforms only ever show lifetime
 counters, so a counter read at clock C is the sum of the days before C (the day C itself
 has not been counted yet, as in the YouTube portfolio). Stories live 24 hours: they are
 listed and their insights served only on the day after they went up.
@@ -18,6 +19,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -68,10 +70,11 @@ class SocialPost:
     story_id: str
     daily: dict[str, np.ndarray] = field(repr=False)
     children: list[str] = field(default_factory=list)  # carousel children (no insights)
+    timezone: str = "UTC"  # the account's: its reporting days
 
     @property
     def publish_date(self) -> date:
-        return self.published_at.date()
+        return self.published_at.astimezone(ZoneInfo(self.timezone)).date()
 
     @property
     def is_story(self) -> bool:
@@ -301,9 +304,10 @@ class SocialPortfolio:
         else:
             post_id = "7" + _digits(self.seed, account_id, pi, length=18)
             permalink = f"https://www.tiktok.com/@{spec.name}/video/{post_id}"
-        days = 1 if product_type == "STORY" else (self.end - published.date()).days + 1
+        local = published.astimezone(ZoneInfo(spec.timezone))
+        days = 1 if product_type == "STORY" else max(1, (self.end - local.date()).days + 1)
         effect = TOPIC_EFFECTS.get(topic, 1.0)
-        daily = self._daily(rng, spec, published, days, duration, is_video, effect)
+        daily = self._daily(rng, spec, local, days, duration, is_video, effect)
         return SocialPost(
             post_id,
             account_id,
@@ -317,6 +321,7 @@ class SocialPortfolio:
             story_id,
             daily,
             children,
+            spec.timezone,
         )
 
     @staticmethod

@@ -7,6 +7,27 @@ with latest as (
         arg_max(subscriber_count, snapshot_date) as followers
     from staging.stg_youtube__channel_snapshots
     group by platform, account_id
+    union all
+    select
+        platform,
+        account_id,
+        arg_max(followers, snapshot_date) as followers
+    from staging.stg_instagram__account_snapshots
+    group by platform, account_id
+    union all
+    select
+        platform,
+        account_id,
+        arg_max(followers, snapshot_date) as followers
+    from staging.stg_facebook__account_snapshots
+    group by platform, account_id
+    union all
+    select
+        platform,
+        account_id,
+        arg_max(followers, snapshot_date) as followers
+    from staging.stg_tiktok__account_snapshots
+    group by platform, account_id
 ),
 
 net as (

@@ -19,7 +19,9 @@ select
     followers_lost,
     extractions,
     is_restated,
-    false as is_interpolated
+    false as is_interpolated,
+    false as from_snapshots,
+    true as closes_exact
 from staging.stg_youtube__video_daily
 union all
 -- GA4 pages (not GA4's '(other)' row); reach is activeUsers, never summed across days
@@ -42,6 +44,59 @@ select
     cast(null as bigint) as followers_lost,
     extractions,
     is_restated,
-    false as is_interpolated
+    false as is_interpolated,
+    false as from_snapshots,
+    true as closes_exact
 from staging.stg_ga4__page_daily
 where not is_other_row and item_id not like '(%'
+union all
+-- lifetime-counter platforms (Instagram, Facebook, TikTok, CSV snapshot exports): daily
+-- deltas of consecutive snapshots, some interpolated across gaps
+select
+    platform,
+    account_id,
+    item_id,
+    date,
+    views,
+    cast(null as bigint) as engaged_views,
+    watch_time_s,
+    cast(null as double) as avg_view_pct,
+    likes,
+    comments,
+    shares,
+    saves,
+    reach,
+    cast(null as bigint) as impressions,
+    cast(null as bigint) as followers_gained,
+    cast(null as bigint) as followers_lost,
+    1 as extractions,
+    false as is_restated,
+    is_interpolated,
+    true as from_snapshots,
+    closes_gap as closes_exact
+from intermediate.int_snapshot_daily
+union all
+-- CSV exports with one row per post and day (a social suite's daily export)
+select
+    platform,
+    account_id,
+    item_id,
+    date,
+    views,
+    cast(null as bigint) as engaged_views,
+    watch_time_s,
+    cast(null as double) as avg_view_pct,
+    likes,
+    comments,
+    shares,
+    saves,
+    reach,
+    impressions,
+    followers_gained,
+    cast(null as bigint) as followers_lost,
+    1 as extractions,
+    false as is_restated,
+    false as is_interpolated,
+    false as from_snapshots,
+    true as closes_exact
+from staging.stg_csv_export__item_daily

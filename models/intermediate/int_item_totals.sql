@@ -38,7 +38,9 @@ daily as (
         daily.comments,
         daily.shares,
         daily.impressions,
-        daily.followers_gained
+        daily.followers_gained,
+        daily.from_snapshots,
+        daily.closes_exact
     from intermediate.int_item_daily as daily
     inner join items
         on
@@ -63,7 +65,15 @@ totals as (
         cast(sum(views) filter (where age_days = 0) as bigint) as views_first_1d,
         cast(sum(views) filter (where age_days <= 6) as bigint) as views_first_7d,
         cast(sum(views) filter (where age_days <= 29) as bigint) as views_first_30d,
-        cast(sum(views) filter (where age_days <= 89) as bigint) as views_first_90d
+        cast(sum(views) filter (where age_days <= 89) as bigint) as views_first_90d,
+        -- lifetime-counter sources: a window's views are known only when a snapshot closes
+        -- its last day (inside a gap they are an interpolated share) and data reaches it
+        bool_or(from_snapshots) as from_snapshots,
+        max(age_days) as last_age,
+        bool_or(age_days = 0 and not closes_exact) as open_1d,
+        bool_or(age_days = 6 and not closes_exact) as open_7d,
+        bool_or(age_days = 29 and not closes_exact) as open_30d,
+        bool_or(age_days = 89 and not closes_exact) as open_90d
     from daily
     group by platform, account_id, item_id
 ),
@@ -117,10 +127,30 @@ select
     -- a metric the platform lacks counts 0
     coalesce(totals.likes, 0) + coalesce(totals.comments, 0) + coalesce(totals.shares, 0)
         as engagements,
-    case when item_ages.age_days >= 0 then coalesce(totals.views_first_1d, 0) end as views_d1,
-    case when item_ages.age_days >= 6 then coalesce(totals.views_first_7d, 0) end as views_d7,
-    case when item_ages.age_days >= 29 then coalesce(totals.views_first_30d, 0) end as views_d30,
-    case when item_ages.age_days >= 89 then coalesce(totals.views_first_90d, 0) end as views_d90
+    case
+        when
+            item_ages.age_days >= 0 and not coalesce(totals.open_1d, false)
+            and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 0)
+            then coalesce(totals.views_first_1d, 0)
+    end as views_d1,
+    case
+        when
+            item_ages.age_days >= 6 and not coalesce(totals.open_7d, false)
+            and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 6)
+            then coalesce(totals.views_first_7d, 0)
+    end as views_d7,
+    case
+        when
+            item_ages.age_days >= 29 and not coalesce(totals.open_30d, false)
+            and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 29)
+            then coalesce(totals.views_first_30d, 0)
+    end as views_d30,
+    case
+        when
+            item_ages.age_days >= 89 and not coalesce(totals.open_90d, false)
+            and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 89)
+            then coalesce(totals.views_first_90d, 0)
+    end as views_d90
 from item_ages
 left join totals
     on

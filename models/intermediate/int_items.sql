@@ -26,3 +26,59 @@ select
     format,
     duration_s
 from staging.stg_ga4__pages
+union all
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_instagram__posts
+union all
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_facebook__posts
+union all
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_tiktok__posts
+union all
+select
+    platform,
+    account_id,
+    item_id,
+    title,
+    description,
+    url,
+    links,
+    tags,
+    published_at,
+    format,
+    duration_s
+from staging.stg_csv_export__posts

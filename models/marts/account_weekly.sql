@@ -7,7 +7,7 @@ with days as (
         date,
         views,
         watch_time_s,
-        followers_gained - followers_lost as followers_net
+        followers_gained - coalesce(followers_lost, 0) as followers_net
     from intermediate.int_account_daily
 ),
 

@@ -99,7 +99,10 @@ select
     gaps.missing_formats,
     gaps.missing_accounts,
     coalesce(families.best_performance_index >= 0.5, false)
-    and (len(gaps.missing_formats) > 0 or len(gaps.missing_accounts) > 0) as is_repurposing_candidate
+    and (
+        coalesce(len(gaps.missing_formats), 0) > 0
+        or coalesce(len(gaps.missing_accounts), 0) > 0
+    ) as is_repurposing_candidate
 from families
 inner join platform_views on families.family_id = platform_views.family_id
 inner join gaps on families.family_id = gaps.family_id

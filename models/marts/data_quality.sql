@@ -49,7 +49,11 @@ select
     days.items_reported,
     days.item_views,
     days.account_views,
-    days.item_views / nullif(days.account_views, 0) as item_views_share,
+    -- an interpolated item-day is an even share of a gap, not that day's views: no share
+    case
+        when days.items_interpolated = 0
+            then days.item_views / nullif(days.account_views, 0)
+    end as item_views_share,
     days.items_restated,
     days.items_interpolated,
     days.max_extractions,
