@@ -13,7 +13,7 @@ export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report airflow chromium clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -39,9 +39,10 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
-bench: $(BIN)/.synced ## every benchmark: YouTube and GA4 extraction, the models, the report (prints figures; ~35 min)
+bench: $(BIN)/.synced ## every benchmark: YouTube, GA4 and social extraction, the models, the report (prints figures; ~45 min)
 	$(BIN)/python bench/youtube_extract.py
 	$(BIN)/python bench/ga4_extract.py
+	$(BIN)/python bench/social_extract.py
 	rm -rf .bench && $(BIN)/python bench/models_bench.py --dir .bench
 	$(BIN)/python bench/report_bench.py --dir .bench
 
@@ -50,6 +51,9 @@ bench-ga4: $(BIN)/.synced ## GA4 extraction: 2 properties, 30,000 pages, 400 day
 
 bench-models: $(BIN)/.synced ## the marts on a generated 20,000-video, 2-year history (prints figures; ~5 min)
 	$(BIN)/python bench/models_bench.py
+
+bench-social: $(BIN)/.synced ## Instagram, Facebook, TikTok: 15,000 posts, 400 days; calls per night by age vs all (prints figures)
+	$(BIN)/python bench/social_extract.py
 
 bench-report: $(BIN)/.synced ## the weekly report on that history (prints build time and size)
 	$(BIN)/python bench/report_bench.py --dir .bench
@@ -67,6 +71,9 @@ airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the s
 	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml PATH=$(CURDIR)/$(BIN):$$PATH; \
 	export AIRFLOW__API_AUTH__JWT_SECRET="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
 	eval "$$($(BIN)/python -m contentpulse.credentials --export connectors/sandbox/connections.json)"; \
+	for i in $$(seq 100); do [ -f demo/airflow.yml ] && break; sleep 0.2; done; \
+	$(BIN)/airflow db migrate >/dev/null && $(BIN)/contentpulse pools --json $(AIRFLOW_HOME)/pools.json \
+	  && $(BIN)/airflow pools import $(AIRFLOW_HOME)/pools.json; \
 	$(BIN)/airflow standalone
 
 clean: ## remove the demo output, Airflow's state and caches (keeps .venv)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+import yaml
 
 from connectors.sandbox import CLIENT_SECRET, REFRESH_TOKEN, Sandbox
 from contentpulse.config import load_config
@@ -100,3 +105,68 @@ def test_weekly_report_dag_builds_last_weeks_report(airflow_env):
     report = cfg.paths.reports / "weekly-2026-W47.html"
     assert report.exists() and report.stat().st_size > 1_000_000  # plotly.js inlined
     assert "weekly-2026-W47.html" in (cfg.paths.reports / "index.html").read_text()
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        _Hook.received.append({"path": self.path, "json": json.loads(body)})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_path):
+    env = airflow_env[0]
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    secret_path = "/services/T000/B000/webhook-secret-token"
+    try:
+        raw = yaml.safe_load(Path(env["CONTENTPULSE_CONFIG"]).read_text())
+        raw["paths"] = {k: str(tmp_path / "data" / Path(v).name) for k, v in raw["paths"].items()}
+        accounts = raw["sources"]["youtube"]["accounts"]
+        accounts.append({**accounts[0], "id": "UCnoSuchChannel000000000", "name": "Gone"})
+        raw["alerts"] = {"webhook_conn_id": "alerts_hook"}
+        config = tmp_path / "partial.yml"
+        config.write_text(yaml.safe_dump(raw))
+        run_env = {
+            **env,
+            "CONTENTPULSE_CONFIG": str(config),
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
+            "AIRFLOW_CONN_ALERTS_HOOK": json.dumps(
+                {
+                    "conn_type": "http",
+                    "extra": {"webhook_url": f"http://127.0.0.1:{hook.server_port}{secret_path}"},
+                }
+            ),
+        }
+        run = subprocess.run(
+            [AIRFLOW, "dags", "test", "contentpulse_nightly", "2026-11-21T03:00:00+00:00"],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        hook.shutdown()
+    output = run.stdout + run.stderr
+    assert "state=failed" in output, output[-3000:]  # the run says a task failed ...
+    partial = load_config(config)
+    with connect(partial.paths.analytics, read_only=True) as con:  # ... and still published
+        published = con.sql(
+            "select count(distinct account_id) from marts.posts where platform = 'youtube'"
+        ).fetchall()[0][0]
+    assert published == 2
+    [alert] = [r for r in _Hook.received if r["path"] == secret_path]
+    text = alert["json"]["text"]
+    assert text.startswith(
+        "contentpulse_nightly.extract_youtube [youtube UCnoSuchChannel000000000] failed"
+    ), text
+    assert "channel not found" in text and "\n" not in text
+    assert "webhook-secret-token" not in output  # the webhook URL is a secret
