@@ -21,14 +21,28 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from connectors.streams import Window
+
+T = TypeVar("T")
 RUN = [("extracted_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string())]
 # every night up to this age (days), then at each of these ages
 DAILY_UNTIL = 3
 REPOLL_AGES = (6, 13, 29, 89, 179, 364)
+
+
+def plan_chunks(window: Window) -> list[Window]:
+    """One chunk: lifetime counters cannot be read for the past, only as they are now."""
+    return [window]
+
+
+def metric_units(chunk: Window, batches: list[list[T]]) -> list[list[T]]:
+    """The batches of due posts, as `extract_items` planned them: each lands on its own."""
+    return batches
 
 
 def snapshot_date(server_date: str | None, timezone: str, now: datetime | None = None) -> date:

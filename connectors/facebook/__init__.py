@@ -32,6 +32,7 @@ from connectors.graph import (
     extract_snapshots,
 )
 from connectors.quota import Throttle
+from connectors.social import metric_units, plan_chunks
 from connectors.streams import ExtractResult, Window
 from contentpulse.config import Account, FacebookSource
 from contentpulse.credentials import Connection
@@ -52,17 +53,8 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _TAG = re.compile(r"#(\w+)")
 
 
-def plan_chunks(window: Window) -> list[Window]:
-    """One chunk: lifetime counters cannot be read for the past, only as of now."""
-    return [window]
-
-
 def landed_state(root: Path, account_id: str) -> dict[str, date]:
     return social.landed_history(root, settings.PLATFORM, account_id)
-
-
-def metric_units(chunk: Window, units: list[list[GraphPost]]) -> list[list[GraphPost]]:
-    return units
 
 
 def _published(value: str) -> datetime:

@@ -33,6 +33,7 @@ from connectors.graph import (
 )
 from connectors.instagram import settings
 from connectors.quota import Throttle
+from connectors.social import metric_units, plan_chunks
 from connectors.streams import ExtractResult, Window
 from contentpulse.config import Account, InstagramSource
 from contentpulse.credentials import Connection
@@ -53,17 +54,8 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _TAG = re.compile(r"#(\w+)")
 
 
-def plan_chunks(window: Window) -> list[Window]:
-    """One chunk: lifetime counters cannot be read for the past, only as of now."""
-    return [window]
-
-
 def landed_state(root: Path, account_id: str) -> dict[str, date]:
     return social.landed_history(root, settings.PLATFORM, account_id)
-
-
-def metric_units(chunk: Window, units: list[list[GraphPost]]) -> list[list[GraphPost]]:
-    return units
 
 
 def media_format(media_type: str, product_type: str) -> str:

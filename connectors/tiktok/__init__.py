@@ -30,6 +30,7 @@ import pyarrow as pa
 from connectors import social
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
+from connectors.social import metric_units, plan_chunks
 from connectors.streams import ExtractResult, Window
 from connectors.tiktok import settings
 from connectors.tiktok.client import RateLimited, TikTokClient
@@ -103,16 +104,6 @@ def landed_state(root: Path, account_id: str) -> Landed:
 
 def budget(source: TikTokSource) -> Budget:
     return Budget({settings.CALLS: source.budget_calls})
-
-
-def plan_chunks(window: Window) -> list[Window]:
-    """One chunk: lifetime counters cannot be read for the past, only as they are now."""
-    return [window]
-
-
-def metric_units(chunk: Window, batches: list[list[Video]]) -> list[list[Video]]:
-    """The batches of due videos, as `extract_items` planned them: each lands on its own."""
-    return batches
 
 
 def _client(
