@@ -25,6 +25,7 @@ from tests.e2e.test_night import checksums
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=39)
+BACKFILL_DAY = END - timedelta(days=9)  # the tracked backfill's reporting day
 SOCIAL = ("instagram", "facebook", "tiktok")
 MARTS = ("marts.posts", "marts.post_daily", "marts.post_performance")
 METRICS = ("views", "likes", "comments", "shares")
@@ -82,14 +83,16 @@ def lifetimes(cfg: Config) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory, social_sandbox) -> dict:
-    """A backfill read the morning after END - 3 (the whole pipeline, checks and publish),
-    then the three nights after it: END - 2 and END - 1 extracted, loaded and built, END the
-    whole night again. What each stage left is kept for the tests."""
+    """A backfill read the morning after BACKFILL_DAY (the whole pipeline, checks and
+    publish), then every night after it up to END: extracted, loaded and built
+    incrementally, END the whole night again. Nine nights, so that some posts are read at
+    scheduled ages a week apart while others are read every night. What each stage left
+    is kept for the tests."""
     sandbox = social_sandbox
     tmp = tmp_path_factory.mktemp("social")
     cfg = social_config(tmp, sandbox)
-    sandbox.clock = END - timedelta(days=2)
-    steps = pipeline.backfill(cfg, START, END - timedelta(days=3), with_report=False)
+    sandbox.clock = BACKFILL_DAY + timedelta(days=1)
+    steps = pipeline.backfill(cfg, START, BACKFILL_DAY, with_report=False)
     assert not [e for s in steps for e in s.errors]
     with connect(cfg.paths.warehouse, read_only=True) as con:
         posts = set(
@@ -105,7 +108,8 @@ def tracked(tmp_path_factory, social_sandbox) -> dict:
         "lifetimes": lifetimes(cfg),
     }
     calls = []
-    for day in (END - timedelta(days=2), END - timedelta(days=1)):
+    for k in range((END - BACKFILL_DAY).days - 1, 0, -1):
+        day = END - timedelta(days=k)
         sandbox.clock = day + timedelta(days=1)
         step = land_and_build(cfg, day - timedelta(days=2), day, f"night-{day}", resume=False)
         assert not step.errors
@@ -125,7 +129,7 @@ def test_backfill_lands_every_post_and_its_lifetime_counters(tracked, social_san
         for a in social.accounts
         for p in social.visible_posts(a, clock)
     }
-    assert tracked["posts"] == visible and len(visible) > 100
+    assert tracked["posts"] == visible and len(visible) > 50
     got = tracked["lifetimes"].set_index("item_id")
     for platform, _, item_id in visible:
         truth = social.lifetime(social.posts_by_id[item_id], clock)
@@ -161,7 +165,7 @@ def test_nights_give_the_daily_truth_and_reread_old_posts_rarely(tracked, social
     assert interpolated > 0  # the first snapshots of the backfill cover many days each
     # A post's first week is known exactly when a snapshot closed its age 6 (the re-poll
     # schedule reads posts then); a post first read later leaves it unknown, not guessed.
-    first_read = END - timedelta(days=3)  # the backfill's reporting day
+    first_read = BACKFILL_DAY
     known = {i: v for i, v in d7.items() if v is not None}
     for item_id, views_d7 in d7.items():
         post = social.posts_by_id[item_id]
@@ -182,6 +186,16 @@ def test_running_the_same_night_twice_changes_nothing(tracked, social_sandbox):
     steps = pipeline.run_night(cfg, END, with_report=False)
     assert not [e for s in steps for e in s.errors]
     assert checksums(cfg.paths.analytics, MARTS) == first
+
+
+def test_incremental_nights_equal_a_full_rebuild(tracked):
+    """The nights were built incrementally: a new snapshot rewrites the days back to the
+    post's previous one, and the runner must start there."""
+    cfg = tracked["cfg"]
+    tables = (*MARTS, "intermediate.int_snapshot_daily", "marts.account_daily")
+    incremental = checksums(cfg.paths.warehouse, tables)
+    assert pipeline.build(cfg, full=True).detail.endswith("full rebuild")
+    assert checksums(cfg.paths.warehouse, tables) == incremental
 
 
 def test_a_retired_metric_in_config_is_reported_and_the_rest_loads(tmp_path, social_sandbox):
