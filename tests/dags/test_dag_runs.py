@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -170,3 +172,66 @@ def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_
     ), text
     assert "channel not found" in text and "\n" not in text
     assert "webhook-secret-token" not in output  # the webhook URL is a secret
+
+
+def _kill_when(env: dict, ready, timeout: float = 300) -> None:
+    """Start the night's `airflow dags test` and SIGKILL its whole process group (the
+    worker running the tasks) as soon as `ready()` is true."""
+    proc = subprocess.Popen(
+        [AIRFLOW, "dags", "test", "contentpulse_nightly", "2026-11-21T03:00:00+00:00"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            assert proc.poll() is None, "the run ended before the moment to kill it"
+            assert time.monotonic() < deadline, "the moment to kill the run never came"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _marts(path: Path) -> dict:
+    with connect(path, read_only=True) as con:
+        return {
+            t: con.sql(f"select count(*), sum(hash(x)) from marts.{t} as x").fetchall()
+            for t in ("posts", "post_daily", "post_performance")
+        }
+
+
+def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(
+    airflow_env, tmp_path
+):
+    env, clean, _ = airflow_env
+    raw = yaml.safe_load(Path(env["CONTENTPULSE_CONFIG"]).read_text())
+    raw["paths"] = {k: str(tmp_path / "data" / Path(v).name) for k, v in raw["paths"].items()}
+    config = tmp_path / "killed.yml"
+    config.write_text(yaml.safe_dump(raw))
+    killed = load_config(config)
+    run_env = {
+        **env,
+        "CONTENTPULSE_CONFIG": str(config),
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
+    }
+    landing = killed.paths.landing
+    # 1. killed while the extract tasks write landing files
+    _kill_when(run_env, lambda: landing.exists() and any(landing.rglob("*.parquet")))
+    assert not killed.paths.analytics.exists()
+    # 2. killed while load holds the warehouse (its writer lock names the holder)
+    lock = killed.paths.warehouse.with_name(killed.paths.warehouse.name + ".lock")
+    lock.unlink(missing_ok=True)
+    _kill_when(run_env, lambda: lock.exists() and lock.read_text().startswith("pid"))
+    # the next run completes, and the night equals the clean run's
+    output = dags_test(run_env, "contentpulse_nightly", "2026-11-21T03:00:00+00:00")
+    assert "state=success" in output
+    assert _marts(killed.paths.analytics) == _marts(clean.paths.analytics)
+    with connect(killed.paths.warehouse, read_only=True) as con:
+        dupes = con.sql(
+            "select count(*) - count(distinct (account_id, item_id, date)) "
+            "from staging.stg_youtube__video_daily"
+        ).fetchall()[0][0]
+    assert dupes == 0
