@@ -47,8 +47,14 @@ def social_config(path: Path, sandbox: Sandbox, data: Path, **changes) -> Config
     return cfg.model_copy(update={"sources": Sources(**sources)})
 
 
-def extract_all(cfg: Config, day: date, window_start: date | None = None) -> dict[str, tuple]:
-    """Each platform's extraction for reporting day `day`: (calls, rows, seconds)."""
+def extract_all(
+    cfg: Config, sandbox: Sandbox, day: date, window_start: date | None = None
+) -> dict[str, tuple]:
+    """Each platform's extraction for reporting day `day`: (calls, rows, seconds). Meta's
+    usage is over a rolling hour and nights are a day apart: each night starts at 0 %."""
+    for api in sandbox.apis:
+        if hasattr(api, "reset_usage"):
+            api.reset_usage()
     out = {}
     for platform, source in cfg.iter_sources():
         started = time.perf_counter()
@@ -95,7 +101,7 @@ def main() -> None:
         # 1. the backfill, read at the morning of the first night
         backfill_day = first_night - timedelta(days=1)
         started = time.perf_counter()
-        figures = extract_all(aged, backfill_day, window_start=social.start)
+        figures = extract_all(aged, sandbox, backfill_day, window_start=social.start)
         wall = time.perf_counter() - started
         print(f"\n1. backfill through {backfill_day} ({wall:.1f} s)")
         for platform, (calls, rows, seconds) in figures.items():
@@ -109,8 +115,8 @@ def main() -> None:
         for k in range(args.nights):
             day = first_night + timedelta(days=k)
             sandbox.clock = day + timedelta(days=1)
-            a = extract_all(aged, day)
-            e = extract_all(everything, day)
+            a = extract_all(aged, sandbox, day)
+            e = extract_all(everything, sandbox, day)
             for platform in a:
                 print(f"   {day}  {platform:<9} {a[platform][0]:>10,} {e[platform][0]:>11,}")
                 totals[platform][0] += a[platform][0]

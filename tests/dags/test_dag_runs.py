@@ -44,6 +44,14 @@ def airflow_env(tmp_path_factory):
             [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
         )
         assert migrate.returncode == 0, migrate.stderr[-2000:]
+        # the pools the DAGs use, sized from the config, as `make airflow` imports them
+        pools = home / "pools.json"
+        for command in (
+            [str(Path(sys.executable).parent / "contentpulse"), "pools", "--json", str(pools)],
+            [AIRFLOW, "pools", "import", str(pools)],
+        ):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr[-2000:]
         yield env, load_config(config), sandbox
 
 
@@ -84,6 +92,21 @@ def test_nightly_dag_run_fills_the_warehouse_for_its_interval(airflow_env):
         assert secret not in output
         for log in Path(env["AIRFLOW_HOME"]).rglob("*.log"):
             assert secret not in log.read_text(errors="replace"), log
+
+
+def test_the_pools_are_sized_from_the_config(airflow_env):
+    env, cfg, _ = airflow_env
+    listed = subprocess.run(
+        [AIRFLOW, "pools", "list", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    pools = {p["pool"]: int(p["slots"]) for p in json.loads(listed.stdout)}
+    # youtube: 8 concurrent requests / concurrency 4; the warehouse: one writer
+    assert pools["contentpulse_youtube"] == 8 // cfg.sources.youtube.concurrency == 2
+    assert pools["contentpulse_warehouse"] == 1
 
 
 def test_rerunning_the_night_in_airflow_changes_no_mart(airflow_env):
