@@ -148,22 +148,26 @@ def main() -> None:
                 "with reads as (select item_id, snapshot_date from staging.stg_instagram__snapshots "
                 "union all select item_id, snapshot_date from staging.stg_facebook__snapshots "
                 "union all select item_id, snapshot_date from staging.stg_tiktok__snapshots) "
-                "select d.item_id, max(r.last_read) as last_read, sum(d.views) as views "
+                "select d.item_id, max(r.last_read) as last_read, sum(d.views) as views, "
+                "sum(d.likes) as likes, sum(d.comments) as comments, sum(d.shares) as shares "
                 "from intermediate.int_snapshot_daily as d join "
                 "(select item_id, max(snapshot_date) as last_read from reads group by item_id) as r "
                 "using (item_id) group by d.item_id"
             ).df()
-        wrong_lifetime = sum(
-            int(row.views)
-            != social.lifetime(
+        wrong_lifetime = 0
+        for row in lifetime.itertuples():
+            truth_at = social.lifetime(
                 social.posts_by_id[row.item_id], row.last_read.date() + timedelta(days=1)
-            )["views"]
-            for row in lifetime.itertuples()
-        )
+            )
+            wrong_lifetime += sum(
+                int(getattr(row, m)) != truth_at[m]
+                for m in ("views", "likes", "comments", "shares")
+            )
         listed = sum(len(social.visible_posts(a, first_night)) for a in social.accounts)
         print(
             f"   posts with snapshots: {len(lifetime):,} (listed at the backfill: {listed:,}); "
-            f"lifetime views (sum of deltas) differing from the truth at their newest read: "
+            f"lifetime views, likes, comments, shares (sums of deltas) differing from the "
+            f"truth at their newest read: "
             f"{wrong_lifetime}"
         )
         exact["date"] = exact["date"].dt.date
