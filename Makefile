@@ -15,7 +15,7 @@ SANDBOX_PORT ?= 8765
 # test files run in parallel workers (pytest-xdist), each file whole in one worker
 TEST_WORKERS ?= 2
 
-.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social airflow chromium clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-night airflow chromium clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -41,7 +41,8 @@ format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
 
-bench: $(BIN)/.synced ## every benchmark: YouTube, GA4 and social extraction, the models, the report (prints figures; ~45 min)
+bench: $(BIN)/.synced ## every benchmark: the whole night at scale, each source's extraction, the models, the report (prints figures; ~1 h)
+	$(BIN)/python bench/night_bench.py
 	$(BIN)/python bench/youtube_extract.py
 	$(BIN)/python bench/ga4_extract.py
 	$(BIN)/python bench/social_extract.py
@@ -53,6 +54,9 @@ bench-ga4: $(BIN)/.synced ## GA4 extraction: 2 properties, 30,000 pages, 400 day
 
 bench-models: $(BIN)/.synced ## the marts on a generated 20,000-video, 2-year history (prints figures; ~5 min)
 	$(BIN)/python bench/models_bench.py
+
+bench-night: $(BIN)/.synced ## the whole night, every source at once: 10 channels, 2 properties, 6 social accounts, 2 years
+	$(BIN)/python bench/night_bench.py
 
 bench-social: $(BIN)/.synced ## Instagram, Facebook, TikTok: 15,000 posts, 400 days; calls per night by age vs all (prints figures)
 	$(BIN)/python bench/social_extract.py
