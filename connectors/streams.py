@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pyarrow as pa
+
+_LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+_HASHTAG = re.compile(r"#(\w+)")
+
+
+def find_links(text: str) -> list[str]:
+    """The URLs in a title, description or caption, in order (the `links` column)."""
+    return _LINK.findall(text or "")
+
+
+def find_hashtags(text: str) -> list[str]:
+    """The hashtags in a caption, without the `#`, in order (the social `tags` column)."""
+    return _HASHTAG.findall(text or "")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pyarrow as pa
 from connectors.csv_export import settings
 from connectors.csv_export.client import DroppedFile, Rejected, list_inbox, read_rows, sha256_of
 from connectors.quota import Budget, Throttle
-from connectors.streams import CallLog, ExtractResult, Window
+from connectors.streams import CallLog, ExtractResult, Window, find_links
 from contentpulse.config import CsvAccount, CsvExport, CsvExportDate, CsvExportSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
@@ -52,7 +52,7 @@ _COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?$")  # 1234, 1,234, 1234
 _NUMBER = re.compile(r"^-?(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")  # negatives, fractions
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")  # h:mm:ss or m:ss
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+# stricter than streams.find_hashtags: exports hold URLs with #fragments and "##" runs
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
 
@@ -320,7 +320,7 @@ def _parse(
             "title": title,
             "description": description,
             "url": cells.text("url"),
-            "links": _unique(_URL.findall(text)),
+            "links": _unique(find_links(text)),
             "tags": _unique(_HASHTAG.findall(text)),
             "published_at": published.astimezone(UTC),
             "format": _format(cells.text("format"), export),

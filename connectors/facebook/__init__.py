@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +32,7 @@ from connectors.graph import (
 )
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window
+from connectors.streams import ExtractResult, Window, find_hashtags, find_links
 from contentpulse.config import Account, FacebookSource
 from contentpulse.credentials import Connection
 
@@ -49,8 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 RESUME_BY_WINDOW = False  # the landed snapshots are the state: a stopped run resumes from them
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
-_TAG = re.compile(r"#(\w+)")
 
 
 def landed_state(root: Path, account_id: str) -> dict[str, date]:
@@ -92,14 +89,14 @@ def _item_row(post: dict, account: Account) -> dict:
         "item_id": post["id"],
         "title": message.split("\n", 1)[0][:200],
         "description": message,
-        "tags": _TAG.findall(message),
+        "tags": find_hashtags(message),
         "published_at": _published(post["created_time"]),
         "duration_s": None,
         "format": "video" if media_type == "video" else "post",
         "media_type": media_type,
         "product_type": settings.VIDEO if media_type == "video" else settings.FEED,
         "url": post.get("permalink_url"),
-        "links": _URL.findall(message),
+        "links": find_links(message),
         "parent_id": None,
         "raw_json": json.dumps(post, ensure_ascii=False, sort_keys=True),
     }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +33,7 @@ from connectors.graph import (
 from connectors.instagram import settings
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window
+from connectors.streams import ExtractResult, Window, find_hashtags, find_links
 from contentpulse.config import Account, InstagramSource
 from contentpulse.credentials import Connection
 
@@ -50,8 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 RESUME_BY_WINDOW = False  # the landed snapshots are the state: a stopped run resumes from them
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
-_TAG = re.compile(r"#(\w+)")
 
 
 def landed_state(root: Path, account_id: str) -> dict[str, date]:
@@ -80,14 +77,14 @@ def _item_row(media: dict, account: Account) -> dict:
         "item_id": media["id"],
         "title": caption.split("\n", 1)[0][:200],
         "description": caption,
-        "tags": _TAG.findall(caption),
+        "tags": find_hashtags(caption),
         "published_at": _published(media["timestamp"]),
         "duration_s": None,  # the media fields carry no duration
         "format": media_format(media_type, product_type),
         "media_type": media_type,
         "product_type": product_type,
         "url": media.get("permalink"),
-        "links": _URL.findall(caption),
+        "links": find_links(caption),
         "parent_id": None,
         "raw_json": json.dumps(media, ensure_ascii=False, sort_keys=True),
     }

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +30,7 @@ from connectors import social
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window
+from connectors.streams import ExtractResult, Window, find_hashtags, find_links
 from connectors.tiktok import settings
 from connectors.tiktok.client import RateLimited, TikTokClient
 from contentpulse.config import Account, TikTokSource
@@ -55,8 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 # the landed snapshots are the state a stopped run resumes from, not the landed windows
 RESUME_BY_WINDOW = False
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
-_HASHTAG = re.compile(r"#(\w+)")
 
 
 @dataclass(frozen=True)
@@ -162,14 +159,14 @@ def _item_row(account: Account, video: dict, extracted_at: datetime, run_id: str
         "item_id": str(video["id"]),
         "title": video.get("title") or "",
         "description": description,
-        "tags": _HASHTAG.findall(description),
+        "tags": find_hashtags(description),
         "published_at": _published(video),
         "duration_s": _int(video.get("duration")),
         "format": "short",
         "media_type": "VIDEO",
         "product_type": "VIDEO",
         "url": video.get("share_url"),
-        "links": _URL.findall(description),
+        "links": find_links(description),
         "parent_id": None,
         "raw_json": json.dumps(video, ensure_ascii=False, sort_keys=True),
         "extracted_at": extracted_at,

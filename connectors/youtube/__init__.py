@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import ExtractResult, Window
+from connectors.streams import ExtractResult, Window, find_links
 from connectors.youtube import settings
 from connectors.youtube.client import QuotaExhausted, YouTubeClient
 from contentpulse.config import Account, YouTubeSource
@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
@@ -133,7 +132,7 @@ def _content_items(
                     "duration_s": duration,
                     "format": video_format(duration, snippet),
                     "url": f"https://www.youtube.com/watch?v={item['id']}",
-                    "links": _URL.findall(description),
+                    "links": find_links(description),
                     "view_count": _int(stats.get("viewCount")),
                     "like_count": _int(stats.get("likeCount")),
                     "comment_count": _int(stats.get("commentCount")),
