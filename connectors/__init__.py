@@ -22,16 +22,18 @@ _ORDER = ("youtube", "ga4", "instagram", "facebook", "tiktok", "csv_export")
 PLATFORMS = tuple(p for p in _ORDER if (Path(__file__).parent / p / "settings.py").exists())
 
 
-def connector(platform: str) -> ModuleType:
-    """The connector package of `platform` (imported on first use: DAG parsing stays light)."""
+def _module(platform: str, suffix: str = "") -> ModuleType:
     if platform not in PLATFORMS:
         raise ContentpulseError(f"no connector for platform {platform!r}")
-    return importlib.import_module(f"connectors.{platform}")
+    return importlib.import_module(f"connectors.{platform}{suffix}")
+
+
+def connector(platform: str) -> ModuleType:
+    """The connector package of `platform` (imported on first use: DAG parsing stays light)."""
+    return _module(platform)
 
 
 def landing_schemas(platform: str) -> dict[str, pa.Schema]:
-    """The streams a platform's connector lands, with their Arrow schemas."""
-    if platform not in PLATFORMS:
-        raise ContentpulseError(f"no connector for platform {platform!r}")
-    # the settings module alone: the loader needs no client library
-    return importlib.import_module(f"connectors.{platform}.settings").SCHEMAS
+    """The streams a platform's connector lands, with their Arrow schemas (from the settings
+    module alone: the loader needs no client library)."""
+    return _module(platform, ".settings").SCHEMAS
