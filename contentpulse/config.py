@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +30,16 @@ from contentpulse.errors import ConfigError
 
 CONFIG_ENV = "CONTENTPULSE_CONFIG"
 DEFAULT_CONFIG = "contentpulse.yml"
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"must start with http:// or https:// (got {value!r})")
+    return value.rstrip("/")
+
+
+# an endpoint override (None in a source means the platform's real endpoint)
+EndpointUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class _Strict(BaseModel):
@@ -62,8 +73,8 @@ class YouTubeSource(_Strict):
     """YouTube Data API v3 + YouTube Analytics API v2."""
 
     # None means Google's real endpoints; the demo and tests point it at the sandbox.
-    base_url: str | None = None
-    token_uri: str | None = None
+    base_url: EndpointUrl | None = None
+    token_uri: EndpointUrl | None = None
     lookback_days: Annotated[int, Field(ge=1, le=60)] = 3
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
@@ -78,13 +89,6 @@ class YouTubeSource(_Strict):
     budget_data_api_units: Annotated[int, Field(ge=1)] | None = None
     budget_analytics_queries: Annotated[int, Field(ge=1)] | None = None
     accounts: list[Account] = Field(default_factory=list)
-
-    @field_validator("base_url", "token_uri")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https:// (got {value!r})")
-        return value.rstrip("/") if value else value
 
 
 class GA4Report(_Strict):
@@ -195,8 +199,8 @@ class PagePaths(_Strict):
 class GA4Source(_Strict):
     """GA4 Data API v1beta (runReport, getMetadata); accounts are properties."""
 
-    base_url: str | None = None
-    token_uri: str | None = None
+    base_url: EndpointUrl | None = None
+    token_uri: EndpointUrl | None = None
     # GA4 processes a day for 24-48 h and restates it meanwhile
     lookback_days: Annotated[int, Field(ge=1, le=60)] = 3
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
@@ -226,11 +230,6 @@ class GA4Source(_Strict):
     page_paths: PagePaths = Field(default_factory=PagePaths)
     reports: GA4Reports = Field(default_factory=GA4Reports)
     accounts: list[Account] = Field(default_factory=list)
-
-    @field_validator("base_url", "token_uri")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        return YouTubeSource._http_url(value)
 
     @field_validator("accounts")
     @classmethod
@@ -262,7 +261,7 @@ class Repoll(_Strict):
 class _SocialSource(_Strict):
     """What the social sources share: endpoints, retries, pacing, the re-poll schedule."""
 
-    base_url: str | None = None  # None means the platform's real endpoint
+    base_url: EndpointUrl | None = None  # None means the platform's real endpoint
     lookback_days: Annotated[int, Field(ge=1, le=60)] = 3  # account-level daily metrics
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
@@ -276,11 +275,6 @@ class _SocialSource(_Strict):
     budget_calls: Annotated[int, Field(ge=1)] | None = None  # per run, None = unlimited
     repoll: Repoll = Field(default_factory=Repoll)
     accounts: list[Account] = Field(default_factory=list)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        return YouTubeSource._http_url(value)
 
 
 class GraphSource(_SocialSource):
@@ -309,16 +303,11 @@ class TikTokSource(_SocialSource):
     """TikTok Display API (video list) and, for business accounts, the Business API's
     organic video insights. Accounts name a connection with a refresh token."""
 
-    business_base_url: str | None = None  # None means TikTok's real Business API
-    token_uri: str | None = None
+    business_base_url: EndpointUrl | None = None  # None means TikTok's real Business API
+    token_uri: EndpointUrl | None = None
     max_calls_per_second: Annotated[float, Field(gt=0)] | None = 8.0  # 600 a minute
     # accounts (ids) that are business accounts: their organic insights are read too
     business_accounts: list[str] = Field(default_factory=list)
-
-    @field_validator("business_base_url", "token_uri")
-    @classmethod
-    def _urls(cls, value: str | None) -> str | None:
-        return YouTubeSource._http_url(value)
 
 
 # The unified stream columns a CSV export's columns may map to: exports are declared
