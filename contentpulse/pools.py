@@ -12,7 +12,10 @@ overlapping runs (a backfill during the night) take turns; the writer lock in
 
 from __future__ import annotations
 
-from contentpulse.config import Config
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the DAG files import the pool names at parse time: keep this light
+    from contentpulse.config import Config
 
 WAREHOUSE_POOL = "contentpulse_warehouse"
 # requests an API takes at once from one project / app before it pushes back

@@ -36,10 +36,10 @@ from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from connectors import PLATFORMS
+from contentpulse.pools import WAREHOUSE_POOL, pool_name
 
 LANDING = Asset(name="contentpulse_landing", uri="file:///contentpulse/landing")
 PUBLISHED = Asset(name="contentpulse_published", uri="file:///contentpulse/analytics.duckdb")
-WAREHOUSE_POOL = "contentpulse_warehouse"  # contentpulse.pools.WAREHOUSE_POOL
 DEADLINE = timedelta(hours=6)  # started -> published, or the run fails and the on-call hears
 
 
@@ -129,7 +129,7 @@ def contentpulse_nightly() -> None:
         return pipeline.publish(_config()).line()
 
     extracts = [
-        extract.override(task_id=f"extract_{platform}", pool=f"contentpulse_{platform}").expand(
+        extract.override(task_id=f"extract_{platform}", pool=pool_name(platform)).expand(
             account=accounts.override(task_id=f"accounts_{platform}")(platform)
         )
         for platform in PLATFORMS
