@@ -6,13 +6,20 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["status", "slow", "malformed", "truncated", "expired_token", "quota"]
+FaultKind = Literal[
+    "status", "slow", "malformed", "truncated", "expired_token", "quota", "throttle"
+]
 
 
 @dataclass
 class Fault:
     """Apply `kind` to the next `times` requests whose path starts with `path`, after
-    letting the first `after` of them through (a fault in the middle of a run)."""
+    letting the first `after` of them through (a fault in the middle of a run).
+
+    `quota` answers as the platform does when a quota is spent for the day (or, on Meta and
+    TikTok, which have none, their hard limits); `throttle` as it does when calls come too
+    fast (YouTube 403 rateLimitExceeded, GA4 429 on concurrent requests, Graph code 17 with
+    its usage headers at 100 %, TikTok 429 rate_limit_exceeded)."""
 
     path: str
     kind: FaultKind

@@ -17,7 +17,8 @@ a rule fails here first:
 - the Graph error shape `{"error": {message, type, code, error_subcode, fbtrace_id}}`,
   error 190 for a token other than connections.json's sandbox token of that platform;
 - the sandbox faults: status (a Graph-shaped transient error with that HTTP status),
-  slow, malformed, truncated, expired_token (190) and quota (4 on Pages, 80002 on Instagram).
+  slow, malformed, truncated, expired_token (190), quota (4 on Pages, 80002 on Instagram)
+  and throttle (17, the user's rate limit, with the usage headers at 100 %).
 """
 
 from __future__ import annotations
@@ -292,6 +293,9 @@ class GraphApi:
             if match is None or method != "GET":
                 raise _bad_param(f"Unsupported {method} request.")
             platform = self._authorize(owner, query, headers, fault)
+            if fault is not None and fault.kind == "throttle":
+                out_headers = self._usage_headers(owner, (100.0, 100.0))
+                raise GraphFailure(400, 17, "(#17) User request limit reached")
             self._throttle(owner, platform, usage, fault)
             payload = self._route(match.group(2), match.group(3), query, clock, path, base_url)
         except GraphFailure as failure:

@@ -279,7 +279,9 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     return
                 if method == "POST" and path == "/token":
                     return self._token(body)
-                self._authorize()
+                # an expired token is refused even where it is a self-signed JWT (GA4's
+                # service accounts), which the sandbox would otherwise take until it expires
+                self._authorize(expired=fault is not None and fault.kind == "expired_token")
                 if path.startswith("/v1beta/"):
                     if sandbox.ga4 is None:
                         raise ApiError(404, "notFound", "This sandbox serves no GA4 properties")
@@ -335,6 +337,25 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "expired_token":
                 sandbox.expire_tokens()
                 return False
+            if fault.kind == "throttle":
+                ga4 = self.path.startswith("/v1beta/")
+                status, reason, message, domain = (
+                    (
+                        429,
+                        "rateLimitExceeded",
+                        "Exhausted concurrent requests per property.",
+                        "global",
+                    )
+                    if ga4
+                    else (403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
+                )
+                headers = (
+                    {"Retry-After": f"{fault.retry_after:g}"}
+                    if fault.retry_after is not None
+                    else None
+                )
+                self._json(status, ApiError(status, reason, message, domain).body(), headers)
+                return True
             if fault.kind == "quota" and self.path.startswith("/v1beta/"):
                 self._json(
                     429,
@@ -406,11 +427,13 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 {"access_token": sandbox.issue_token(), "expires_in": 3599, "token_type": "Bearer"},
             )
 
-        def _authorize(self) -> None:
+        def _authorize(self, expired: bool = False) -> None:
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ")
-            if auth.startswith("Bearer ") and (
-                sandbox.token_valid(token) or _self_signed_jwt_valid(token)
+            if (
+                not expired
+                and auth.startswith("Bearer ")
+                and (sandbox.token_valid(token) or _self_signed_jwt_valid(token))
             ):
                 return
             raise ApiError(401, "authError", "Request had invalid authentication credentials.")

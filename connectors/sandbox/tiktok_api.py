@@ -216,8 +216,9 @@ class TikTokApi:
         elif fault.kind == "malformed":
             html = b"<html><body>502 Bad Gateway</body></html>"
             return 200, html, {"Content-Type": "text/html"}
-        elif fault.kind in ("status", "quota"):
-            status = 429 if fault.kind == "quota" else fault.status
+        elif fault.kind in ("status", "quota", "throttle"):
+            # TikTok has no daily quota: its only limit is the per-minute rate limit
+            status = 429 if fault.kind in ("quota", "throttle") else fault.status
             code = {429: "rate_limit_exceeded", 401: "access_token_invalid"}.get(
                 status, "internal_error" if status >= 500 else "invalid_params"
             )
