@@ -21,12 +21,15 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
 from connectors.streams import Window
+
+if TYPE_CHECKING:
+    from transforms.landing import LandingStore
 
 T = TypeVar("T")
 RUN = [("extracted_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string())]
@@ -78,19 +81,14 @@ def due(
     return any(last_age < a <= age for a in ages)
 
 
-def landed_history(root: Path, platform: str, account_id: str) -> dict[str, date]:
+def landed_history(root: LandingStore | Path, platform: str, account_id: str) -> dict[str, date]:
     """item_id -> the newest snapshot_date landed for it (the re-poll state)."""
-    import pyarrow.dataset as ds
+    from transforms.landing import read_landed
 
-    from transforms.landing import _safe
-
-    folder = (
-        root / f"source={platform}" / "stream=content_snapshots" / f"account={_safe(account_id)}"
-    )
-    files = sorted(str(p) for p in folder.glob("window=*/*.parquet")) if folder.exists() else []
-    if not files:
+    columns = ["item_id", "snapshot_date"]
+    table = read_landed(root, platform, "content_snapshots", account_id, columns)
+    if table is None:
         return {}
-    table = ds.dataset(files, format="parquet").to_table(columns=["item_id", "snapshot_date"])
     newest: dict[str, date] = {}
     for item, day in zip(
         table.column("item_id").to_pylist(), table.column("snapshot_date").to_pylist(), strict=True

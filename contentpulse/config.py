@@ -18,6 +18,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -472,11 +473,51 @@ class Alerts(_Strict):
         return self
 
 
+# an object-store landing root: s3://bucket/prefix (any S3-compatible store)
+_LANDING_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^?#]*)?$")
+
+
+def _landing_root(value: object) -> object:
+    """A local folder (a Path), or an s3://bucket/prefix URL (kept as a str)."""
+    if not isinstance(value, str):
+        return value
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", value):
+        return Path(value)
+    if not _LANDING_URL.match(value):
+        raise ValueError(
+            f"{value!r} is not an object-store URL this build reads: give s3://bucket/prefix "
+            "(a bucket name of 3-63 lower-case letters, digits, dots, hyphens) or a local folder"
+        )
+    return value.rstrip("/")
+
+
+class LandingStoreOptions(_Strict):
+    """How to reach an object-store landing root. Credentials are never in this file: they
+    come from the connection `conn_id` (login = access key id, password = secret access key,
+    extra `aws_session_token`, `region_name`, `endpoint_url`), else from the standard AWS
+    chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, the machine's role)."""
+
+    conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    endpoint_url: EndpointUrl | None = None  # None = AWS S3 itself (MinIO, R2, Ceph: theirs)
+    region: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")] | None = None
+
+
 class Paths(_Strict):
-    landing: Path = Path("data/landing")
+    # a local folder, or s3://bucket/prefix so that extract tasks on several machines land
+    # where the loader reads (transforms.landing)
+    landing: Annotated[Path | str, BeforeValidator(_landing_root)] = Path("data/landing")
+    landing_store: LandingStoreOptions | None = None
     warehouse: Path = Path("data/warehouse.duckdb")
     analytics: Path = Path("data/analytics.duckdb")
     reports: Path = Path("data/reports")
+
+    @model_validator(mode="after")
+    def _store_needs_a_url(self) -> Paths:
+        if self.landing_store is not None and isinstance(self.landing, Path):
+            raise ValueError(
+                "landing_store is for an object-store landing (landing: s3://bucket/prefix)"
+            )
+        return self
 
 
 class Config(_Strict):
@@ -567,7 +608,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         where = f"{_field_path(err['loc'])}: " if err["loc"] else ""
         raise ConfigError(f"{file}: {where}{msg}{more}") from None
     base = file.resolve().parent
-    paths = Paths(**{name: _resolve(base, value) for name, value in cfg.paths})
+    paths = Paths(**{n: _resolve(base, v) if isinstance(v, Path) else v for n, v in cfg.paths})
     registry = _resolve(base, cfg.registry) if cfg.registry else None
     sources = cfg.sources
     if sources.csv_export is not None:

@@ -80,9 +80,10 @@ def extract_source(
     uploads)` splits a chunk into smaller units (each passed to `extract_metrics` in place of
     `uploads`), and `RESUME_BY_WINDOW = False` leaves resuming to that state.
     """
-    from transforms.landing import completed_windows, write_result
+    from transforms.landing import completed_windows, landing_store, write_result
 
     started = time.perf_counter()
+    store = landing_store(cfg)  # a missing bucket or refused credentials stop here, once
     source = dict(cfg.iter_sources())[platform]
     connector = platform_connector(platform)
     throttle = Throttle(connector.budget(source), RateLimiter(source.max_calls_per_second))
@@ -96,7 +97,7 @@ def extract_source(
     for account_id in account_ids:
         chunks = connector.plan_chunks(window)
         if resume and by_window:
-            done = completed_windows(cfg.paths.landing, platform, account_id)
+            done = completed_windows(store, platform, account_id)
             chunks = [c for c in chunks if not _covered(c, done)]
         if chunks:
             todo[account_id] = chunks
@@ -105,7 +106,7 @@ def extract_source(
 
     def land(result) -> None:
         nonlocal units_done, quota_units
-        write_result(cfg.paths.landing, result, run_id)
+        write_result(store, result, run_id)
         with lock:
             units_done += 1
             quota_units += result.calls.units
@@ -135,7 +136,7 @@ def extract_source(
     def items_unit(account_id: str):
         kwargs = {}
         if hasattr(connector, "landed_state"):
-            kwargs["state"] = connector.landed_state(cfg.paths.landing, account_id)
+            kwargs["state"] = connector.landed_state(store, account_id)
         account = accounts[account_id]
         return connector.extract_items(
             account, window, source, _connection(account), run_id, throttle, **kwargs

@@ -1,8 +1,13 @@
 """Landing files: one Parquet file per (source, stream, account, window, run), written once.
 
 Layout: <root>/source=<s>/stream=<t>/account=<a>/window=<start>_<end>/<run>__<uuid>.parquet
-A file appears whole or not at all (written beside, fsync'd, then renamed). Nothing is
-ever rewritten: a re-run writes a new file and staging keeps the latest value per key.
+The root is a local folder or an object-store prefix (`paths.landing: s3://bucket/prefix`,
+through fsspec), so that extract tasks on several machines land where the one loader reads.
+`LandingStore` is the only place that knows which: locally it is pathlib, exactly as it was;
+on a store it is one fsspec filesystem. A file appears whole or not at all: locally it is
+written beside, fsync'd, then renamed; on an object store it is one PUT of the whole object,
+which is atomic there. Nothing is ever rewritten: a re-run writes a new file and staging
+keeps the latest value per key.
 """
 
 from __future__ import annotations
@@ -10,56 +15,241 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.streams import ExtractResult, Window
+from contentpulse.errors import ContentpulseError, CredentialsError
+
+if TYPE_CHECKING:
+    from contentpulse.config import Config, LandingStoreOptions
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.:=-]+")
+FILES = "source=*/stream=*/account=*/window=*/*.parquet"
+FETCH_BATCH = 32  # objects fetched at once (concurrently) while loading from a store
 
 
 def _safe(part: str) -> str:
     return _SAFE.sub("_", part)[:120]
 
 
+class LandingStore:
+    """The landing root: a local folder, or a prefix on an object store (remote)."""
+
+    def __init__(
+        self,
+        url: str | Path,
+        fs: Any = None,
+        endpoint: str | None = None,
+        hidden: tuple[str, ...] = (),
+    ) -> None:
+        self.url = str(url).rstrip("/")  # what messages name: the folder or s3://bucket/prefix
+        self.fs = fs  # None: a local folder, handled by pathlib
+        self.endpoint = endpoint or "AWS S3"
+        self._hidden = tuple(h for h in hidden if h)  # never shown in an error
+        self.root: str | Path = Path(url) if fs is None else self.url.split("://", 1)[1]
+
+    @property
+    def local(self) -> bool:
+        return self.fs is None
+
+    def __repr__(self) -> str:
+        return f"LandingStore({self.url!r})"
+
+    def path(self, rel: str) -> Path | str:
+        """A file or folder of the landing: a Path locally, the filesystem's path remotely."""
+        return self.root / rel if self.local else f"{self.root}/{rel}"
+
+    def find(self, under: str, pattern: str) -> list[tuple[str, Path | str]]:
+        """(relative path, path) of the files in folder `under` whose path below it matches
+        `pattern` segment by segment, sorted; temporary files never match `*.parquet`."""
+        if self.local:
+            folder = self.root / under
+            if not folder.exists():
+                return []
+            return [(str(p.relative_to(self.root)), p) for p in sorted(folder.glob(pattern))]
+        prefix = f"{self.root}/{under}".rstrip("/")
+        parts = pattern.split("/")
+        with self.errors("list"):
+            names = self.fs.find(prefix)  # one paginated listing, however deep
+        out = []
+        for name in sorted(names):
+            below = name[len(prefix) + 1 :].split("/")
+            if len(below) == len(parts) and all(map(fnmatchcase, below, parts)):
+                out.append((name[len(str(self.root)) + 1 :], name))
+        return out
+
+    def write_parquet(self, rel: str, table: pa.Table) -> Path | str:
+        final = self.path(rel)
+        if self.local:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.parent / f".{final.name}.tmp"
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+            return final
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        with self.errors(f"write {rel}"):
+            self.fs.pipe_file(final, sink.getvalue().to_pybytes())  # one PUT: whole or absent
+        return f"{self.url}/{rel}"
+
+    def fetch(self, paths: list[str]) -> Iterator[bytes]:
+        """The bytes of each remote file, in order, fetched FETCH_BATCH at a time."""
+        for i in range(0, len(paths), FETCH_BATCH):
+            batch = paths[i : i + FETCH_BATCH]
+            with self.errors("read"):
+                data = self.fs.cat(batch)
+            yield from (data[p] for p in batch)
+
+    def read_columns(self, paths: list[Path | str], columns: list[str]) -> pa.Table:
+        import pyarrow.dataset as ds
+
+        if self.local:
+            return ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=columns)
+        tables = [
+            pq.read_table(pa.BufferReader(data), columns=columns) for data in self.fetch(paths)
+        ]
+        return pa.concat_tables(tables, promote_options="default")
+
+    def check(self) -> None:
+        """Fail now, in one line, if the bucket is missing or the credentials are refused."""
+        if not self.local:
+            with self.errors("open"):
+                self.fs.info(str(self.root).split("/", 1)[0])
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """A store failure as one ContentpulseError line naming the store; secrets hidden."""
+        from botocore.exceptions import BotoCoreError, NoCredentialsError
+
+        bucket = str(self.root).split("/", 1)[0]
+        try:
+            yield
+        except FileNotFoundError as exc:
+            if action != "open":  # gone since it was listed, or the bucket since opened
+                raise self._failed(action, exc) from None
+            raise ContentpulseError(
+                f"landing store {self.url}: bucket {bucket!r} not found at {self.endpoint} "
+                "(create it, or fix paths.landing)"
+            ) from None
+        except PermissionError:
+            raise ContentpulseError(
+                f"landing store {self.url}: {self.endpoint} refused the credentials "
+                "(check paths.landing_store.conn_id's connection, or the AWS credential chain)"
+            ) from None
+        except NoCredentialsError:
+            raise ContentpulseError(
+                f"landing store {self.url}: no credentials (set paths.landing_store.conn_id, "
+                "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            ) from None
+        except (BotoCoreError, OSError) as exc:
+            raise self._failed(action, exc) from None
+
+    def _failed(self, action: str, exc: BaseException) -> ContentpulseError:
+        reason = (str(exc).splitlines() or [""])[0]
+        for hidden in self._hidden:
+            reason = reason.replace(hidden, "***")
+        return ContentpulseError(
+            f"landing store {self.url}: cannot {action} at {self.endpoint}: "
+            f"{type(exc).__name__}: {reason}"
+        )
+
+
+def _storage_options(url: str, opts: LandingStoreOptions) -> tuple[dict[str, Any], tuple]:
+    """s3fs options from config and the connection (never from the YAML: no keys there)."""
+    from contentpulse.credentials import get_connection
+
+    options: dict[str, Any] = {
+        "use_listings_cache": False,  # other machines land meanwhile: always list afresh
+        "config_kwargs": {"connect_timeout": 10, "retries": {"max_attempts": 3}},
+    }
+    conn = get_connection(opts.conn_id) if opts.conn_id else None
+    endpoint = opts.endpoint_url or (conn.value("endpoint_url") if conn else None)
+    region = opts.region or (conn.value("region_name") if conn else None)
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if region:
+        options["client_kwargs"] = {"region_name": region}
+    hidden: tuple = ()
+    if conn is not None:
+        key = conn.login or conn.value("aws_access_key_id")
+        secret = conn.password.reveal() or conn.value("aws_secret_access_key")
+        if not (key and secret):
+            raise CredentialsError(
+                f"connection {conn.conn_id!r}: an object store needs login (the access key id) "
+                "and password (the secret access key)"
+            )
+        options.update(key=key, secret=secret)
+        token = conn.value("aws_session_token")
+        if token:
+            options["token"] = token
+        hidden = (secret, token or "", key)
+    return options, hidden
+
+
+def landing_store(cfg: Config) -> LandingStore:
+    """The configured landing root, checked once: a missing bucket or refused credentials
+    stop here with one line, before any extraction or load."""
+    from contentpulse.config import LandingStoreOptions
+
+    landing = cfg.paths.landing
+    if isinstance(landing, Path):
+        return LandingStore(landing)
+    import fsspec
+
+    opts = cfg.paths.landing_store or LandingStoreOptions()
+    options, hidden = _storage_options(landing, opts)
+    fs, _ = fsspec.core.url_to_fs(landing, **options)
+    store = LandingStore(landing, fs, options.get("endpoint_url"), hidden)
+    store.check()
+    return store
+
+
+def as_store(root: LandingStore | Path | str) -> LandingStore:
+    """A store for callers that hold a local folder (tests, benches)."""
+    return root if isinstance(root, LandingStore) else LandingStore(Path(root))
+
+
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path
+    path: Path | str
     source: str
     stream: str
     account_id: str
+    rel: str  # the path below the root: the same whichever store holds it
 
     @classmethod
-    def parse(cls, root: Path, path: Path) -> LandingFile:
-        parts = dict(p.split("=", 1) for p in path.relative_to(root).parts[:-1] if "=" in p)
-        return cls(path, parts["source"], parts["stream"], parts["account"])
+    def parse(cls, rel: str, path: Path | str) -> LandingFile:
+        parts = dict(p.split("=", 1) for p in rel.split("/")[:-1] if "=" in p)
+        return cls(path, parts["source"], parts["stream"], parts["account"], rel)
 
 
 def write_table(
-    root: Path, source: str, stream: str, account_id: str, window: str, run_id: str, table: pa.Table
-) -> Path:
-    folder = (
-        root
-        / f"source={source}"
-        / f"stream={stream}"
-        / f"account={_safe(account_id)}"
-        / f"window={window}"
+    root: LandingStore | Path,
+    source: str,
+    stream: str,
+    account_id: str,
+    window: str,
+    run_id: str,
+    table: pa.Table,
+) -> Path | str:
+    folder = f"source={source}/stream={stream}/account={_safe(account_id)}/window={window}"
+    return as_store(root).write_parquet(
+        f"{folder}/{_safe(run_id)}__{uuid.uuid4().hex[:12]}.parquet", table
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{_safe(run_id)}__{uuid.uuid4().hex[:12]}.parquet"
-    tmp = folder / f".{final.name}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    return final
 
 
-def write_result(root: Path, result: ExtractResult, run_id: str) -> list[Path]:
+def write_result(root: LandingStore | Path, result: ExtractResult, run_id: str) -> list[Path | str]:
     """Land every stream of one extraction; the extract log goes last, as the commit mark."""
     names = sorted(result.tables, key=lambda n: n == "extract_log")
     return [
@@ -76,22 +266,39 @@ def write_result(root: Path, result: ExtractResult, run_id: str) -> list[Path]:
     ]
 
 
-def list_files(root: Path) -> list[LandingFile]:
+def list_files(root: LandingStore | Path) -> list[LandingFile]:
     """Every complete landing file, oldest name first (temporary files are skipped)."""
-    if not root.exists():
-        return []
-    return [
-        LandingFile.parse(root, p)
-        for p in sorted(root.glob("source=*/stream=*/account=*/window=*/*.parquet"))
-    ]
+    return [LandingFile.parse(rel, path) for rel, path in as_store(root).find("", FILES)]
 
 
-def completed_windows(root: Path, source: str, account_id: str) -> list[Window]:
+def fetch_files(
+    root: LandingStore | Path, files: list[LandingFile]
+) -> Iterator[tuple[LandingFile, bytes | None]]:
+    """Each file with its bytes when it is remote (None when local: DuckDB reads the path)."""
+    store = as_store(root)
+    if store.local:
+        yield from ((f, None) for f in files)
+        return
+    yield from zip(files, store.fetch([str(f.path) for f in files]), strict=True)
+
+
+def completed_windows(root: LandingStore | Path, source: str, account_id: str) -> list[Window]:
     """Windows whose metrics have landed completely (their extract_log is the commit mark)."""
-    folder = root / f"source={source}" / "stream=extract_log" / f"account={_safe(account_id)}"
+    folder = f"source={source}/stream=extract_log/account={_safe(account_id)}"
+    files = as_store(root).find(folder, "window=*/*.parquet")
     out = []
-    for window_dir in sorted(folder.glob("window=*")) if folder.exists() else []:
-        if any(window_dir.glob("*.parquet")):
-            start, end = window_dir.name.removeprefix("window=").split("_")
-            out.append(Window(date.fromisoformat(start), date.fromisoformat(end)))
+    for name in sorted({rel.split("/")[-2] for rel, _ in files}):
+        start, end = name.removeprefix("window=").split("_")
+        out.append(Window(date.fromisoformat(start), date.fromisoformat(end)))
     return out
+
+
+def read_landed(
+    root: LandingStore | Path, source: str, stream: str, account_id: str, columns: list[str]
+) -> pa.Table | None:
+    """These columns of every file of one account's stream (None when nothing landed): the
+    state that connectors resume from."""
+    store = as_store(root)
+    folder = f"source={source}/stream={stream}/account={_safe(account_id)}"
+    files = [path for _, path in store.find(folder, "window=*/*.parquet")]
+    return store.read_columns(files, columns) if files else None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors import PLATFORMS, landing_schemas
 from contentpulse.config import Config
 from contentpulse.errors import ContentpulseError
-from transforms.landing import LandingFile, list_files
+from transforms.landing import LandingFile, fetch_files, landing_store, list_files
 
 log = logging.getLogger(__name__)
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -37,11 +37,10 @@ def raw_table(source: str, stream: str) -> str:
     return f"raw.{source}__{stream}"
 
 
-def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+def _ensure_columns(
+    con: duckdb.DuckDBPyConnection, table: str, rel: duckdb.DuckDBPyRelation
+) -> None:
     """Create the raw table from the file's schema, or add columns the file brings."""
-    rel = con.sql(
-        "select * from read_parquet($path, hive_partitioning = false)", params={"path": str(path)}
-    )
     schema, name = table.split(".")
     existing = {
         r[0]
@@ -90,27 +89,30 @@ def account_rows(cfg: Config) -> list[list[str]]:
 
 def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Load every landing file not yet loaded; all or nothing."""
-    root = cfg.paths.landing
+    store = landing_store(cfg)
     done = {r[0] for r in con.execute("select path from meta.loaded_files").fetchall()}
-    pending: list[LandingFile] = [
-        f for f in list_files(root) if str(f.path.relative_to(root)) not in done
-    ]
+    pending: list[LandingFile] = [f for f in list_files(store) if f.rel not in done]
     by_table: dict[str, int] = {}
     con.execute("begin transaction")
     try:
         ensure_raw_tables(con)
         con.execute("delete from meta.accounts")
         con.executemany("insert into meta.accounts values (?, ?, ?, ?)", account_rows(cfg))
-        for file in pending:
+        for file, data in fetch_files(store, pending):
             table = raw_table(file.source, file.stream)
-            rel_path = str(file.path.relative_to(root))
+            rel_path = file.rel
             try:
-                _ensure_columns(con, table, file.path)
+                if data is None:  # a local file: DuckDB reads it itself
+                    scan, params = "read_parquet(?, hive_partitioning = false)", [str(file.path)]
+                else:  # fetched from an object store: DuckDB scans the Arrow table
+                    con.register("landing_batch", pq.read_table(pa.BufferReader(data)))
+                    scan, params = "landing_batch", []
+                _ensure_columns(con, table, con.sql(f"select * from {scan}", params=params))
                 rows = con.execute(
-                    f"insert into {table} by name select *, ? as landing_file from read_parquet(?, hive_partitioning = false)",
-                    [rel_path, str(file.path)],
+                    f"insert into {table} by name select *, ? as landing_file from {scan}",
+                    [rel_path, *params],
                 ).fetchall()[0][0]
-            except duckdb.Error as exc:
+            except (duckdb.Error, pa.ArrowException) as exc:
                 first = str(exc).splitlines()[0]
                 raise ContentpulseError(
                     f"load: landing file {rel_path} is unreadable: {first}"

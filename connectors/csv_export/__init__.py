@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -30,6 +31,9 @@ from connectors.streams import CallLog, ExtractResult, Window, find_links
 from contentpulse.config import CsvAccount, CsvExport, CsvExportDate, CsvExportSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
+
+if TYPE_CHECKING:
+    from transforms.landing import LandingStore
 
 __all__ = [
     "RESUME_BY_WINDOW",
@@ -71,19 +75,13 @@ def metric_units(chunk: Window, files: list[DroppedFile]) -> list[DroppedFile]:
     return list(files)
 
 
-def landed_state(root: Path, account_id: str) -> set[str]:
+def landed_state(root: LandingStore | Path, account_id: str) -> set[str]:
     """The sha256 of every file already landed for the account (from its landed extract_log)."""
-    import pyarrow.dataset as ds
+    from transforms.landing import read_landed
 
-    from transforms.landing import _safe
-
-    folder = (
-        root / f"source={settings.PLATFORM}" / "stream=extract_log" / f"account={_safe(account_id)}"
-    )
-    files = sorted(str(p) for p in folder.glob("window=*/*.parquet")) if folder.exists() else []
-    if not files:
+    table = read_landed(root, settings.PLATFORM, "extract_log", account_id, ["sha256"])
+    if table is None:
         return set()
-    table = ds.dataset(files, format="parquet").to_table(columns=["sha256"])
     return set(table.column("sha256").to_pylist())
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -36,6 +37,9 @@ from connectors.tiktok.client import RateLimited, TikTokClient
 from contentpulse.config import Account, TikTokSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError
+
+if TYPE_CHECKING:
+    from transforms.landing import LandingStore
 
 __all__ = [
     "RESUME_BY_WINDOW",
@@ -72,23 +76,15 @@ class Landed:
     published: dict[str, datetime] = field(default_factory=dict)  # item_id -> published_at
 
 
-def landed_state(root: Path, account_id: str) -> Landed:
+def landed_state(root: LandingStore | Path, account_id: str) -> Landed:
     """The newest snapshot of every landed video, and when each listed video was published
     (videos listed before are not listed again, so their dates come from the landing)."""
-    import pyarrow.dataset as ds
+    from transforms.landing import read_landed
 
-    from transforms.landing import _safe
-
-    folder = (
-        root
-        / f"source={settings.PLATFORM}"
-        / "stream=content_items"
-        / f"account={_safe(account_id)}"
-    )
-    files = sorted(str(p) for p in folder.glob("window=*/*.parquet")) if folder.exists() else []
+    columns = ["item_id", "published_at"]
+    table = read_landed(root, settings.PLATFORM, "content_items", account_id, columns)
     published: dict[str, datetime] = {}
-    if files:
-        table = ds.dataset(files, format="parquet").to_table(columns=["item_id", "published_at"])
+    if table is not None:
         for item, moment in zip(
             table.column("item_id").to_pylist(),
             table.column("published_at").to_pylist(),
