@@ -15,7 +15,7 @@ SANDBOX_PORT ?= 8765
 # test files run in parallel workers (pytest-xdist), each file whole in one worker
 TEST_WORKERS ?= 2
 
-.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-night airflow chromium clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-night airflow chromium redis clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ $(BIN)/.synced: pyproject.toml uv.lock
 demo: $(BIN)/.synced ## the whole night against the local sandbox, no credentials needed
 	$(BIN)/contentpulse demo
 
-test: $(BIN)/.synced chromium lint ## lint, then every test (unit, sandbox, Airflow, browser, e2e)
+test: $(BIN)/.synced chromium redis lint ## lint, then every test (unit, sandbox, Airflow, Celery, browser, e2e)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=12
 
 lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
@@ -69,6 +69,12 @@ chromium: ## Debian's Chromium for the browser tests (installs it when missing a
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+redis: ## Debian's redis-server for the Celery tests (installs it when missing and root)
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
 airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:8765
 	@mkdir -p $(AIRFLOW_HOME) demo

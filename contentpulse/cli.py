@@ -61,8 +61,15 @@ def _finish(steps, started: float) -> int:
     return 1 if errors else 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (the usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="contentpulse", description=__doc__)
+    p = _Parser(prog="contentpulse", description=__doc__)
     p.add_argument(
         "--config", help="config file (default: $CONTENTPULSE_CONFIG or ./contentpulse.yml)"
     )
@@ -130,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     except ContentpulseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder that is a file, a permission: one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        what = exc.strerror if exc.filename and exc.strerror else str(exc).splitlines()[0]
+        print(f"error: {args.command}: {where}{what}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -144,6 +156,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args.dir, started)
     if args.command == "sandbox":
         return _serve(args)
+    _not_in_future(args)
     cfg = load_config(args.config)
     if args.command == "backfill" and args.start is None:
         if cfg.history_start is None:
@@ -176,6 +189,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         ),
     }[args.command]()
     return _finish(steps, started)
+
+
+def _not_in_future(args: argparse.Namespace) -> None:
+    """Reporting dates end today in the time zone furthest ahead: UTC's today + 1 at most."""
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    for flag in ("date", "end"):
+        day = getattr(args, flag, None)
+        if isinstance(day, date) and day > latest:
+            raise ContentpulseError(
+                f"{args.command}: --{flag} {day} is in the future (today is {latest - timedelta(days=1)} UTC)"
+            )
 
 
 def _pools(cfg, out: Path | None) -> int:

@@ -246,8 +246,10 @@ def build(cfg: Config, full: bool = False) -> StepResult:
     from contentpulse.warehouse import open_warehouse
     from models.runner import BuildContext
     from models.runner import build as build_models
+    from transforms.identity import check_registry
 
     started = time.perf_counter()
+    check_registry(cfg)  # a bad registry stops the build before it starts
     with open_warehouse(cfg.paths.warehouse) as con:
         summary = build_models(con, full=full, context=BuildContext(config=cfg))
     scope = (

@@ -767,6 +767,33 @@ def _links_frame(evidence: list[dict], keys: list[tuple[str, str, str]]) -> pd.D
 
 
 # -- in the warehouse ------------------------------------------------------------------------
+def check_registry(cfg) -> None:
+    """The config's registry file (if any) is valid and names only configured accounts."""
+    if cfg.registry:
+        _check_registry_accounts(cfg, load_registry(cfg.registry))
+
+
+def _check_registry_accounts(cfg, registry: pd.DataFrame) -> None:
+    """Every registry row names a platform, and an account (if any), that the config has."""
+    known: dict[str, set[str]] = {}
+    for name, source in cfg.iter_sources():
+        for account in source.accounts:
+            if name == "csv_export":  # an export account's items are on its exports' platforms
+                for export in account.exports:
+                    known.setdefault(source.exports[export].platform, set()).add(account.id)
+            else:
+                known.setdefault(name, set()).add(account.id)
+    for row in registry.itertuples():
+        where = f"{cfg.registry}: line {row.line}"
+        if row.platform not in known:
+            raise ConfigError(
+                f"{where}: unknown platform {row.platform!r} "
+                f"(the config has {', '.join(sorted(known)) or 'no accounts'})"
+            )
+        if row.account_id and row.account_id not in known[row.platform]:
+            raise ConfigError(f"{where}: no {row.platform} account {row.account_id!r} in the config")
+
+
 def warehouse_families(con, context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Families and evidence over intermediate.int_items, with the config's registry file;
     computed once per build (the runner's context cache) for the two models that need it."""
@@ -777,5 +804,7 @@ def warehouse_families(con, context) -> tuple[pd.DataFrame, pd.DataFrame]:
         ).df()
         cfg = context.config
         registry = load_registry(cfg.registry) if cfg is not None and cfg.registry else None
+        if registry is not None:
+            _check_registry_accounts(cfg, registry)
         context.cache["content_families"] = content_families(items, registry)
     return context.cache["content_families"]

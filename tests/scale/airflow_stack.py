@@ -1,0 +1,378 @@
+"""A real Airflow deployment for tests: Redis, the API server, the scheduler, the DAG processor
+and Celery workers, each its own process group in a temporary AIRFLOW_HOME, all on 127.0.0.1.
+
+`AirflowStack` starts what a test asks for and kills every process group it started when it
+closes (also when the test fails). `local_home` prepares an AIRFLOW_HOME for LocalExecutor
+`airflow dags test` runs (the reference the Celery runs are compared with).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from connectors.sandbox import Sandbox
+from contentpulse.demo import write_sandbox_config
+from contentpulse.warehouse import connect
+
+BIN = Path(sys.executable).parent
+AIRFLOW = str(BIN / "airflow")
+REPO = Path(__file__).resolve().parents[2]
+DAG_ID = "contentpulse_nightly"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return f"({path.name}: no output)"
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- {path.name} (last {len(text)} lines) ---\n" + "\n".join(text)
+
+
+def base_env(home: Path, config: Path) -> dict[str, str]:
+    """Airflow in `home` with the repo's airflow.cfg and DAGs, contentpulse reading `config`."""
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "CONTENTPULSE_CONFIG": str(config),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        # a failed task shows at once instead of after retries minutes apart
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
+    }
+
+
+def run(env: dict[str, str], *argv: str, timeout: float = 300) -> str:
+    """An Airflow (or contentpulse) command; its output, or a failure with its tail."""
+    command = list(argv) if os.path.isabs(argv[0]) else [AIRFLOW, *argv]
+    done = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(argv)} failed:\n{output[-3000:]}"
+    return output
+
+
+def prepare_home(
+    home: Path,
+    sandbox: Sandbox,
+    env_extra: dict[str, str] | None = None,
+    youtube_pool_slots: int | None = None,
+):
+    """A migrated AIRFLOW_HOME with the pools imported and a contentpulse config for `sandbox`
+    (the YouTube pool sized `youtube_pool_slots` when given); returns (env, config path)."""
+    config = write_sandbox_config(home / "contentpulse.yml", sandbox, home / "data")
+    if youtube_pool_slots:
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw["sources"]["youtube"]["pool_slots"] = youtube_pool_slots
+        config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    env = {**base_env(home, config), **(env_extra or {})}
+    run(env, "db", "migrate")
+    pools = home / "pools.json"
+    run(env, str(BIN / "contentpulse"), "pools", "--json", str(pools))
+    run(env, "pools", "import", str(pools))
+    return env, config
+
+
+def dags_test(env: dict[str, str], logical_date: str) -> str:
+    """`airflow dags test` of the nightly DAG (LocalExecutor, in-process); asserts success."""
+    output = run(env, "dags", "test", DAG_ID, logical_date, timeout=600)
+    assert "state=success" in output, output[-4000:]
+    return output
+
+
+# columns holding the wall-clock time of the run itself (when a source was last extracted):
+# two runs of the same intervals differ there and nowhere else
+WALL_CLOCK_COLUMNS = {"last_extracted_at"}
+
+
+def marts_fingerprint(analytics: Path) -> dict[str, tuple[int, int]]:
+    """(rows, sum of row hashes) of every table in the published `marts` schema, leaving out
+    the WALL_CLOCK_COLUMNS."""
+    with connect(analytics, read_only=True) as con:
+        columns: dict[str, list[str]] = {}
+        for table, column in con.sql(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
+            "order by table_name, column_index"
+        ).fetchall():
+            columns.setdefault(table, []).append(column)
+        assert columns, f"{analytics} has no marts"
+        fingerprint = {}
+        for table, names in columns.items():
+            kept = ", ".join(f'"{c}"' for c in names if c not in WALL_CLOCK_COLUMNS)
+            fingerprint[table] = tuple(
+                con.sql(
+                    f"select count(*), sum(hash(x)) from (select {kept} from marts.{table}) as x"
+                ).fetchall()[0]
+            )
+        return fingerprint
+
+
+class AirflowStack:
+    """Redis + api-server + scheduler + dag-processor + Celery workers in `home`."""
+
+    def __init__(
+        self,
+        home: Path,
+        sandbox: Sandbox,
+        workers: tuple[str, ...] = ("w1", "w2"),
+        youtube_pool_slots: int | None = None,
+    ):
+        self.home = home
+        self.workers = workers
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs = home / "proc"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.redis_port = free_port()
+        self.api_port = free_port()
+        self.api = f"http://127.0.0.1:{self.api_port}"
+        redis = f"redis://127.0.0.1:{self.redis_port}"
+        self.env, self.config = prepare_home(
+            home,
+            sandbox,
+            {
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                # SQLite takes one writer at a time; the scheduler, the API server and the CLI
+                # write at once: wait for the lock (default 5 s: "database is locked" under load)
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+                "AIRFLOW__CELERY__BROKER_URL": f"{redis}/0",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"{redis}/1",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api}/execution/",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__API__BASE_URL": self.api,
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                # only backfills and triggered runs: no run of "yesterday" on unpausing
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                # a restarted scheduler takes over a dead one's tasks within seconds, not minutes
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "10",
+                "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            },
+            youtube_pool_slots,
+        )
+
+    # processes
+    def start(self, name: str, *argv: str) -> None:
+        with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                list(argv),
+                env=self.env,
+                cwd=self.home,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def start_redis(self) -> None:
+        data = self.home / "redis"
+        data.mkdir(exist_ok=True)
+        redis = shutil.which("redis-server")
+        assert redis, "redis-server is missing: make redis (or apt-get install redis-server)"
+        self.start(
+            "redis",
+            redis,
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data),
+        )
+        self.wait_for(lambda: self._tcp_open(self.redis_port), 30, "redis to listen")
+
+    def start_scheduler(self) -> None:
+        self.start("scheduler", AIRFLOW, "scheduler", "--skip-serve-logs")
+
+    def start_all(self) -> None:
+        self.start_redis()
+        self.start(
+            "api-server",
+            AIRFLOW,
+            "api-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.api_port),
+            "--workers",
+            "1",
+        )
+        self.start("dag-processor", AIRFLOW, "dag-processor")
+        self.start_scheduler()
+        for name in self.workers:
+            self.start(
+                name,
+                AIRFLOW,
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@contentpulse",
+                "--concurrency",
+                "2",
+                "--skip-serve-logs",
+                "--without-mingle",
+                "--without-gossip",
+            )
+        self.wait_for(lambda: self._get(f"/api/v2/dags/{DAG_ID}") is not None, 180, "the DAG")
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            self.kill(name)
+
+    def __enter__(self) -> AirflowStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # waiting and reading state
+    @staticmethod
+    def _tcp_open(port: int) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    def _get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(self.api + path, timeout=10) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    def get(self, path: str) -> Any:
+        body = self._get(path)
+        assert body is not None, f"GET {path} failed\n{self.tails()}"
+        return body
+
+    def tails(self, lines: int = 25) -> str:
+        parts = []
+        for name, proc in self.procs.items():
+            state = "running" if proc.poll() is None else f"exited {proc.returncode}"
+            parts.append(f"{name}: {state}")
+        parts += [tail(p, lines) for p in sorted(self.logs.glob("*.log"))]
+        return "\n".join(parts)
+
+    def wait_for(self, ready: Callable[[], Any], timeout: float, what: str, every: float = 1.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = ready()
+            if value:
+                return value
+            for name, proc in self.procs.items():
+                assert proc.poll() is None, (
+                    f"{name} exited while waiting for {what}\n{self.tails()}"
+                )
+            assert time.monotonic() < deadline, (
+                f"gave up after {timeout:.0f} s waiting for {what}\n{self.tails()}"
+            )
+            time.sleep(every)
+
+    def airflow(self, *argv: str, timeout: float = 300) -> str:
+        return run(self.env, *argv, timeout=timeout)
+
+    def runs(self) -> list[dict]:
+        return self.get(f"/api/v2/dags/{DAG_ID}/dagRuns?limit=100&order_by=logical_date")[
+            "dag_runs"
+        ]
+
+    def task_instances(self, run_id: str) -> list[dict]:
+        quoted = urllib.request.quote(run_id, safe="")
+        return self.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=500")[
+            "task_instances"
+        ]
+
+    def backfill(
+        self, from_date: str, to_date: str, reprocess: str = "none", max_active_runs: int = 1
+    ) -> int:
+        """`airflow backfill create`; the new backfill's id."""
+        self.airflow(
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            from_date,
+            "--to-date",
+            to_date,
+            "--reprocess-behavior",
+            reprocess,
+            "--max-active-runs",
+            str(max_active_runs),
+        )
+        return max(b["id"] for b in self.get(f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"])
+
+    def wait_backfill(self, backfill_id: int, timeout: float) -> list[dict]:
+        """Wait until the backfill completed; its runs, each of which must have succeeded."""
+
+        def done():
+            backfill = self.get(f"/api/v2/backfills/{backfill_id}")
+            runs = [
+                r
+                for r in self.runs()
+                if r["run_type"] == "backfill"
+                and backfill["from_date"] <= r["logical_date"] <= backfill["to_date"]
+            ]
+            failed = [r["dag_run_id"] for r in runs if r["state"] == "failed"]
+            assert not failed, f"backfill {backfill_id}: runs failed: {failed}\n{self.tails()}"
+            return runs if backfill["completed_at"] else None
+
+        runs = self.wait_for(done, timeout, f"backfill {backfill_id} to complete", every=2)
+        assert runs and all(r["state"] == "success" for r in runs), runs
+        return runs
+
+    def executed(self, task_id: str) -> dict[str, list[str]]:
+        """For each worker, the (run, map index) of every `task_id` it executed, from its log."""
+        pattern = re.compile(
+            r"Executing workload in Celery: .*?log_path='dag_id=[^/]+/run_id=([^/]+)"
+            rf"/task_id={re.escape(task_id)}/(?:map_index=(\d+)/)?attempt="
+        )
+        return {
+            name: [
+                f"{m[1]}[{m[2] or -1}]"
+                for m in pattern.finditer((self.logs / f"{name}.log").read_text(errors="replace"))
+            ]
+            for name in self.workers
+        }
