@@ -369,6 +369,20 @@ def _value(entry: dict) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
+def insight_values(body: Any, asked: list[str], what: str) -> dict[str, int | None]:
+    """The values of the `asked` metrics in one insights response (None where empty); a
+    body of another shape is one SourceError line."""
+    entries = (body.get("data") or []) if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict)
+        and isinstance(e.get("values") or [], list)
+        and all(isinstance(v, dict) for v in e.get("values") or [])
+        for e in entries
+    ):
+        raise SourceError(f"{what}: malformed insights response (no list of metric objects)")
+    return {e["name"]: _value(e) for e in entries if e.get("name") in asked}
+
+
 def read_insights(
     client: GraphClient, object_id: str, metrics: list[str], label: str
 ) -> tuple[dict[str, int | None], list[Issue]]:
@@ -404,9 +418,7 @@ def read_insights(
             issues.append(Issue(refused, "100", err.message))
             asked.remove(refused)
             continue
-        for entry in body.get("data") or []:
-            if entry.get("name") in batch:
-                values[entry["name"]] = _value(entry)
+        values.update(insight_values(body, batch, f"{client.what} {object_id}/insights"))
         asked = [m for m in asked if m not in batch]
     return values, issues
 

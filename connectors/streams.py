@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pyarrow as pa
+
+from contentpulse.errors import SourceError
 
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 _HASHTAG = re.compile(r"#(\w+)")
@@ -20,6 +24,28 @@ def find_links(text: str) -> list[str]:
 def find_hashtags(text: str) -> list[str]:
     """The hashtags in a caption, without the `#`, in order (the social `tags` column)."""
     return _HASHTAG.findall(text or "")
+
+
+@contextmanager
+def parsing(what: str) -> Iterator[None]:
+    """Parse a piece of a response: one of an unexpected shape (a field missing, a value of
+    the wrong kind) is one SourceError line naming `what`, not a KeyError or TypeError."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, KeyError):
+            reason = f"no {exc.args[0]!r} field"
+        else:
+            reason = " ".join(str(exc).split())[:200]
+        raise SourceError(f"{what}: malformed response ({reason})") from None
+
+
+def text_id(value: object) -> str:
+    """An object's id as text (Graph and YouTube send strings, TikTok numbers); a missing,
+    empty or structured id is a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError(f"id {value!r} is not an identifier")
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,14 @@ from connectors.graph import (
 )
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window, find_hashtags, find_links
+from connectors.streams import (
+    ExtractResult,
+    Window,
+    find_hashtags,
+    find_links,
+    parsing,
+    text_id,
+)
 from contentpulse.config import Account, FacebookSource
 from contentpulse.credentials import Connection
 
@@ -82,11 +89,16 @@ def _counters(post: dict) -> dict[str, int | None]:
 
 
 def _item_row(post: dict, account: Account) -> dict:
+    with parsing(f"facebook {account.id}: post"):
+        return _post_row(post, account)
+
+
+def _post_row(post: dict, account: Account) -> dict:
     message = post.get("message") or ""
     media_type = _media_type(post)
     return {
         "account_id": account.id,
-        "item_id": post["id"],
+        "item_id": text_id(post["id"]),
         "title": message.split("\n", 1)[0][:200],
         "description": message,
         "tags": find_hashtags(message),

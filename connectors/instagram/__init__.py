@@ -33,7 +33,14 @@ from connectors.graph import (
 from connectors.instagram import settings
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window, find_hashtags, find_links
+from connectors.streams import (
+    ExtractResult,
+    Window,
+    find_hashtags,
+    find_links,
+    parsing,
+    text_id,
+)
 from contentpulse.config import Account, InstagramSource
 from contentpulse.credentials import Connection
 
@@ -69,12 +76,17 @@ def _published(value: str) -> datetime:
 
 
 def _item_row(media: dict, account: Account) -> dict:
+    with parsing(f"instagram {account.id}: media"):
+        return _media_row(media, account)
+
+
+def _media_row(media: dict, account: Account) -> dict:
     caption = media.get("caption") or ""
     product_type = media.get("media_product_type") or ""
     media_type = media.get("media_type") or ""
     return {
         "account_id": account.id,
-        "item_id": media["id"],
+        "item_id": text_id(media["id"]),
         "title": caption.split("\n", 1)[0][:200],
         "description": caption,
         "tags": find_hashtags(caption),

@@ -31,7 +31,14 @@ from connectors import social
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import ExtractResult, Window, find_hashtags, find_links
+from connectors.streams import (
+    ExtractResult,
+    Window,
+    find_hashtags,
+    find_links,
+    parsing,
+    text_id,
+)
 from connectors.tiktok import settings
 from connectors.tiktok.client import RateLimited, TikTokClient
 from contentpulse.config import Account, TikTokSource
@@ -149,10 +156,15 @@ def _list_new_videos(client: TikTokClient, known: dict[str, datetime]) -> list[d
 
 
 def _item_row(account: Account, video: dict, extracted_at: datetime, run_id: str) -> dict:
+    with parsing(f"tiktok {account.id}: video"):
+        return _video_row(account, video, extracted_at, run_id)
+
+
+def _video_row(account: Account, video: dict, extracted_at: datetime, run_id: str) -> dict:
     description = video.get("video_description") or ""
     return {
         "account_id": account.id,
-        "item_id": str(video["id"]),
+        "item_id": text_id(video["id"]),
         "title": video.get("title") or "",
         "description": description,
         "tags": find_hashtags(description),

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import ExtractResult, Window, find_links
+from connectors.streams import ExtractResult, Window, find_links, parsing, text_id
 from connectors.youtube import settings
 from connectors.youtube.client import QuotaExhausted, YouTubeClient
 from contentpulse.config import Account, YouTubeSource
@@ -117,31 +117,37 @@ def _content_items(
                 part="snippet,contentDetails,statistics", id=",".join(batch), maxResults=len(batch)
             ),
         )
-        for item in body.get("items", []):
-            snippet, stats = item.get("snippet", {}), item.get("statistics", {})
-            duration = parse_duration(item.get("contentDetails", {}).get("duration", ""))
-            description = snippet.get("description", "")
-            rows.append(
-                {
-                    "account_id": account.id,
-                    "item_id": item["id"],
-                    "title": snippet.get("title", ""),
-                    "description": description,
-                    "tags": snippet.get("tags") or [],
-                    "published_at": _ts(snippet["publishedAt"]),
-                    "duration_s": duration,
-                    "format": video_format(duration, snippet),
-                    "url": f"https://www.youtube.com/watch?v={item['id']}",
-                    "links": find_links(description),
-                    "view_count": _int(stats.get("viewCount")),
-                    "like_count": _int(stats.get("likeCount")),
-                    "comment_count": _int(stats.get("commentCount")),
-                    "raw_json": json.dumps(item, ensure_ascii=False, sort_keys=True),
-                    "extracted_at": extracted_at,
-                    "run_id": run_id,
-                }
-            )
+        with parsing(f"youtube {account.id}: videos.list"):
+            rows += [
+                _video_row(account.id, item, extracted_at, run_id) for item in body.get("items", [])
+            ]
     return pa.Table.from_pylist(rows, schema=settings.SCHEMAS["content_items"])
+
+
+def _video_row(account_id: str, item: dict, extracted_at: datetime, run_id: str) -> dict:
+    """One videos.list item as a content_items row (counters YouTube hides are NULL)."""
+    snippet, stats = item.get("snippet", {}), item.get("statistics", {})
+    duration = parse_duration(item.get("contentDetails", {}).get("duration", ""))
+    description = snippet.get("description", "")
+    video_id = text_id(item["id"])
+    return {
+        "account_id": account_id,
+        "item_id": video_id,
+        "title": snippet.get("title", ""),
+        "description": description,
+        "tags": snippet.get("tags") or [],
+        "published_at": _ts(snippet["publishedAt"]),
+        "duration_s": duration,
+        "format": video_format(duration, snippet),
+        "url": f"https://www.youtube.com/watch?v={video_id}",
+        "links": find_links(description),
+        "view_count": _int(stats.get("viewCount")),
+        "like_count": _int(stats.get("likeCount")),
+        "comment_count": _int(stats.get("commentCount")),
+        "raw_json": json.dumps(item, ensure_ascii=False, sort_keys=True),
+        "extracted_at": extracted_at,
+        "run_id": run_id,
+    }
 
 
 def _report_rows(
