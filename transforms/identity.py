@@ -791,7 +791,9 @@ def _check_registry_accounts(cfg, registry: pd.DataFrame) -> None:
                 f"(the config has {', '.join(sorted(known)) or 'no accounts'})"
             )
         if row.account_id and row.account_id not in known[row.platform]:
-            raise ConfigError(f"{where}: no {row.platform} account {row.account_id!r} in the config")
+            raise ConfigError(
+                f"{where}: no {row.platform} account {row.account_id!r} in the config"
+            )
 
 
 def warehouse_families(con, context) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -174,19 +174,27 @@ def _report_rows(
             query["filters"] = filters
         kind = f"reports.query {dimensions}" + (" video" if filters else "")
         body = client.call("reports.query", client.analytics.reports().query(**query), kind)
-        headers = [h.get("name") for h in body.get("columnHeaders", [])]
-        expected = [*dimensions.split(","), *metrics]
-        if headers != expected:
-            raise SourceError(
-                f"youtube {account.id}: reports.query returned columns {headers}, "
-                f"expected {expected}"
-            )
-        rows = body.get("rows") or []
-        for row in rows:
-            yield dict(zip(headers, row, strict=True))
+        rows = report_rows(body, [*dimensions.split(","), *metrics], f"youtube {account.id}")
+        yield from rows
         if len(rows) < settings.ANALYTICS_PAGE_SIZE:
             return
         start_index += len(rows)
+
+
+def report_rows(body: dict, expected: list[str], what: str) -> list[dict]:
+    """One Analytics reports.query page as {column: value} rows, `day` as a date; a page of
+    another shape (other columns, a row of another length, a bad day) is one SourceError."""
+    with parsing(f"{what}: reports.query"):
+        headers = [h.get("name") for h in body.get("columnHeaders", [])]
+        if headers != expected:
+            raise SourceError(
+                f"{what}: reports.query returned columns {headers}, expected {expected}"
+            )
+        rows = [dict(zip(headers, row, strict=True)) for row in body.get("rows") or []]
+        for row in rows:
+            if "day" in row:
+                row["day"] = date.fromisoformat(row["day"])
+        return rows
 
 
 @dataclass(frozen=True)
@@ -262,7 +270,7 @@ def _traffic_rows(
         {
             "account_id": account.id,
             "item_id": "",
-            "date": date.fromisoformat(r["day"]),
+            "date": r["day"],
             "source": r["insightTrafficSourceType"],
             "views": r["views"],
         }
@@ -281,7 +289,7 @@ def _traffic_rows(
                 {
                     "account_id": account.id,
                     "item_id": upload.video_id,
-                    "date": date.fromisoformat(r["day"]),
+                    "date": r["day"],
                     "source": r["insightTrafficSourceType"],
                     "views": r["views"],
                 }
@@ -317,12 +325,12 @@ def extract_metrics(
                     {
                         "account_id": account.id,
                         "item_id": row.pop("video"),
-                        "date": date.fromisoformat(row.pop("day")),
+                        "date": row.pop("day"),
                         **row,
                     }
                 )
         account_rows = [
-            {"account_id": account.id, "date": date.fromisoformat(r.pop("day")), **r}
+            {"account_id": account.id, "date": r.pop("day"), **r}
             for r in _report_rows(client, account, chunk, settings.CHANNEL_METRICS, "day")
         ]
         traffic_rows = _traffic_rows(client, account, chunk, live)

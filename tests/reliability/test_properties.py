@@ -469,6 +469,71 @@ def test_youtube_malformed_videos_are_one_source_error_line(item):
     assert one_line(err.value).startswith(f"youtube {ACCOUNT.id}: videos.list: malformed")
 
 
+# -- YouTube Analytics reports.query ----------------------------------------------------------
+YT_COLUMNS = ["day", "video", *yt_settings.VIDEO_METRICS]
+yt_report_rows = st.lists(
+    st.tuples(
+        st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+        ids,
+        st.lists(
+            big, min_size=len(yt_settings.VIDEO_METRICS), max_size=len(yt_settings.VIDEO_METRICS)
+        ),
+    ),
+    max_size=20,
+)
+
+
+def yt_report(rows, columns=YT_COLUMNS) -> dict:
+    return {
+        "kind": "youtubeAnalytics#resultTable",
+        "columnHeaders": [
+            {"name": c, "columnType": "METRIC", "dataType": "INTEGER"} for c in columns
+        ],
+        "rows": [[d.isoformat(), v, *m] for d, v, m in rows],
+    }
+
+
+@FAST
+@given(yt_report_rows, st.booleans())
+def test_youtube_report_rows_keep_every_value(rows, no_rows_key):
+    body = yt_report(rows)
+    if not rows and no_rows_key:
+        body.pop("rows")  # an empty page has no `rows` at all
+    got = youtube.report_rows(body, YT_COLUMNS, "youtube UC1")
+    assert got == [dict(zip(YT_COLUMNS, [d, v, *m], strict=True)) for d, v, m in rows]
+
+
+@FAST
+@given(yt_report_rows.filter(bool), st.sampled_from(["columns", "short", "day", "rows"]), st.data())
+def test_youtube_malformed_reports_are_one_source_error_line(rows, fault, data):
+    body = yt_report(rows)
+    i = data.draw(st.integers(0, len(rows) - 1))
+    if fault == "columns":
+        body["columnHeaders"] = body["columnHeaders"][1:]
+    elif fault == "short":
+        body["rows"][i] = body["rows"][i][:-1]
+    elif fault == "day":
+        body["rows"][i][0] = data.draw(
+            st.one_of(
+                text.filter(lambda t: not _iso_day(t)),
+                junk.filter(lambda j: not isinstance(j, str)),
+            )
+        )
+    else:
+        body["rows"] = data.draw(st.one_of(st.integers(), st.just([None]), st.just("rows")))
+    with pytest.raises(SourceError) as err:
+        youtube.report_rows(body, YT_COLUMNS, "youtube UC1")
+    assert one_line(err.value).startswith("youtube UC1: reports.query")
+
+
+def _iso_day(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 # -- CSV exports ---------------------------------------------------------------------------
 LINKEDIN = CsvExport(**export_types()["linkedin_posts"])
 csv_text = st.text(
