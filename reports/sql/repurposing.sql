@@ -34,7 +34,7 @@ select
     candidates.best_performance_index,
     candidates.views,
     candidates.items,
-    candidates.missing_formats,
+    coalesce(candidates.missing_formats, []) as missing_formats,
     coalesce(missing.missing_account_names, []) as missing_account_names
 from candidates
 inner join marts.posts as best
