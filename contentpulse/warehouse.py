@@ -96,12 +96,31 @@ def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The working warehouse, for writing (under the writer lock); creates its schemas and
     bookkeeping tables, and closes it at the end of the `with` block."""
     with writer_lock(path):
+        _discard_unborn(path)
         con = connect(path)
         try:
             _prepare(con)
             yield con
         finally:
             con.close()
+
+
+# DuckDB writes a new file's header blocks (3 x 4 KiB) before anything else
+DUCKDB_HEADER_BYTES = 3 * 4096
+
+
+def _discard_unborn(path: Path) -> None:
+    """Remove a database file whose creation was killed (shorter than DuckDB's header, with
+    no WAL behind it): it holds nothing, and DuckDB would refuse it on every later run as
+    "not a valid DuckDB database file". Called under the writer lock."""
+    wal = path.with_name(path.name + ".wal")
+    if not path.exists() or path.stat().st_size >= DUCKDB_HEADER_BYTES:
+        return
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # not one DuckDB left half-created: leave it for a person to look at
+    log.warning("%s: a database file whose creation was interrupted; creating it anew", path)
+    path.unlink()
+    wal.unlink(missing_ok=True)
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:

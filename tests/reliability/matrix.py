@@ -240,7 +240,7 @@ SOURCES = [
     ),
     SourceRow(
         "tiktok",
-        _social(SocialAccountSpec("tiktok", "alphanews", 25, "Asia/Tokyo", business=True)),
+        _social(SocialAccountSpec("tiktok", "alphanews", 10, "Asia/Tokyo", business=True)),
         "/tiktok/v2/video/",
         1,
         "429 rate_limit_exceeded",
@@ -322,13 +322,12 @@ def build_staging(cfg: Config) -> None:
         build(con, models, context=BuildContext(config=cfg))
 
 
-def night(cfg: Config, run_id: str, build: bool = True) -> pipeline.StepResult:
+def night(cfg: Config, run_id: str) -> pipeline.StepResult:
     """Extract, load and build the staging models (checks and publish change nothing
     compared here)."""
     extracted = extract(cfg, run_id)
     pipeline.load(cfg)
-    if build:
-        build_staging(cfg)
+    build_staging(cfg)
     return extracted
 
 
@@ -349,12 +348,19 @@ def landed(cfg: Config) -> list[Path]:
     return sorted(cfg.paths.landing.rglob("*.parquet")) if cfg.paths.landing.exists() else []
 
 
-def kill_when(command: list[str], ready: Callable[[], bool], timeout_s: float = 60) -> str:
-    """Run `command` in its own process group and SIGKILL the group once `ready()`; say
-    whether it was still running (it must be: the kill is the point)."""
+def kill_when(
+    command: list[str], ready: Callable[[], bool], pycache: Path, timeout_s: float = 60
+) -> None:
+    """Run `command` in its own process group and SIGKILL the group once `ready()`, which
+    must come while it still runs (the kill is the point).
+
+    The runs share a bytecode cache in `pycache`: where PYTHONDONTWRITEBYTECODE is set and
+    the environment holds no compiled modules, each would compile every import again."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.Popen(
         command,
         cwd=REPO,
+        env=env | {"PYTHONPYCACHEPREFIX": str(pycache)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -374,7 +380,6 @@ def kill_when(command: list[str], ready: Callable[[], bool], timeout_s: float = 
         proc.wait()
         proc.stderr.close()
     assert alive, "the run had already ended when it was killed"
-    return "killed"
 
 
 def contentpulse(cfg_path: Path, *args: str) -> list[str]:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 
 from connectors.sandbox import Fault, Sandbox
-from contentpulse.warehouse import connect
+from contentpulse import pipeline
+from contentpulse.errors import ContentpulseError
+from contentpulse.warehouse import connect, open_warehouse
 from tests.reliability.matrix import (
     FAULTS,
     RETRY_AFTER_S,
@@ -54,6 +57,12 @@ def source_sandbox() -> Iterator[Callable[[SourceRow], Sandbox]]:
         yield get
 
 
+@pytest.fixture(scope="module")
+def pycache(tmp_path_factory) -> Path:
+    """The bytecode cache the killed runs share."""
+    return tmp_path_factory.mktemp("pycache")
+
+
 @pytest.fixture
 def waits(monkeypatch) -> list[float]:
     """The retry waits the connectors asked for, recorded instead of slept."""
@@ -75,7 +84,7 @@ def assert_one_clean_line(error: str, platform: str, cfg) -> None:
     assert not leaked, f"a secret in the error line: {error}"
 
 
-def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog) -> str:
+def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog, pycache) -> str:
     """The run with the fault: what it did, in a few words."""
     if fault.kill == "extract":
         # a slow answer holds one request open (until the kill); other units land meanwhile
@@ -85,6 +94,7 @@ def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog) -> str:
         kill_when(
             contentpulse(cfg_path, "extract", *window_args()),
             lambda: hold.times == 0,
+            pycache,
         )
         return f"killed mid-extract ({len(landed(cfg))} files landed)"
     if fault.kill == "load":
@@ -93,6 +103,7 @@ def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog) -> str:
         kill_when(
             contentpulse(cfg_path, "load"),
             lambda: lock.exists() and lock.read_text().startswith("pid"),
+            pycache,
         )
         return "killed mid-load"
     expect = "stop" if fault.name in row.stops_on else fault.expect
@@ -102,7 +113,9 @@ def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog) -> str:
         sandbox.faults.add(f)
     calls_before = sandbox.calls.copy()
     with _google_auth_log(caplog):
-        first = night(cfg, "faulted", build=False)
+        first = extract(cfg, "faulted")
+    if first.errors:
+        pipeline.load(cfg)  # a stopped night still loads what it landed (the next run the rest)
     for f, times in zip(injected, planned, strict=True):
         # a cell whose fault never struck would prove nothing; a transient fault strikes
         # every time it was planned to, the run retrying through it
@@ -164,13 +177,20 @@ def _gist(error: str) -> str:
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 @pytest.mark.parametrize("row", SOURCES, ids=lambda r: r.name)
 def test_fault_then_next_run_equals_the_truth(
-    row: SourceRow, fault: FaultRow, source_sandbox, tmp_path, waits, caplog, record_property
+    row: SourceRow,
+    fault: FaultRow,
+    source_sandbox,
+    pycache,
+    tmp_path,
+    waits,
+    caplog,
+    record_property,
 ):
     record_property("fault_matrix", (row.name, fault.name))
     sandbox = source_sandbox(row)
     cfg_path = tmp_path / "contentpulse.yml"
     cfg = source_config(row, sandbox, tmp_path, **(fault.config or {}))
-    outcome = _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog)
+    outcome = _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog, pycache)
     sandbox.faults.clear()
     record_property("fault_matrix_outcome", f"{outcome} -> ?")
 
@@ -182,3 +202,19 @@ def test_fault_then_next_run_equals_the_truth(
     verdict = "resumed, equal" if "stopped" in outcome or "killed" in outcome else "equal"
     record_property("fault_matrix_outcome", f"{outcome} -> {verdict}")
     print(f"{row.name}-{fault.name}: {outcome} -> {verdict} ({truth})")
+
+
+def test_a_warehouse_whose_creation_was_killed_is_created_anew(tmp_path):
+    """A kill between DuckDB creating the warehouse file and writing its header leaves an
+    empty file (a kill-load cell met one): the next run starts it over instead of failing
+    on it forever; a damaged file with content is never thrown away."""
+    unborn = tmp_path / "unborn.duckdb"
+    unborn.touch()
+    with open_warehouse(unborn) as con:
+        assert con.sql("select count(*) from meta.loaded_files").fetchall() == [(0,)]
+    damaged = tmp_path / "damaged.duckdb"
+    damaged.write_bytes(b"not a database" * 2000)
+    with pytest.raises(ContentpulseError, match="not a valid DuckDB database file"):
+        with open_warehouse(damaged):
+            pass
+    assert damaged.stat().st_size == len(b"not a database") * 2000
