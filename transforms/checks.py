@@ -473,16 +473,24 @@ class _Validator:
         batch = self.source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe(
             "all"
         )
-        suite = self.context.suites.add(gx.ExpectationSuite(name=suite_name))
-        for i, e in enumerate(expectations):
-            kwargs = {k: (_gx_value(v) if k.endswith("_value") else v) for k, v in e.kwargs.items()}
-            suite.add_expectation(
-                getattr(gx.expectations, e.kind)(
-                    **kwargs,
-                    meta={"index": i},
-                    severity="critical" if e.critical else "warning",
-                )
+        # the suite is built whole, then stored once: adding to a stored suite re-saves it on
+        # every expectation (a third of the check's time on small tables)
+        suite = self.context.suites.add(
+            gx.ExpectationSuite(
+                name=suite_name,
+                expectations=[
+                    getattr(gx.expectations, e.kind)(
+                        **{
+                            k: (_gx_value(v) if k.endswith("_value") else v)
+                            for k, v in e.kwargs.items()
+                        },
+                        meta={"index": i},
+                        severity="critical" if e.critical else "warning",
+                    )
+                    for i, e in enumerate(expectations)
+                ],
             )
+        )
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
         )
