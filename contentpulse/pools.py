@@ -12,12 +12,17 @@ overlapping runs (a backfill during the night) take turns; the writer lock in
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the DAG files import the pool names at parse time: keep this light
     from contentpulse.config import Config
 
 WAREHOUSE_POOL = "contentpulse_warehouse"
+# Under Celery, the warehouse steps must run where the DuckDB file is: set this to a queue only
+# the warehouse machine's worker consumes (`airflow celery worker --queues default,warehouse`)
+# in the environment of the DAG processor. Unset: Airflow's default queue.
+WAREHOUSE_QUEUE_ENV = "CONTENTPULSE_WAREHOUSE_QUEUE"
 # requests an API takes at once from one project / app before it pushes back
 CONCURRENT_REQUESTS = {
     "youtube": 8,  # one project's quota is shared by every channel
@@ -27,6 +32,12 @@ CONCURRENT_REQUESTS = {
     "tiktok": 10,  # 600 requests a minute per endpoint
     "csv_export": 2,  # local files: a little parallelism
 }
+
+
+def warehouse_task_args() -> dict[str, str]:
+    """The pool, and the queue when one is set, of the tasks that write the warehouse."""
+    queue = os.environ.get(WAREHOUSE_QUEUE_ENV, "").strip()
+    return {"pool": WAREHOUSE_POOL, **({"queue": queue} if queue else {})}
 
 
 def pool_name(platform: str) -> str:

@@ -10,7 +10,8 @@ Every night at 03:00 UTC, for the data interval that just closed:
    writing only its own landing files for the interval's reporting date plus the source's
    lookback; each emits the `contentpulse_landing` Asset;
 3. **load** -> **build** -> **check** -> **publish**: the single writer of the warehouse (pool
-   `contentpulse_warehouse`, one slot, plus a lock file), the models, the Great Expectations
+   `contentpulse_warehouse`, one slot, plus a lock file; under Celery, the queue named by
+   `$CONTENTPULSE_WAREHOUSE_QUEUE`, which only the warehouse machine's worker consumes), the models, the Great Expectations
    suites (a critical failure stops here), and the atomic swap of `analytics.duckdb`, which
    emits the `contentpulse_published` Asset.
 
@@ -36,10 +37,11 @@ from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from connectors import PLATFORMS
-from contentpulse.pools import WAREHOUSE_POOL, pool_name
+from contentpulse.pools import pool_name, warehouse_task_args
 
 LANDING = Asset(name="contentpulse_landing", uri="file:///contentpulse/landing")
 PUBLISHED = Asset(name="contentpulse_published", uri="file:///contentpulse/analytics.duckdb")
+WAREHOUSE = warehouse_task_args()  # pool (and queue) of the steps that write the warehouse
 DEADLINE = timedelta(hours=6)  # started -> published, or the run fails and the on-call hears
 
 
@@ -104,25 +106,25 @@ def contentpulse_nightly() -> None:
         )
         return {"summary": step.line(), **step.outputs}
 
-    @task(pool=WAREHOUSE_POOL, trigger_rule="all_done", execution_timeout=timedelta(hours=1))
+    @task(**WAREHOUSE, trigger_rule="all_done", execution_timeout=timedelta(hours=1))
     def load() -> str:
         from contentpulse import pipeline
 
         return pipeline.load(_config()).line()
 
-    @task(pool=WAREHOUSE_POOL, execution_timeout=timedelta(hours=2))
+    @task(**WAREHOUSE, execution_timeout=timedelta(hours=2))
     def build() -> str:
         from contentpulse import pipeline
 
         return pipeline.build(_config()).line()
 
-    @task(pool=WAREHOUSE_POOL, execution_timeout=timedelta(hours=1))
+    @task(**WAREHOUSE, execution_timeout=timedelta(hours=1))
     def check() -> str:
         from contentpulse import pipeline
 
         return pipeline.check(_config(), _run_date()).line()
 
-    @task(pool=WAREHOUSE_POOL, outlets=[PUBLISHED], execution_timeout=timedelta(minutes=30))
+    @task(**WAREHOUSE, outlets=[PUBLISHED], execution_timeout=timedelta(minutes=30))
     def publish() -> str:
         from contentpulse import pipeline
 

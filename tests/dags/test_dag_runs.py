@@ -22,6 +22,7 @@ from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
 from tests.conftest import CLOCK, END, REPO, small_portfolio
+from tests.marts import mart_checksums
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 pytestmark = pytest.mark.airflow
@@ -218,14 +219,6 @@ def _kill_when(env: dict, ready, timeout: float = 300) -> None:
         proc.wait()
 
 
-def _marts(path: Path) -> dict:
-    with connect(path, read_only=True) as con:
-        return {
-            t: con.sql(f"select count(*), sum(hash(x)) from marts.{t} as x").fetchall()
-            for t in ("posts", "post_daily", "post_performance")
-        }
-
-
 def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(
     airflow_env, tmp_path
 ):
@@ -251,7 +244,7 @@ def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(
     # the next run completes, and the night equals the clean run's
     output = dags_test(run_env, "contentpulse_nightly", "2026-11-21T03:00:00+00:00")
     assert "state=success" in output
-    assert _marts(killed.paths.analytics) == _marts(clean.paths.analytics)
+    assert mart_checksums(killed.paths.analytics) == mart_checksums(clean.paths.analytics)
     with connect(killed.paths.warehouse, read_only=True) as con:
         dupes = con.sql(
             "select count(*) - count(distinct (account_id, item_id, date)) "

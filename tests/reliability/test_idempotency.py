@@ -7,7 +7,6 @@ account, a Facebook page, a TikTok business account, and a LinkedIn CSV export i
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -24,6 +23,7 @@ from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from tests.marts import mart_checksums
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)  # day 1 of 30
@@ -74,39 +74,6 @@ def every_source_config(tmp: Path, sandbox: Sandbox, name: str) -> Config:
     cfg = load_config(write_sandbox_config(tmp / f"{name}.yml", sandbox, data, exports=portfolio))
     portfolio.write(data / "inbox" / EXPORT, EXPORT, END)
     return cfg
-
-
-# Bookkeeping columns that say when and how often the data was read, not what it holds:
-# they change with every extraction by design, so the comparisons leave them out.
-PROVENANCE = {"data_quality": ("last_extracted_at", "max_extractions")}
-
-
-def mart_checksums(path: Path, exclude: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
-    """{marts table: "<rows>:<sha256>"} of a warehouse or a published snapshot: every row
-    cast to text in DuckDB (one fixed rendering of numbers, dates and NULLs), the rows
-    sorted, then hashed. `exclude`: columns left out, per table (default: PROVENANCE)."""
-    exclude = PROVENANCE if exclude is None else exclude
-    with connect(path, read_only=True) as con:
-        tables = [
-            t
-            for (t,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = current_database() "
-                "and schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
-        out = {}
-        for table in tables:
-            left_out = ", ".join(f'"{c}"' for c in exclude.get(table, ()))
-            star = f"* exclude ({left_out})" if left_out else "*"
-            rows = con.execute(
-                f"select cast(x as varchar) from (select {star} from marts.{table}) as x"
-            ).fetchall()
-            digest = hashlib.sha256()
-            for (row,) in sorted(rows):
-                digest.update(row.encode())
-                digest.update(b"\n")
-            out[table] = f"{len(rows)}:{digest.hexdigest()}"
-    return out
 
 
 def no_errors(steps: list[pipeline.StepResult]) -> None:

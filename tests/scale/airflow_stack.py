@@ -8,18 +8,18 @@ closes (also when the test fails). `local_home` prepares an AIRFLOW_HOME for Loc
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,13 @@ import yaml
 
 from connectors.sandbox import Sandbox
 from contentpulse.demo import write_sandbox_config
-from contentpulse.warehouse import connect
+from contentpulse.pools import WAREHOUSE_QUEUE_ENV
 
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "contentpulse_nightly"
+WAREHOUSE_QUEUE = "warehouse"
 
 
 def free_port() -> int:
@@ -106,33 +107,6 @@ def dags_test(env: dict[str, str], logical_date: str) -> str:
     return output
 
 
-# columns holding the wall-clock time of the run itself (when a source was last extracted):
-# two runs of the same intervals differ there and nowhere else
-WALL_CLOCK_COLUMNS = {"last_extracted_at"}
-
-
-def marts_fingerprint(analytics: Path) -> dict[str, tuple[int, int]]:
-    """(rows, sum of row hashes) of every table in the published `marts` schema, leaving out
-    the WALL_CLOCK_COLUMNS."""
-    with connect(analytics, read_only=True) as con:
-        columns: dict[str, list[str]] = {}
-        for table, column in con.sql(
-            "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
-            "order by table_name, column_index"
-        ).fetchall():
-            columns.setdefault(table, []).append(column)
-        assert columns, f"{analytics} has no marts"
-        fingerprint = {}
-        for table, names in columns.items():
-            kept = ", ".join(f'"{c}"' for c in names if c not in WALL_CLOCK_COLUMNS)
-            fingerprint[table] = tuple(
-                con.sql(
-                    f"select count(*), sum(hash(x)) from (select {kept} from marts.{table}) as x"
-                ).fetchall()[0]
-            )
-        return fingerprint
-
-
 class AirflowStack:
     """Redis + api-server + scheduler + dag-processor + Celery workers in `home`."""
 
@@ -174,6 +148,9 @@ class AirflowStack:
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "10",
                 "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                # the warehouse steps go to a queue only the first worker consumes (the machine
+                # that holds the DuckDB file, in production)
+                WAREHOUSE_QUEUE_ENV: WAREHOUSE_QUEUE,
             },
             youtube_pool_slots,
         )
@@ -244,11 +221,14 @@ class AirflowStack:
         self.start("dag-processor", AIRFLOW, "dag-processor")
         self.start_scheduler()
         for name in self.workers:
+            queues = f"default,{WAREHOUSE_QUEUE}" if name == self.workers[0] else "default"
             self.start(
                 name,
                 AIRFLOW,
                 "celery",
                 "worker",
+                "--queues",
+                queues,
                 "--celery-hostname",
                 f"{name}@contentpulse",
                 "--concurrency",
@@ -257,7 +237,14 @@ class AirflowStack:
                 "--without-mingle",
                 "--without-gossip",
             )
-        self.wait_for(lambda: self._get(f"/api/v2/dags/{DAG_ID}") is not None, 180, "the DAG")
+        self.wait_for(
+            lambda: (
+                self._tcp_open(self.api_port)
+                and self.query("select 1 from dag where dag_id = ? and is_paused = 0", DAG_ID)
+            ),
+            180,
+            "the DAG to be parsed and unpaused, and the API server to listen",
+        )
 
     def close(self) -> None:
         for name in list(self.procs):
@@ -274,18 +261,6 @@ class AirflowStack:
     def _tcp_open(port: int) -> bool:
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", port)) == 0
-
-    def _get(self, path: str) -> Any:
-        try:
-            with urllib.request.urlopen(self.api + path, timeout=10) as response:
-                return json.loads(response.read())
-        except OSError:
-            return None
-
-    def get(self, path: str) -> Any:
-        body = self._get(path)
-        assert body is not None, f"GET {path} failed\n{self.tails()}"
-        return body
 
     def tails(self, lines: int = 25) -> str:
         parts = []
@@ -313,16 +288,31 @@ class AirflowStack:
     def airflow(self, *argv: str, timeout: float = 300) -> str:
         return run(self.env, *argv, timeout=timeout)
 
-    def runs(self) -> list[dict]:
-        return self.get(f"/api/v2/dags/{DAG_ID}/dagRuns?limit=100&order_by=logical_date")[
-            "dag_runs"
-        ]
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        """Read the metadata database directly (read-only): the scheduler's own state, without
+        depending on the API server answering on a loaded machine."""
+        uri = f"file:{self.home / 'airflow.db'}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+            return con.execute(sql, params).fetchall()
 
-    def task_instances(self, run_id: str) -> list[dict]:
-        quoted = urllib.request.quote(run_id, safe="")
-        return self.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=500")[
-            "task_instances"
-        ]
+    def runs(self, backfill_id: int) -> list[tuple[str, str, str]]:
+        """(run_id, logical date, state) of the backfill's runs."""
+        return self.query(
+            "select run_id, substr(logical_date, 1, 10), state from dag_run "
+            "where dag_id = ? and backfill_id = ? order by logical_date",
+            DAG_ID,
+            backfill_id,
+        )
+
+    def running(self, task_id: str) -> bool:
+        return bool(
+            self.query(
+                "select 1 from task_instance where dag_id = ? and task_id = ? "
+                "and state = 'running'",
+                DAG_ID,
+                task_id,
+            )
+        )
 
     def backfill(
         self, from_date: str, to_date: str, reprocess: str = "none", max_active_runs: int = 1
@@ -342,25 +332,20 @@ class AirflowStack:
             "--max-active-runs",
             str(max_active_runs),
         )
-        return max(b["id"] for b in self.get(f"/api/v2/backfills?dag_id={DAG_ID}")["backfills"])
+        return self.query("select max(id) from backfill where dag_id = ?", DAG_ID)[0][0]
 
-    def wait_backfill(self, backfill_id: int, timeout: float) -> list[dict]:
+    def wait_backfill(self, backfill_id: int, timeout: float) -> list[tuple[str, str, str]]:
         """Wait until the backfill completed; its runs, each of which must have succeeded."""
 
         def done():
-            backfill = self.get(f"/api/v2/backfills/{backfill_id}")
-            runs = [
-                r
-                for r in self.runs()
-                if r["run_type"] == "backfill"
-                and backfill["from_date"] <= r["logical_date"] <= backfill["to_date"]
-            ]
-            failed = [r["dag_run_id"] for r in runs if r["state"] == "failed"]
+            runs = self.runs(backfill_id)
+            failed = [r[0] for r in runs if r[2] == "failed"]
             assert not failed, f"backfill {backfill_id}: runs failed: {failed}\n{self.tails()}"
-            return runs if backfill["completed_at"] else None
+            completed = self.query("select completed_at from backfill where id = ?", backfill_id)
+            return runs if completed[0][0] else None
 
         runs = self.wait_for(done, timeout, f"backfill {backfill_id} to complete", every=2)
-        assert runs and all(r["state"] == "success" for r in runs), runs
+        assert runs and all(r[2] == "success" for r in runs), runs
         return runs
 
     def executed(self, task_id: str) -> dict[str, list[str]]:
