@@ -110,12 +110,15 @@ DUCKDB_HEADER_BYTES = 3 * 4096
 
 
 def _discard_unborn(path: Path) -> None:
-    """Remove a database file whose creation was killed (shorter than DuckDB's header, with
-    no WAL behind it): it holds nothing, and DuckDB would refuse it on every later run as
-    "not a valid DuckDB database file". Called under the writer lock."""
+    """Remove a database file whose creation was killed (shorter than DuckDB's header, only
+    zero bytes, with no WAL behind it): it holds nothing, and DuckDB would refuse it on every
+    later run as "not a valid DuckDB database file". Any other short file is not ours to
+    delete: DuckDB refuses it and the error names it. Called under the writer lock."""
     wal = path.with_name(path.name + ".wal")
     if not path.exists() or path.stat().st_size >= DUCKDB_HEADER_BYTES:
         return
+    if path.read_bytes().strip(b"\0"):
+        return  # something else lives at the warehouse path: never delete it
     if wal.exists() and wal.stat().st_size > 0:
         return  # not one DuckDB left half-created: leave it for a person to look at
     log.warning("%s: a database file whose creation was interrupted; creating it anew", path)

@@ -218,3 +218,9 @@ def test_a_warehouse_whose_creation_was_killed_is_created_anew(tmp_path):
         with open_warehouse(damaged):
             pass
     assert damaged.stat().st_size == len(b"not a database") * 2000
+    short = tmp_path / "short.duckdb"  # shorter than a header, but not ours to delete
+    short.write_text("notes, not a database\n")
+    with pytest.raises(ContentpulseError, match=r"short\.duckdb"):
+        with open_warehouse(short):
+            pass
+    assert short.read_text() == "notes, not a database\n"
