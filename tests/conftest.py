@@ -47,3 +47,22 @@ def cfg(tmp_path: Path, sandbox: Sandbox) -> Config:
     return load_config(
         write_sandbox_config(tmp_path / "contentpulse.yml", sandbox, tmp_path / "data")
     )
+
+
+# `make test` hands whole files to two workers in collection order (pytest-xdist --dist
+# loadfile): the longest files go first, so that both workers finish at about the same time
+# instead of one starting the Celery deployment when the other is done.
+LONGEST_FIRST = (
+    "tests/scale/test_celery.py",
+    "tests/dags/test_dag_runs.py",
+    "tests/e2e/test_demo.py",
+    "tests/reliability/test_bad_input.py",
+    "tests/reliability/test_security.py",
+    "tests/e2e/test_resume.py",
+    "tests/reliability/test_fault_matrix.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
