@@ -1,8 +1,10 @@
-"""Reliability suites: the fault matrix prints its source x fault table at the end.
+"""The fault matrix's source x fault table, printed at the end of a run.
 
 A matrix cell records `("fault_matrix", (source, fault))` and then its outcome as
 `("fault_matrix_outcome", text)` with `record_property`; xdist ships the properties of
-each report from the workers to the controller, so the table is whole under `-n`.
+each report from the workers to the controller, so the table is whole under `-n`. The hook
+is registered by tests/conftest.py: under xdist the controller collects nothing, so it loads
+only the top conftest, and a hook in tests/reliability/conftest.py would never run there.
 """
 
 from __future__ import annotations
