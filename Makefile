@@ -12,7 +12,8 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
-# test files run in parallel workers (pytest-xdist), each file whole in one worker
+# test files run in parallel workers (pytest-xdist), each file whole in one worker, in the
+# order tests/conftest.py gives them (the longest first), not xdist's (most tests first)
 TEST_WORKERS ?= 2
 
 .PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-night airflow chromium redis clean
@@ -29,7 +30,7 @@ demo: $(BIN)/.synced ## the whole night against the local sandbox, no credential
 	$(BIN)/contentpulse demo
 
 test: $(BIN)/.synced chromium redis lint ## lint, then every test (unit, sandbox, Airflow, Celery, browser, e2e)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=12
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=12
 
 lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
 	$(BIN)/ruff check .
