@@ -126,9 +126,10 @@ drivers as (
         account_id,
         item_id,
         date,
-        arg_max(source, change) as top_rising_source,
+        -- ties go to the first source by name: every build names the same one
+        arg_min(source, (-change, source)) filter (where change is not null) as top_rising_source,
         max(change) as top_rising_change,
-        arg_min(source, change) as top_falling_source,
+        arg_min(source, (change, source)) filter (where change is not null) as top_falling_source,
         min(change) as top_falling_change
     from traffic
     group by all

@@ -1,9 +1,14 @@
 -- one row per content family: the same story as items on several platforms and accounts
 select
     family_id,
-    arg_min(title, published_at) as title,
-    arg_min(platform, published_at) as lead_platform,
-    arg_min(item_id, published_at) as lead_item_id,
+    -- the lead item is the first published; ties go to the first by platform, account, id,
+    -- so that every build picks the same one
+    arg_min(title, (published_at, platform, account_id, item_id))
+    filter (where published_at is not null) as title,
+    arg_min(platform, (published_at, platform, account_id, item_id))
+    filter (where published_at is not null) as lead_platform,
+    arg_min(item_id, (published_at, platform, account_id, item_id))
+    filter (where published_at is not null) as lead_item_id,
     min(published_at) as first_published_at,
     max(published_at) as last_published_at,
     count(*) as items,

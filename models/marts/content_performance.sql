@@ -45,12 +45,19 @@ families as (
         cast(sum(views) as bigint) as views,
         cast(sum(watch_time_s) as bigint) as watch_time_s,
         cast(sum(engagements) as bigint) as engagements,
-        arg_min(views, published_at) as lead_item_views,
+        -- ties (same time, same index) go to the first by platform, account and id, so that
+        -- every build picks the same item, and all best_* columns describe that one item
+        arg_min(views, (published_at, platform, account_id, item_id))
+        filter (where published_at is not null) as lead_item_views,
         max(performance_index) as best_performance_index,
-        arg_max(platform, performance_index) as best_platform,
-        arg_max(account_name, performance_index) as best_account_name,
-        arg_max(item_id, performance_index) as best_item_id,
-        arg_max(format, performance_index) as best_format,
+        arg_min(platform, (-performance_index, platform, account_id, item_id))
+        filter (where performance_index is not null) as best_platform,
+        arg_min(account_name, (-performance_index, platform, account_id, item_id))
+        filter (where performance_index is not null) as best_account_name,
+        arg_min(item_id, (-performance_index, platform, account_id, item_id))
+        filter (where performance_index is not null) as best_item_id,
+        arg_min(format, (-performance_index, platform, account_id, item_id))
+        filter (where performance_index is not null) as best_format,
         list(distinct format order by format) as formats,
         list(distinct platform || ':' || account_id order by platform || ':' || account_id) as accounts
     from members
