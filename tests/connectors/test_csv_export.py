@@ -662,3 +662,53 @@ def test_the_example_config_block_reads_the_sample_exports(tmp_path):
         declared = export.model_dump(exclude_defaults=True)
         assert declared == {k: v for k, v in samples[name].items() if k in declared}
         assert export.columns == samples[name]["columns"]
+
+
+# --- killed runs (the fault matrix's kill cells, for the file source) --------------------------
+
+
+def test_a_run_killed_mid_extract_then_mid_load_resumes_to_the_truth(cfg, portfolio, tmp_path):
+    """`contentpulse extract` SIGKILLed once its first landing file is there, then
+    `contentpulse load` SIGKILLed while it holds the warehouse: the next run lands the rest,
+    every snapshot equals the exports' truth, and no file or row is loaded twice."""
+    from tests.reliability.matrix import assert_nothing_loaded_twice, contentpulse, kill_when
+
+    days = [END - timedelta(days=d) for d in range(9, -1, -1)]
+    for day in days:
+        for account in (LINKEDIN, X):
+            drop(cfg, portfolio, account, day)
+    config = tmp_path / "contentpulse.yml"
+    pycache = tmp_path / "pycache"
+
+    kill_when(
+        contentpulse(config, "extract", "--date", str(END)),
+        lambda: any(landing_files(cfg)),
+        pycache,
+    )
+    landed_before = len(landing_files(cfg))
+    lock = cfg.paths.warehouse.with_name(cfg.paths.warehouse.name + ".lock")
+    kill_when(
+        contentpulse(config, "load"),
+        lambda: lock.exists() and lock.read_text().startswith("pid"),
+        pycache,
+    )
+
+    assert run(cfg, "after_the_kills").errors == []
+    assert len(landing_files(cfg)) > landed_before
+    rows = staged(
+        cfg,
+        tmp_path,
+        "select account_id, item_id, snapshot_date, impressions, likes "
+        "from staging.stg_csv_export__snapshots",
+    )
+    got = {(a, i, d): (impressions, likes) for a, i, d, impressions, likes in rows}
+    expected = {
+        (account, r["item_id"], day): (r["impressions"], r["likes"])
+        for account in (LINKEDIN, X)
+        for day in days
+        for r in portfolio.truth(account, day)
+    }
+    assert len(rows) == len(got) == len(expected) > 0
+    assert got == expected
+    with open_warehouse(cfg.paths.warehouse) as con:
+        assert_nothing_loaded_twice(con, "csv_export")
