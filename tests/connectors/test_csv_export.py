@@ -671,7 +671,8 @@ def test_a_run_killed_mid_extract_then_mid_load_resumes_to_the_truth(cfg, portfo
     """`contentpulse extract` SIGKILLed once its first landing file is there, then
     `contentpulse load` SIGKILLed while it holds the warehouse: the next run lands the rest,
     every snapshot equals the exports' truth, and no file or row is loaded twice."""
-    from tests.reliability.matrix import assert_nothing_loaded_twice, contentpulse, kill_when
+    from tests.processes import kill_when
+    from tests.reliability.matrix import assert_nothing_loaded_twice, contentpulse
 
     days = [END - timedelta(days=d) for d in range(9, -1, -1)]
     for day in days:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,8 +21,11 @@ from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
 from tests.conftest import CLOCK, END, REPO, small_portfolio
 from tests.marts import mart_checksums
+from tests.processes import kill_when
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+# the night the kill test starts with `airflow dags test`
+NIGHT = [AIRFLOW, "dags", "test", "contentpulse_nightly", "2026-11-21T03:00:00+00:00"]
 pytestmark = pytest.mark.airflow
 
 
@@ -198,27 +199,6 @@ def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_
     assert "webhook-secret-token" not in output  # the webhook URL is a secret
 
 
-def _kill_when(env: dict, ready, timeout: float = 300) -> None:
-    """Start the night's `airflow dags test` and SIGKILL its whole process group (the
-    worker running the tasks) as soon as `ready()` is true."""
-    proc = subprocess.Popen(
-        [AIRFLOW, "dags", "test", "contentpulse_nightly", "2026-11-21T03:00:00+00:00"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while not ready():
-            assert proc.poll() is None, "the run ended before the moment to kill it"
-            assert time.monotonic() < deadline, "the moment to kill the run never came"
-            time.sleep(0.02)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(
     airflow_env, tmp_path
 ):
@@ -235,12 +215,22 @@ def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(
     }
     landing = killed.paths.landing
     # 1. killed while the extract tasks write landing files
-    _kill_when(run_env, lambda: landing.exists() and any(landing.rglob("*.parquet")))
+    kill_when(
+        NIGHT,
+        env=run_env,
+        timeout_s=300,
+        ready=lambda: landing.exists() and any(landing.rglob("*.parquet")),
+    )
     assert not killed.paths.analytics.exists()
     # 2. killed while load holds the warehouse (its writer lock names the holder)
     lock = killed.paths.warehouse.with_name(killed.paths.warehouse.name + ".lock")
     lock.unlink(missing_ok=True)
-    _kill_when(run_env, lambda: lock.exists() and lock.read_text().startswith("pid"))
+    kill_when(
+        NIGHT,
+        env=run_env,
+        timeout_s=300,
+        ready=lambda: lock.exists() and lock.read_text().startswith("pid"),
+    )
     # the next run completes, and the night equals the clean run's
     output = dags_test(run_env, "contentpulse_nightly", "2026-11-21T03:00:00+00:00")
     assert "state=success" in output

@@ -9,11 +9,7 @@ source to the matrix is adding a row here. `FAULTS` has one row per fault kind.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -346,40 +342,6 @@ def secrets() -> list[str]:
 
 def landed(cfg: Config) -> list[Path]:
     return sorted(cfg.paths.landing.rglob("*.parquet")) if cfg.paths.landing.exists() else []
-
-
-def kill_when(
-    command: list[str], ready: Callable[[], bool], pycache: Path, timeout_s: float = 60
-) -> None:
-    """Run `command` in its own process group and SIGKILL the group once `ready()`, which
-    must come while it still runs (the kill is the point).
-
-    The runs share a bytecode cache in `pycache`: where PYTHONDONTWRITEBYTECODE is set and
-    the environment holds no compiled modules, each would compile every import again."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    proc = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env | {"PYTHONPYCACHEPREFIX": str(pycache)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not ready():
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"the run ended before the moment to kill it: {proc.stderr.read()[-2000:]!r}"
-                )
-            assert time.monotonic() < deadline, "the moment to kill the run never came"
-            time.sleep(0.01)
-        alive = proc.poll() is None
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
-    assert alive, "the run had already ended when it was killed"
 
 
 def contentpulse(cfg_path: Path, *args: str) -> list[str]:

@@ -23,6 +23,7 @@ from connectors.sandbox import Fault, Sandbox
 from contentpulse import pipeline
 from contentpulse.errors import ContentpulseError
 from contentpulse.warehouse import connect, open_warehouse
+from tests.processes import kill_when
 from tests.reliability.matrix import (
     FAULTS,
     RETRY_AFTER_S,
@@ -32,7 +33,6 @@ from tests.reliability.matrix import (
     assert_nothing_loaded_twice,
     contentpulse,
     extract,
-    kill_when,
     landed,
     night,
     secrets,

@@ -1,0 +1,57 @@
+"""Killing a run at a chosen moment: the SIGKILL tests (a worker under `airflow dags test`,
+the fault matrix's kill cells, the CSV exports' killed runs) share this one helper."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def kill_when(
+    command: list[str],
+    ready: Callable[[], bool],
+    pycache: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> None:
+    """Run `command` in its own process group and SIGKILL the group once `ready()`, which
+    must come while it still runs (the kill is the point).
+
+    `pycache`: a bytecode cache the runs share. Where PYTHONDONTWRITEBYTECODE is set and the
+    environment holds no compiled modules, each run would compile every import again."""
+    env = dict(os.environ if env is None else env)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    # stderr to a file, not a pipe: a chatty run (Airflow) would block on a full pipe
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        try:
+            while not ready():
+                if proc.poll() is not None:
+                    stderr.seek(0)
+                    tail = stderr.read()[-2000:].decode(errors="replace")
+                    raise AssertionError(f"the run ended before the moment to kill it: {tail!r}")
+                assert time.monotonic() < deadline, "the moment to kill the run never came"
+                time.sleep(0.01)
+            alive = proc.poll() is None
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert alive, "the run had already ended when it was killed"
