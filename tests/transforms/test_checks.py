@@ -354,6 +354,26 @@ def test_since_limits_row_checks_to_changed_rows_but_uniqueness_covers_the_table
     assert '"item_id": "v1", "date": "2026-11-01", "copies": 2' in str(err.value)
 
 
+def test_no_changed_rows_pass_unvalidated_and_the_docs_say_so(con, tmp_path):
+    new_build(con)
+    add_days(con, [day("v1", date(2026, 11, 1), -1)])  # bad, but before the batch
+    docs = tmp_path / "quality"
+    summary = run(con, spec(INCREMENTAL_YAML), since=date(2026, 11, 15), docs_dir=docs)
+    rows = [r for r in summary.results if r.suite == "marts.daily"]
+    assert len(rows) == len(checks.row_expectations(spec(INCREMENTAL_YAML), RUN_DATE))
+    assert all(r.success and r.element_count == 0 for r in rows)
+    assert len(results(con, summary.check_id)) == len(summary.results), "all recorded"
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "<td>marts.daily</td><td>no rows to validate</td>" in index
+    assert not (docs / "marts.daily.html").exists()
+
+    add_days(con, [day("v2", date(2026, 11, 20), -1)])  # a bad row in the batch is found
+    new_build(con)
+    with pytest.raises(CheckFailed, match=r"min_value=0\) failed on 1 of 1 rows"):
+        run(con, spec(INCREMENTAL_YAML), since=date(2026, 11, 15), docs_dir=docs)
+    assert (docs / "marts.daily.html").exists()
+
+
 def test_rows_are_validated_in_chunks_that_add_up(con, monkeypatch):
     monkeypatch.setattr(checks, "CHUNK_ROWS", 2048)
     new_build(con)
