@@ -13,16 +13,14 @@ inode) undisturbed, for as long as it stays open; in that same process, another
 snapshot too. A connection opened after every earlier one in the process was closed sees
 the newest snapshot. Publishing never waits for readers, and readers never wait for it.
 
-Each publish needs a checked build, and the checks take tens of seconds, so the ten
-publishes alternate between two checked builds: the backfill read the morning after day 29
-(through day 29) and the night of day 30 read a day later (through day 30). Every publish
-is the real `pipeline.publish`: a new file, renamed over the last.
+The nights are real: after a backfill of the first twenty days is published, each of the
+last ten days runs the whole night (`pipeline.run_night`: extract with lookback, load,
+build, check, publish) while the sandbox's clock moves a day at a time.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -31,6 +29,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
@@ -40,23 +39,27 @@ from contentpulse.demo import write_sandbox_config
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)
-PUBLISHES = 10
+NIGHTS = 10
+FIRST = END - timedelta(days=NIGHTS - 1)  # the first night's run date
+
+# counts and sums across marts and the snapshot's views, all in one query
+QUERY = """
+    select
+        (select count(*) from marts.posts) as posts,
+        (select count(*) from marts.post_performance) as performance_rows,
+        (select count(*) from posts) as posts_view,
+        (select count(distinct (platform, account_id, item_id)) from marts.post_daily)
+            as daily_posts,
+        (select sum(views) from marts.post_daily) as daily_views,
+        (select sum(views) from post_performance) as total_views,
+        (select sum(views) from marts.account_daily) as account_views,
+        (select max(date)::varchar from marts.post_daily) as last_day,
+        (select build_id from meta.build) as build_id
+"""
 
 READER = textwrap.dedent("""
     import json, sys, os, time, duckdb
-    path, out, stop, mode = sys.argv[1:5]
-    QUERY = '''
-        select
-            (select count(*) from marts.posts) as posts,
-            (select count(*) from marts.post_performance) as performance_rows,
-            (select count(*) from posts) as posts_view,
-            (select count(distinct (platform, account_id, item_id)) from marts.post_daily)
-                as daily_posts,
-            (select sum(views) from marts.post_daily) as daily_views,
-            (select sum(views) from post_performance) as total_views,
-            (select max(date)::varchar from marts.post_daily) as last_day,
-            (select build_id from meta.build) as build_id
-    '''
+    path, out, stop, mode, QUERY = sys.argv[1:6]
     names = None
     con = duckdb.connect(path, read_only=True) if mode == "hold" else None
     with open(out, "w") as fh:
@@ -72,7 +75,7 @@ READER = textwrap.dedent("""
             except Exception as exc:  # recorded, and the loop goes on
                 fh.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\\n")
             fh.flush()
-            time.sleep(0.01)  # an analyst's pace; leaves the writer a core
+            time.sleep(0.05)  # a busy analyst: twenty queries a second, and the writer has a core
 """)
 
 
@@ -82,28 +85,19 @@ def sandbox_portfolio() -> Portfolio:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    # through the day before END: the sandbox serves analytics up to two days before its clock
-    with Sandbox(sandbox_portfolio(), clock=END + timedelta(days=1)) as sb:
+    # the sandbox serves analytics through the day before yesterday by its clock
+    with Sandbox(sandbox_portfolio(), clock=FIRST + timedelta(days=1)) as sb:
         yield sb
 
 
-def two_checked_builds(tmp_path: Path, sandbox: Sandbox) -> tuple[Config, Config]:
-    """Two warehouses publishing to one `analytics.duckdb`: the backfill through END - 1
-    (published), and a copy of it that ran the night of END a day later (checked)."""
-    older = load_config(write_sandbox_config(tmp_path / "a.yml", sandbox, tmp_path / "data"))
-    steps = pipeline.backfill(older, START, END - timedelta(days=1), with_report=False)
+def published_backfill(tmp_path: Path, sandbox: Sandbox) -> Config:
+    """The warehouse and snapshot through the day before the first night."""
+    cfg = load_config(
+        write_sandbox_config(tmp_path / "contentpulse.yml", sandbox, tmp_path / "data")
+    )
+    steps = pipeline.backfill(cfg, START, FIRST - timedelta(days=1), with_report=False)
     assert not [e for s in steps for e in s.errors]
-    copy = tmp_path / "newer" / "warehouse.duckdb"
-    copy.parent.mkdir()
-    shutil.copy(older.paths.warehouse, copy)
-    newer = older.model_copy(update={"paths": older.paths.model_copy(update={"warehouse": copy})})
-    sandbox.clock = END + timedelta(days=2)
-    window = {"youtube": pipeline.night_window(newer, "youtube", END)}
-    assert not pipeline.extract(newer, window, "night").errors
-    pipeline.load(newer)
-    pipeline.build(newer)
-    pipeline.check(newer, END)
-    return older, newer
+    return cfg
 
 
 def start_reader(tmp_path: Path, cfg: Config, mode: str) -> tuple[subprocess.Popen, Path]:
@@ -117,12 +111,23 @@ def start_reader(tmp_path: Path, cfg: Config, mode: str) -> tuple[subprocess.Pop
             str(out),
             str(tmp_path / "stop"),
             mode,
+            QUERY,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     return proc, out
+
+
+def snapshot(path: Path) -> dict:
+    """What QUERY answers on the snapshot just published, read the way an analyst would."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cur = con.execute(QUERY)
+        return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    finally:
+        con.close()
 
 
 def results(out: Path) -> list[dict]:
@@ -139,18 +144,24 @@ def wait_for(predicate, what: str, limit_s: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_analysts_read_complete_snapshots_through_ten_publishes(tmp_path, sandbox):
-    older, newer = two_checked_builds(tmp_path, sandbox)
-    readers = {mode: start_reader(tmp_path, older, mode) for mode in ("hold", "reconnect")}
+def test_analysts_read_complete_snapshots_through_ten_nightly_publishes(tmp_path, sandbox):
+    cfg = published_backfill(tmp_path, sandbox)
+    readers = {mode: start_reader(tmp_path, cfg, mode) for mode in ("hold", "reconnect")}
+    nights = [FIRST + timedelta(days=k) for k in range(NIGHTS)]
     try:
         for _, out in readers.values():
             wait_for(lambda out=out: len(results(out)) >= 3, "the readers' first queries")
-        published = []
-        for k in range(PUBLISHES):
-            cfg = newer if k % 2 == 0 else older
-            step = pipeline.publish(cfg)  # raises if the writer fails
-            published.append(step.outputs["path"])
-            # let the reconnecting analyst see this snapshot before the next swap
+        first = snapshot(cfg.paths.analytics)
+        published = {first["build_id"]: first}
+        for night in nights:
+            sandbox.clock = night + timedelta(days=2)  # the night after `night`
+            steps = pipeline.run_night(cfg, night, run_id=f"night-{night}", with_report=False)
+            assert not [e for s in steps for e in s.errors], night
+            assert steps[-1].outputs["path"] == str(cfg.paths.analytics)
+            answer = snapshot(cfg.paths.analytics)
+            assert answer["last_day"] == str(night)
+            published[answer["build_id"]] = answer
+            # let the reconnecting analyst see this snapshot before the next night
             seen = len(results(readers["reconnect"][1]))
             wait_for(
                 lambda seen=seen: len(results(readers["reconnect"][1])) >= seen + 3,
@@ -163,26 +174,27 @@ def test_analysts_read_complete_snapshots_through_ten_publishes(tmp_path, sandbo
                 proc.wait(timeout=60)
             finally:
                 proc.kill()
+    assert len(published) == NIGHTS + 1, "each night published a new build"
+    before = str(FIRST - timedelta(days=1))
     for mode, (proc, out) in readers.items():
         assert proc.returncode == 0, f"{mode}: {proc.stderr.read()}"
         rows = results(out)
         errors = [r["error"] for r in rows if "error" in r]
         assert not errors, f"{mode} reader saw errors: {errors[:3]}"
-        assert len(rows) >= 3 * PUBLISHES, mode
+        assert len(rows) >= 3 * NIGHTS, mode
         for r in rows:
-            assert r["posts"] == r["performance_rows"] == r["posts_view"] == r["daily_posts"], r
-            assert r["daily_views"] == r["total_views"], r
-        snapshots = {(r["last_day"], r["build_id"]) for r in rows}
+            # one whole snapshot per query: exactly what that build answers, and the views
+            # agree with the tables they read
+            assert r == published[r["build_id"]], r
+            assert r["posts"] == r["performance_rows"] == r["posts_view"] >= r["daily_posts"], r
+            assert r["daily_views"] == r["total_views"] == r["account_views"], r
+        days = [r["last_day"] for r in rows]
         if mode == "hold":
             # the held connection reads the snapshot it opened, whole, to the end
-            assert snapshots == {(rows[0]["last_day"], rows[0]["build_id"])}
-            assert rows[0]["last_day"] == str(END - timedelta(days=1))
+            assert {(r["last_day"], r["build_id"]) for r in rows} == {(before, rows[0]["build_id"])}
         else:
-            assert {day for day, _ in snapshots} == {
-                str(END - timedelta(days=1)),
-                str(END),
-            }, "a new connection sees each new snapshot"
-            assert len(snapshots) >= 2
-            assert rows[-1]["last_day"] == str(END - timedelta(days=1)), "the last publish wins"
-    assert len(published) == PUBLISHES
-    assert not list(older.paths.analytics.parent.glob(".*.tmp")), "no temporary file left"
+            # a new connection sees each night's snapshot, in order, and never an older one
+            assert days == sorted(days), "a reader never goes back to an older snapshot"
+            assert list(dict.fromkeys(days)) == [before] + [str(n) for n in nights]
+            assert len({r["build_id"] for r in rows}) == NIGHTS + 1
+    assert not list(cfg.paths.analytics.parent.glob(".*.tmp")), "no temporary file left"
