@@ -76,7 +76,7 @@ def display_outcome(status: int, body: Any) -> Outcome:
             return Outcome("rate", "HTTP 429")
         return Outcome("retry", f"HTTP {status} malformed response body (not JSON)")
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    code, message = str(error.get("code", "")), _one_line(error.get("message"))
+    code, message = _one_line(str(error.get("code", "")), 60), _one_line(error.get("message"))
     if status == 200 and code == "ok":
         if not isinstance(body.get("data"), dict):
             return Outcome("retry", "HTTP 200 response without a data object")
@@ -97,7 +97,7 @@ def business_outcome(status: int, body: Any) -> Outcome:
     """A Business API response: `{"code": 0, "message", "request_id", "data": {...}}`, whose
     errors mostly come with HTTP 200 and a non-zero `code`."""
     if status != 200:
-        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+        code = _one_line(str(body.get("code", "")), 60) if isinstance(body, dict) else ""
         detail = f"HTTP {status} {code}".rstrip()
         if status == 429:
             return Outcome("rate", detail)

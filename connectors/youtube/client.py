@@ -41,7 +41,7 @@ class QuotaExhausted(QuotaStop):
 def _reason(err: HttpError) -> str:
     try:
         details = json.loads(err.content.decode("utf-8", "replace"))["error"]["errors"][0]
-        return str(details.get("reason", ""))
+        return " ".join(str(details.get("reason", "")).split())[:80]  # it goes in one line
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return ""
 
