@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,3 +56,32 @@ def kill_when(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert alive, "the run had already ended when it was killed"
+
+
+# `contentpulse load` whose landing files come through a gate: once half of them are
+# inserted (inside the load's one transaction), it touches the marker and waits to be killed
+_HELD_LOAD = """
+import sys, time
+from pathlib import Path
+from transforms import load
+from contentpulse.cli import main
+
+marker, real = Path(sys.argv[1]), load.fetch_files
+
+def gated(store, files):
+    half = len(files) // 2
+    for i, item in enumerate(real(store, files)):
+        if i == half:
+            marker.write_text(f"{i} of {len(files)}")
+            time.sleep(3600)
+        yield item
+
+load.fetch_files = gated
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def load_held_mid_transaction(config: Path, marker: Path) -> list[str]:
+    """The command of a real `contentpulse load` that stops inside its transaction once
+    half its pending files are inserted, writing "<inserted> of <pending>" to `marker`."""
+    return [sys.executable, "-c", _HELD_LOAD, str(marker), "--config", str(config), "load"]

@@ -669,9 +669,10 @@ def test_the_example_config_block_reads_the_sample_exports(tmp_path):
 
 def test_a_run_killed_mid_extract_then_mid_load_resumes_to_the_truth(cfg, portfolio, tmp_path):
     """`contentpulse extract` SIGKILLed once its first landing file is there, then
-    `contentpulse load` SIGKILLed while it holds the warehouse: the next run lands the rest,
-    every snapshot equals the exports' truth, and no file or row is loaded twice."""
-    from tests.processes import kill_when
+    `contentpulse load` SIGKILLed inside its transaction, half its files inserted: the next
+    run lands the rest, every snapshot equals the exports' truth, and no file or row is
+    loaded twice."""
+    from tests.processes import kill_when, load_held_mid_transaction
     from tests.reliability.matrix import assert_nothing_loaded_twice, contentpulse
 
     days = [END - timedelta(days=d) for d in range(9, -1, -1)]
@@ -687,12 +688,9 @@ def test_a_run_killed_mid_extract_then_mid_load_resumes_to_the_truth(cfg, portfo
         pycache,
     )
     landed_before = len(landing_files(cfg))
-    lock = cfg.paths.warehouse.with_name(cfg.paths.warehouse.name + ".lock")
-    kill_when(
-        contentpulse(config, "load"),
-        lambda: lock.exists() and lock.read_text().startswith("pid"),
-        pycache,
-    )
+    held = tmp_path / "load-held"
+    kill_when(load_held_mid_transaction(config, held), held.exists, pycache)
+    assert int(held.read_text().split(" of ")[0]) >= 1, "files inserted before the kill"
 
     assert run(cfg, "after_the_kills").errors == []
     assert len(landing_files(cfg)) > landed_before

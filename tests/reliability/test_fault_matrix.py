@@ -23,7 +23,7 @@ from connectors.sandbox import Fault, Sandbox
 from contentpulse import pipeline
 from contentpulse.errors import ContentpulseError
 from contentpulse.warehouse import connect, open_warehouse
-from tests.processes import kill_when
+from tests.processes import kill_when, load_held_mid_transaction
 from tests.reliability.matrix import (
     FAULTS,
     RETRY_AFTER_S,
@@ -99,13 +99,14 @@ def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog, pycache) -> st
         return f"killed mid-extract ({len(landed(cfg))} files landed)"
     if fault.kill == "load":
         assert not extract(cfg, "before-kill").errors
-        lock = cfg.paths.warehouse.with_name(cfg.paths.warehouse.name + ".lock")
-        kill_when(
-            contentpulse(cfg_path, "load"),
-            lambda: lock.exists() and lock.read_text().startswith("pid"),
-            pycache,
-        )
-        return "killed mid-load"
+        held = cfg.paths.warehouse.with_name("load-held")
+        kill_when(load_held_mid_transaction(cfg_path, held), held.exists, pycache)
+        inserted, pending = map(int, held.read_text().split(" of "))
+        assert inserted >= 1, f"only {pending} landing files: nothing inserted before the kill"
+        with connect(cfg.paths.warehouse, read_only=True) as con:
+            committed = con.execute("select count(*) from meta.loaded_files").fetchall()[0][0]
+        assert committed == 0, "the killed load committed nothing"
+        return f"killed mid-load ({inserted} of {pending} files inserted)"
     expect = "stop" if fault.name in row.stops_on else fault.expect
     injected = fault.faults(row)
     planned = [f.times for f in injected]
