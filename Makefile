@@ -78,11 +78,11 @@ redis: ## Debian's redis-server for the Celery tests (installs it when missing a
 	  else echo "redis-server is missing: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
 airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:8765
-	@mkdir -p $(AIRFLOW_HOME) demo
-	$(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
+	@umask 077; mkdir -p $(AIRFLOW_HOME) demo
+	umask 077; $(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
 	  --data-dir demo/airflow-data & sandbox=$$!; trap "kill $$sandbox 2>/dev/null" EXIT INT TERM; \
 	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml PATH=$(CURDIR)/$(BIN):$$PATH; \
-	export AIRFLOW__API_AUTH__JWT_SECRET="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
+	eval "$$($(BIN)/python -m contentpulse.credentials --airflow-env $(AIRFLOW_HOME))"; \
 	eval "$$($(BIN)/python -m contentpulse.credentials --export connectors/sandbox/connections.json)"; \
 	for i in $$(seq 100); do [ -f demo/airflow.yml ] && break; sleep 0.2; done; \
 	$(BIN)/airflow db migrate >/dev/null && $(BIN)/contentpulse pools --json $(AIRFLOW_HOME)/pools.json \

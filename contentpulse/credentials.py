@@ -118,10 +118,46 @@ def export_lines(connections_file: str) -> list[str]:
     return [f"export {env_var(cid)}={shlex.quote(json.dumps(conn))}" for cid, conn in data.items()]
 
 
-if (
-    __name__ == "__main__"
-):  # python -m contentpulse.credentials --export FILE (used by `make airflow`)
+def fernet_key(airflow_home: str) -> str:
+    """The Fernet key Airflow encrypts connection passwords with in its metadata DB: made
+    once in `<home>/fernet.key` (owner-only), then reused, so stored connections stay
+    readable. Without one, Airflow stores them in plain text."""
+    import os
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    path = Path(airflow_home) / "fernet.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    key = Fernet.generate_key().decode("ascii")
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def airflow_env_lines(airflow_home: str) -> list[str]:
+    """`export` lines for a local Airflow (`make airflow`): the home's Fernet key, so that
+    connections added in the UI are stored encrypted, and a new API JWT secret."""
+    import secrets
+    import shlex
+
+    return [
+        f"export AIRFLOW__CORE__FERNET_KEY={shlex.quote(fernet_key(airflow_home))}",
+        f"export AIRFLOW__API_AUTH__JWT_SECRET={secrets.token_urlsafe(32)}",
+    ]
+
+
+if __name__ == "__main__":  # used by `make airflow`
     if len(sys.argv) == 3 and sys.argv[1] == "--export":
         print("\n".join(export_lines(sys.argv[2])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--airflow-env":
+        print("\n".join(airflow_env_lines(sys.argv[2])))
     else:
-        sys.exit("usage: python -m contentpulse.credentials --export CONNECTIONS_JSON")
+        sys.exit(
+            "usage: python -m contentpulse.credentials "
+            "(--export CONNECTIONS_JSON | --airflow-env AIRFLOW_HOME)"
+        )

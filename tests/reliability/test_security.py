@@ -436,6 +436,40 @@ def test_make_airflow_serves_on_loopback_only():
     assert got.stdout.strip() == "127.0.0.1", got.stderr[-2000:]
 
 
+@pytest.mark.airflow
+def test_make_airflow_keeps_connections_encrypted_in_owner_only_files(tmp_path):
+    """A password added to `make airflow`'s Airflow is not in plain text in its metadata DB
+    (a Fernet key, kept in the home, owner-only), nothing in the home is readable by others,
+    and the connection still reads back after a restart (the key is reused)."""
+    recipe = subprocess.run(
+        ["make", "-n", "airflow", f"PY={sys.executable}"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert re.search(r"umask 077; \S*contentpulse sandbox serve", recipe), recipe
+    assert "python -m contentpulse.credentials --airflow-env" in recipe, recipe
+    home, secret = tmp_path / "airflow_home", f"{CANARY}-ui-password"
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW_CONFIG": str(REPO / "airflow.cfg")}
+    prelude = (
+        f'umask 077; eval "$({sys.executable} -m contentpulse.credentials --airflow-env {home})"; '
+    )
+    added = subprocess.run(
+        ["bash", "-c", prelude + f"{BIN}/airflow db migrate >/dev/null && {BIN}/airflow "
+         f"connections add ui_conn --conn-type http --conn-password {secret}"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr[-2000:]
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "airflow.db" for p in files) and (home / "fernet.key").exists()
+    assert [str(p) for p in files if hits(p.read_bytes(), [secret])] == [], "in plain text"
+    exposed = [str(p) for p in [home, *home.rglob("*")] if p.stat().st_mode & 0o077]
+    assert exposed == []
+    again = subprocess.run(
+        ["bash", "-c", prelude + f"{BIN}/airflow connections get ui_conn -o json"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(again.stdout)[0]["password"] == secret, again.stderr[-2000:]
+
+
 def test_credentials_export_writes_no_file_and_prints_only_to_stdout(tmp_path):
     before = set(tmp_path.iterdir())
     done = subprocess.run(
