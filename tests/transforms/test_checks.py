@@ -256,6 +256,24 @@ def test_a_row_count_drop_against_the_last_passed_check_is_critical(con):
     assert [c for (c,) in counts] == [900, 900, 900, 950, 1000]
 
 
+def test_an_empty_table_passes_unvalidated_until_it_had_rows(con, tmp_path):
+    yml = "grain: [platform, account_id, item_id, date]\n"
+    new_build(con)
+    summary = run(con, spec(yml), docs_dir=tmp_path / "quality")
+    table = [r for r in summary.results if r.suite == "marts.daily.table"]
+    assert table and all(r.success and r.element_count == 0 for r in table)
+    index = (tmp_path / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "<td>marts.daily.table</td><td>no rows to validate</td>" in index
+
+    add_days(con, [day(f"v{i}", date(2026, 11, 10), i) for i in range(100)])
+    new_build(con)
+    assert run(con, spec(yml)).success
+    con.execute("delete from marts.daily")  # emptied after a passed check: a critical drop
+    new_build(con)
+    with pytest.raises(CheckFailed, match=r"row count fell 100\.0%, from 100"):
+        run(con, spec(yml))
+
+
 def test_a_small_table_may_lose_a_few_rows(con):
     yml = "grain: [platform, account_id, item_id, date]\n"
     new_build(con)
