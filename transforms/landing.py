@@ -92,10 +92,15 @@ class LandingStore:
         if self.local:
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.parent / f".{final.name}.tmp"
-            pq.write_table(table, tmp, compression="zstd")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
+            try:
+                pq.write_table(table, tmp, compression="zstd")
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, final)
+            except OSError as exc:  # a full disk: name the file, leave no partial one
+                tmp.unlink(missing_ok=True)
+                what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+                raise OSError(exc.errno, what, str(final)) from None
             return final
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")

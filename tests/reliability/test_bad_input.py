@@ -421,7 +421,8 @@ CASES = [
          _warehouse_text),
     Case("warehouse is a folder", "warehouse", ["load"], "warehouse.duckdb", _warehouse_folder),
     # -- the disk -------------------------------------------------------------------------------
-    Case("disk full writing landing", "disk", ["extract", "--date", str(END)], "File too large",
+    Case("disk full writing landing", "disk", ["extract", "--date", str(END)],
+         ".parquet: File too large",
          lambda ctx: ctx.one_channel(), file_size_limit=1024),
     Case("landing folder under a file", "disk", ["extract", "--date", str(END)], "not-a-folder",
          _landing_under_a_file),
