@@ -58,8 +58,9 @@ def kill_when(
     assert alive, "the run had already ended when it was killed"
 
 
-# `contentpulse load` whose landing files come through a gate: once half of them are
-# inserted (inside the load's one transaction), it touches the marker and waits to be killed
+# `contentpulse load` whose landing files come through a gate: once half of them (at least
+# one) are inserted, inside the load's one transaction, it writes the marker and waits to be
+# killed
 _HELD_LOAD = """
 import sys, time
 from pathlib import Path
@@ -69,12 +70,12 @@ from contentpulse.cli import main
 marker, real = Path(sys.argv[1]), load.fetch_files
 
 def gated(store, files):
-    half = len(files) // 2
-    for i, item in enumerate(real(store, files)):
-        if i == half:
+    half = max(1, len(files) // 2)
+    for i, item in enumerate(real(store, files), 1):
+        yield item
+        if i == half:  # the loader has inserted this file and asks for the next
             marker.write_text(f"{i} of {len(files)}")
             time.sleep(3600)
-        yield item
 
 load.fetch_files = gated
 sys.exit(main(sys.argv[2:]))
@@ -83,5 +84,6 @@ sys.exit(main(sys.argv[2:]))
 
 def load_held_mid_transaction(config: Path, marker: Path) -> list[str]:
     """The command of a real `contentpulse load` that stops inside its transaction once
-    half its pending files are inserted, writing "<inserted> of <pending>" to `marker`."""
+    half its pending files (at least one) are inserted, writing "<inserted> of <pending>" to
+    `marker`."""
     return [sys.executable, "-c", _HELD_LOAD, str(marker), "--config", str(config), "load"]
