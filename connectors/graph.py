@@ -35,7 +35,7 @@ import requests
 from connectors import social
 from connectors.quota import Budget, QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog, ExtractResult, Window
+from connectors.streams import CallLog, ExtractResult, Window, one_line
 from contentpulse.config import Account, GraphSource
 from contentpulse.credentials import Connection, Secret
 from contentpulse.errors import CredentialsError, SourceError
@@ -232,7 +232,7 @@ class GraphClient:
     def _raise(self, what: str, status: int, error: dict, headers: Any) -> None:
         code = _int(error.get("code"))
         subcode = _int(error.get("error_subcode"))
-        message = " ".join(scrub(str(error.get("message", ""))).split())[:300]  # one line
+        message = one_line(scrub(str(error.get("message", ""))), 300)
         if code in THROTTLE_CODES:
             raise GraphThrottled(
                 f"{what}: throttled by Meta (Graph error {code}: {message}); "

@@ -26,6 +26,12 @@ def find_hashtags(text: str) -> list[str]:
     return _HASHTAG.findall(text or "")
 
 
+def one_line(text: object, limit: int = 200) -> str:
+    """An API's text (an error code, a reason, a message) squeezed into one line of at most
+    `limit` characters, for an error line."""
+    return " ".join(str(text or "").split())[:limit]
+
+
 @contextmanager
 def parsing(what: str) -> Iterator[None]:
     """Parse a piece of a response: one of an unexpected shape (a field missing, a value of
@@ -36,7 +42,7 @@ def parsing(what: str) -> Iterator[None]:
         if isinstance(exc, KeyError):
             reason = f"no {exc.args[0]!r} field"
         else:
-            reason = " ".join(str(exc).split())[:200]
+            reason = one_line(exc)
         raise SourceError(f"{what}: malformed response ({reason})") from None
 
 

@@ -25,7 +25,7 @@ import requests
 
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog
+from connectors.streams import CallLog, one_line
 from connectors.tiktok import settings
 from contentpulse.credentials import Connection, Secret
 from contentpulse.errors import CredentialsError, SourceError
@@ -58,10 +58,6 @@ class Outcome:
     data: dict[str, Any] | None = None
 
 
-def _one_line(text: object, limit: int = 200) -> str:
-    return " ".join(str(text or "").split())[:limit]
-
-
 def _json(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -76,7 +72,7 @@ def display_outcome(status: int, body: Any) -> Outcome:
             return Outcome("rate", "HTTP 429")
         return Outcome("retry", f"HTTP {status} malformed response body (not JSON)")
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    code, message = _one_line(str(error.get("code", "")), 60), _one_line(error.get("message"))
+    code, message = one_line(str(error.get("code", "")), 60), one_line(error.get("message"))
     if status == 200 and code == "ok":
         if not isinstance(body.get("data"), dict):
             return Outcome("retry", "HTTP 200 response without a data object")
@@ -97,7 +93,7 @@ def business_outcome(status: int, body: Any) -> Outcome:
     """A Business API response: `{"code": 0, "message", "request_id", "data": {...}}`, whose
     errors mostly come with HTTP 200 and a non-zero `code`."""
     if status != 200:
-        code = _one_line(str(body.get("code", "")), 60) if isinstance(body, dict) else ""
+        code = one_line(str(body.get("code", "")), 60) if isinstance(body, dict) else ""
         detail = f"HTTP {status} {code}".rstrip()
         if status == 429:
             return Outcome("rate", detail)
@@ -111,11 +107,11 @@ def business_outcome(status: int, body: Any) -> Outcome:
     try:
         code = int(body["code"])
     except (TypeError, ValueError):
-        return Outcome("retry", f"HTTP 200 unreadable code {_one_line(body['code'], 40)!r}")
+        return Outcome("retry", f"HTTP 200 unreadable code {one_line(body['code'], 40)!r}")
     if code == settings.BUSINESS_OK:
         data = body.get("data")
         return Outcome("ok", data=data) if isinstance(data, dict) else Outcome("retry", "no data")
-    detail = f"code {code}" + (f": {_one_line(body.get('message'))}" if body.get("message") else "")
+    detail = f"code {code}" + (f": {one_line(body.get('message'))}" if body.get("message") else "")
     if code in settings.BUSINESS_RATE_CODES:
         return Outcome("rate", detail)
     if code in settings.BUSINESS_RETRY_CODES:
@@ -354,7 +350,7 @@ class TikTokClient:
             error = body.get("error")
             code = error.get("code") if isinstance(error, dict) else error
             raise CredentialsError(
-                f"{what} failed ({_one_line(code, 60) or f'HTTP {response.status_code}'}); "
+                f"{what} failed ({one_line(code, 60) or f'HTTP {response.status_code}'}); "
                 f"check connection {self.conn_id!r}: client_key, client_secret and refresh_token"
             )
 

@@ -21,7 +21,7 @@ from googleapiclient.errors import HttpError
 
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog
+from connectors.streams import CallLog, one_line
 from connectors.youtube import settings
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError, SourceError
@@ -41,7 +41,7 @@ class QuotaExhausted(QuotaStop):
 def _reason(err: HttpError) -> str:
     try:
         details = json.loads(err.content.decode("utf-8", "replace"))["error"]["errors"][0]
-        return " ".join(str(details.get("reason", "")).split())[:80]  # it goes in one line
+        return one_line(str(details.get("reason", "")), 80)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return ""
 
