@@ -82,8 +82,12 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def load_held_mid_transaction(config: Path, marker: Path) -> list[str]:
-    """The command of a real `contentpulse load` that stops inside its transaction once
-    half its pending files (at least one) are inserted, writing "<inserted> of <pending>" to
-    `marker`."""
-    return [sys.executable, "-c", _HELD_LOAD, str(marker), "--config", str(config), "load"]
+def kill_load_mid_transaction(config: Path, pycache: Path | None = None) -> tuple[int, int]:
+    """Run a real `contentpulse load` that stops inside its transaction once half its
+    pending files (at least one) are inserted, and SIGKILL it there: (inserted, pending)."""
+    with tempfile.TemporaryDirectory() as folder:
+        marker = Path(folder) / "held"
+        command = [sys.executable, "-c", _HELD_LOAD, str(marker), "--config", str(config), "load"]
+        kill_when(command, marker.exists, pycache)
+        inserted, pending = map(int, marker.read_text().split(" of "))
+    return inserted, pending

@@ -23,7 +23,7 @@ from connectors.sandbox import Fault, Sandbox
 from contentpulse import pipeline
 from contentpulse.errors import ContentpulseError
 from contentpulse.warehouse import connect, open_warehouse
-from tests.processes import kill_when, load_held_mid_transaction
+from tests.processes import kill_load_mid_transaction, kill_when
 from tests.reliability.matrix import (
     FAULTS,
     RETRY_AFTER_S,
@@ -99,9 +99,7 @@ def _first_run(row, fault, sandbox, cfg, cfg_path, waits, caplog, pycache) -> st
         return f"killed mid-extract ({len(landed(cfg))} files landed)"
     if fault.kill == "load":
         assert not extract(cfg, "before-kill").errors
-        held = cfg.paths.warehouse.with_name("load-held")
-        kill_when(load_held_mid_transaction(cfg_path, held), held.exists, pycache)
-        inserted, pending = map(int, held.read_text().split(" of "))
+        inserted, pending = kill_load_mid_transaction(cfg_path, pycache)
         assert inserted >= 1, f"only {pending} landing files: nothing inserted before the kill"
         with connect(cfg.paths.warehouse, read_only=True) as con:
             committed = con.execute("select count(*) from meta.loaded_files").fetchall()[0][0]
