@@ -10,7 +10,6 @@ import configparser
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from contentpulse.config import load_config
 from contentpulse.credentials import env_var, export_lines
 from contentpulse.demo import CONNECTIONS_FILE, write_sandbox_config
 from contentpulse.warehouse import connect
+from tests.browser import launch
 from tests.conftest import CLOCK, END, REPO
 
 BIN = Path(sys.executable).parent
@@ -335,18 +335,9 @@ def test_hostile_text_is_stored_verbatim(hostile_night):
 def test_hostile_text_renders_inert_in_chromium(hostile_night):
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
     dialogs: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-            ],
-        )
+        browser = launch(pw)
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(hostile_night["report"].as_uri(), wait_until="load")

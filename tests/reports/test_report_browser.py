@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from contentpulse import pipeline
 from contentpulse.warehouse import connect
+from tests.browser import launch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE = [
     '<script>window.__pwned = "script"</script>',
     "<img src=x onerror=\"window.__pwned = 'img'\">",
@@ -55,18 +54,7 @@ def page_events(report):
     path, _ = report
     events: dict[str, list] = {"console": [], "requests": [], "errors": [], "dialogs": []}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(pw)
         page = browser.new_page()
         page.on("console", lambda m: events["console"].append((m.type, m.text)))
         page.on("request", lambda r: events["requests"].append(r.url))
