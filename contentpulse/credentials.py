@@ -122,7 +122,6 @@ def fernet_key(airflow_home: str) -> str:
     """The Fernet key Airflow encrypts connection passwords with in its metadata DB: made
     once in `<home>/fernet.key` (owner-only), then reused, so stored connections stay
     readable. Without one, Airflow stores them in plain text."""
-    import os
     from pathlib import Path
 
     from cryptography.fernet import Fernet
