@@ -1,5 +1,8 @@
--- account x reporting day totals as the platform reports them; one union branch per source
--- the social platforms' own daily account totals (TikTok reports none)
+-- account x reporting day: the account's views, watch time and followers as the platform
+-- reports them for the whole account (YouTube, GA4, Facebook, Instagram, TikTok business
+-- accounts), else summed over its posts' days and the days projected since their last
+-- reads, with the estimated part declared (views_estimated). One union branch per source
+-- that reports account days.
 with reported as (
     select
         platform,
@@ -26,16 +29,79 @@ with reported as (
     from staging.stg_tiktok__account_daily
 ),
 
--- the posts' daily deltas summed per account and day
+item_rows as (
+    -- every post-day of the lifetime-counter platforms and of daily CSV exports
+    select
+        platform,
+        account_id,
+        date,
+        views,
+        watch_time_s,
+        is_estimated,
+        is_estimated_within_week
+    from intermediate.int_snapshot_daily
+    union all
+    select
+        platform,
+        account_id,
+        date,
+        views,
+        watch_time_s,
+        false as is_estimated,
+        false as is_estimated_within_week
+    from staging.stg_csv_export__item_daily
+),
+
 item_days as (
     select
         platform,
         account_id,
         date,
-        cast(sum(views) as bigint) as views,
-        cast(sum(watch_time_s) as bigint) as watch_time_s
-    from intermediate.int_snapshot_daily
+        sum(views) as views,
+        coalesce(sum(views) filter (where is_estimated), 0) as views_estimated,
+        coalesce(sum(views) filter (where is_estimated_within_week), 0)
+            as views_estimated_within_week,
+        sum(watch_time_s) as watch_time_s,
+        coalesce(sum(watch_time_s) filter (where is_estimated), 0) as watch_time_s_estimated
+    from item_rows
     group by platform, account_id, date
+),
+
+projected as (
+    select
+        platform,
+        account_id,
+        date,
+        sum(views) as views,
+        sum(watch_time_s) as watch_time_s
+    from intermediate.int_snapshot_projections
+    group by platform, account_id, date
+),
+
+post_days as (
+    -- measured and estimated post-days, plus the projections: all of those are estimates
+    select
+        coalesce(items.platform, projected.platform) as platform,
+        coalesce(items.account_id, projected.account_id) as account_id,
+        coalesce(items.date, projected.date) as date,
+        case
+            when items.views is not null or projected.views is not null
+                then coalesce(items.views, 0) + coalesce(projected.views, 0)
+        end as views,
+        coalesce(items.views_estimated, 0) + coalesce(projected.views, 0) as views_estimated,
+        coalesce(items.views_estimated_within_week, 0) as views_estimated_within_week,
+        case
+            when items.watch_time_s is not null or projected.watch_time_s is not null
+                then coalesce(items.watch_time_s, 0) + coalesce(projected.watch_time_s, 0)
+        end as watch_time_s,
+        coalesce(items.watch_time_s_estimated, 0) + coalesce(projected.watch_time_s, 0)
+            as watch_time_s_estimated
+    from item_days as items
+    full outer join projected
+        on
+            items.platform = projected.platform
+            and items.account_id = projected.account_id
+            and items.date = projected.date
 )
 
 select
@@ -45,7 +111,11 @@ select
     views,
     watch_time_s,
     followers_gained,
-    followers_lost
+    followers_lost,
+    case when views is not null then 0 end as views_estimated,
+    case when views is not null then 0 end as views_estimated_within_week,
+    case when watch_time_s is not null then 0 end as watch_time_s_estimated,
+    'platform' as views_source
 from staging.stg_youtube__channel_daily
 union all
 -- GA4: the property's own daily totals
@@ -56,23 +126,40 @@ select
     views,
     cast(null as bigint) as watch_time_s,
     cast(null as bigint) as followers_gained,
-    cast(null as bigint) as followers_lost
+    cast(null as bigint) as followers_lost,
+    case when views is not null then 0 end as views_estimated,
+    case when views is not null then 0 end as views_estimated_within_week,
+    cast(null as bigint) as watch_time_s_estimated,
+    'platform' as views_source
 from staging.stg_ga4__property_daily
 union all
--- social accounts and CSV exports: the platform's own daily totals where it reports them
--- (Facebook's page views, Instagram's new followers), else the sum of the posts' daily
--- deltas (TikTok reports no account days at all)
+-- social accounts and CSV exports: the platform's own daily total where it reports one,
+-- else the posts' (watch time is never reported per account: always the posts')
 select
-    coalesce(reported.platform, items.platform) as platform,
-    coalesce(reported.account_id, items.account_id) as account_id,
-    coalesce(reported.date, items.date) as date,
-    coalesce(reported.views, items.views) as views,
-    items.watch_time_s,
+    coalesce(reported.platform, posts.platform) as platform,
+    coalesce(reported.account_id, posts.account_id) as account_id,
+    coalesce(reported.date, posts.date) as date,
+    coalesce(reported.views, posts.views) as views,
+    posts.watch_time_s,
     reported.followers_gained,
-    cast(null as bigint) as followers_lost
+    cast(null as bigint) as followers_lost,
+    case
+        when reported.views is not null then 0
+        when posts.views is not null then posts.views_estimated
+    end as views_estimated,
+    case
+        when reported.views is not null then 0
+        when posts.views is not null then posts.views_estimated_within_week
+    end as views_estimated_within_week,
+    case when posts.watch_time_s is not null then posts.watch_time_s_estimated end
+        as watch_time_s_estimated,
+    case
+        when reported.views is not null then 'platform'
+        when posts.views is not null then 'posts'
+    end as views_source
 from reported
-full outer join item_days as items
+full outer join post_days as posts
     on
-        reported.platform = items.platform
-        and reported.account_id = items.account_id
-        and reported.date = items.date
+        reported.platform = posts.platform
+        and reported.account_id = posts.account_id
+        and reported.date = posts.date

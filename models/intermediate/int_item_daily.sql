@@ -20,6 +20,7 @@ select
     extractions,
     is_restated,
     false as is_interpolated,
+    false as is_estimated,
     false as from_snapshots,
     true as closes_exact
 from staging.stg_youtube__video_daily
@@ -45,13 +46,14 @@ select
     extractions,
     is_restated,
     false as is_interpolated,
+    false as is_estimated,
     false as from_snapshots,
     true as closes_exact
 from staging.stg_ga4__page_daily
 where not is_other_row and item_id not like '(%'
 union all
 -- lifetime-counter platforms (Instagram, Facebook, TikTok, CSV snapshot exports): daily
--- deltas of consecutive snapshots, some interpolated across gaps
+-- deltas of consecutive snapshots, the days inside an interval estimated (flagged)
 select
     platform,
     account_id,
@@ -72,6 +74,7 @@ select
     1 as extractions,
     false as is_restated,
     is_interpolated,
+    is_estimated,
     true as from_snapshots,
     closes_gap as closes_exact
 from intermediate.int_snapshot_daily
@@ -97,6 +100,7 @@ select
     1 as extractions,
     false as is_restated,
     false as is_interpolated,
+    false as is_estimated,
     false as from_snapshots,
     true as closes_exact
 from staging.stg_csv_export__item_daily

@@ -1,150 +1,91 @@
--- daily deltas of the platforms that show lifetime counters only: two consecutive
--- snapshots of a post give the increments of the days between them. A gap of one day is
--- that day's exact increment; a longer gap (a missed night, or an older post read on the
--- thinning re-poll schedule) is spread evenly over its days and flagged is_interpolated,
--- and a post's first snapshot covers the days from its local publish day on. A counter
--- NULL at either end leaves its deltas NULL. One union branch per lifetime-counter source.
-with snapshots as (
+-- daily figures of the platforms that show lifetime counters only, from the intervals
+-- between consecutive snapshots: a one-day interval is that day's exact increment; a
+-- longer one (a missed night, an older post read on the thinning re-poll schedule, a
+-- backfilled post's history before its first read) is split over its days by the
+-- account's decay curve (int_decay_curves), so that its days sum exactly to what was
+-- measured, and flagged is_estimated. A counter NULL at either end leaves its days NULL; a
+-- correction (a counter that went down) gives days of 0, never negative ones.
+with days as (
     select
-        platform,
-        account_id,
-        item_id,
-        snapshot_date,
-        views,
-        reach,
-        likes,
-        comments,
-        shares,
-        saves,
-        watch_time_s
-    from staging.stg_instagram__snapshots
-    union all
-    select
-        platform,
-        account_id,
-        item_id,
-        snapshot_date,
-        views,
-        reach,
-        likes,
-        comments,
-        shares,
-        saves,
-        watch_time_s
-    from staging.stg_facebook__snapshots
-    union all
-    select
-        platform,
-        account_id,
-        item_id,
-        snapshot_date,
-        views,
-        reach,
-        likes,
-        comments,
-        shares,
-        saves,
-        watch_time_s
-    from staging.stg_tiktok__snapshots
-    union all
-    select
-        platform,
-        account_id,
-        item_id,
-        snapshot_date,
-        views,
-        reach,
-        likes,
-        comments,
-        shares,
-        saves,
-        watch_time_s
-    from staging.stg_csv_export__snapshots
+        intervals.*,
+        unnest(range(1, intervals.gap_days + 1)) as step
+    from intermediate.int_snapshot_intervals as intervals
 ),
 
-published as (
+weighted as (
     select
-        items.platform,
-        items.account_id,
-        items.item_id,
-        cast(
-            timezone(coalesce(accounts.timezone, 'UTC'), items.published_at) as date
-        ) as publish_date
-    from intermediate.int_items as items
-    left join meta.accounts as accounts
-        on items.platform = accounts.platform and items.account_id = accounts.account_id
-),
-
-intervals as (
-    -- each snapshot and the one before it (before the first: zero, the day before publish)
-    select
-        snapshots.*,
-        coalesce(
-            lag(snapshots.snapshot_date) over item_order,
-            least(published.publish_date, snapshots.snapshot_date) - 1
-        ) as previous_date,
-        lag(snapshots.views, 1, 0) over item_order as previous_views,
-        lag(snapshots.reach, 1, 0) over item_order as previous_reach,
-        lag(snapshots.likes, 1, 0) over item_order as previous_likes,
-        lag(snapshots.comments, 1, 0) over item_order as previous_comments,
-        lag(snapshots.shares, 1, 0) over item_order as previous_shares,
-        lag(snapshots.saves, 1, 0) over item_order as previous_saves,
-        lag(snapshots.watch_time_s, 1, 0) over item_order as previous_watch_time_s
-    from snapshots
-    left join published
+        days.platform,
+        days.account_id,
+        days.item_id,
+        days.snapshot_date,
+        days.gap_days,
+        days.step,
+        cast(days.previous_date + cast(days.step as integer) as date) as date,
+        greatest(days.views, 0) as views,
+        greatest(days.reach, 0) as reach,
+        greatest(days.likes, 0) as likes,
+        greatest(days.comments, 0) as comments,
+        greatest(days.shares, 0) as shares,
+        greatest(days.saves, 0) as saves,
+        greatest(days.watch_time_s, 0) as watch_time_s,
+        days.is_correction,
+        days.is_within_week,
+        -- a day the curve does not cover (no publish date yet) weighs as much as any other
+        coalesce(exp(curves.log_rate), 1.0) as weight
+    from days
+    left join intermediate.int_decay_curves as curves
         on
-            snapshots.platform = published.platform
-            and snapshots.account_id = published.account_id
-            and snapshots.item_id = published.item_id
-    window item_order as (
-        partition by snapshots.platform, snapshots.account_id, snapshots.item_id
-        order by snapshots.snapshot_date
-    )
+            days.platform = curves.platform
+            and days.account_id = curves.account_id
+            and curves.age_days
+            = date_diff('day', days.publish_date, days.previous_date) + days.step
 ),
 
-days as (
+shares as (
+    -- the share of the interval's increment that falls on its days up to this one
     select
         *,
-        date_diff('day', previous_date, snapshot_date) as gap_days,
-        unnest(range(1, date_diff('day', previous_date, snapshot_date) + 1)) as step
-    from intervals
+        case
+            when step = gap_days then 1.0
+            else sum(weight) over running / sum(weight) over interval_days
+        end as share_through,
+        coalesce(
+            sum(weight) over before / sum(weight) over interval_days, 0.0
+        ) as share_before
+    from weighted
+    window
+        interval_days as (partition by platform, account_id, item_id, snapshot_date),
+        running as (
+            partition by platform, account_id, item_id, snapshot_date
+            order by step
+            rows between unbounded preceding and current row
+        ),
+        before as (
+            partition by platform, account_id, item_id, snapshot_date
+            order by step
+            rows between unbounded preceding and 1 preceding
+        )
 )
 
--- the increment over a gap of g days, split so that the days sum to it exactly:
--- day k of the gap gets floor(d * k / g) - floor(d * (k - 1) / g)
+-- day k of an interval gets floor(d * share_through) - floor(d * share_before): the days
+-- are whole numbers and sum exactly to the increment d
 select
     platform,
     account_id,
     item_id,
-    cast(previous_date + cast(step as integer) as date) as date,
+    date,
+    cast(floor(views * share_through) - floor(views * share_before) as bigint) as views,
+    cast(floor(reach * share_through) - floor(reach * share_before) as bigint) as reach,
+    cast(floor(likes * share_through) - floor(likes * share_before) as bigint) as likes,
+    cast(floor(comments * share_through) - floor(comments * share_before) as bigint) as comments,
+    cast(floor(shares * share_through) - floor(shares * share_before) as bigint) as shares,
+    cast(floor(saves * share_through) - floor(saves * share_before) as bigint) as saves,
     cast(
-        floor((views - previous_views) * step / gap_days)
-        - floor((views - previous_views) * (step - 1) / gap_days) as bigint
-    ) as views,
-    cast(
-        floor((reach - previous_reach) * step / gap_days)
-        - floor((reach - previous_reach) * (step - 1) / gap_days) as bigint
-    ) as reach,
-    cast(
-        floor((likes - previous_likes) * step / gap_days)
-        - floor((likes - previous_likes) * (step - 1) / gap_days) as bigint
-    ) as likes,
-    cast(
-        floor((comments - previous_comments) * step / gap_days)
-        - floor((comments - previous_comments) * (step - 1) / gap_days) as bigint
-    ) as comments,
-    cast(
-        floor((shares - previous_shares) * step / gap_days)
-        - floor((shares - previous_shares) * (step - 1) / gap_days) as bigint
-    ) as shares,
-    cast(
-        floor((saves - previous_saves) * step / gap_days)
-        - floor((saves - previous_saves) * (step - 1) / gap_days) as bigint
-    ) as saves,
-    cast(
-        floor((watch_time_s - previous_watch_time_s) * step / gap_days)
-        - floor((watch_time_s - previous_watch_time_s) * (step - 1) / gap_days) as bigint
+        floor(watch_time_s * share_through) - floor(watch_time_s * share_before) as bigint
     ) as watch_time_s,
+    gap_days > 1 as is_estimated,
     gap_days > 1 as is_interpolated,
-    step = gap_days as closes_gap
-from days
+    step = gap_days as closes_gap,
+    is_correction,
+    gap_days > 1 and is_within_week as is_estimated_within_week
+from shares

@@ -1,12 +1,16 @@
 -- one row per account and ISO week (Monday to Sunday): output, views, watch time,
--- net followers, and the change against the week before
+-- net followers, the part of views and watch time that is estimated, and the change
+-- against the week before (measured weeks only)
 with days as (
     select
         platform,
         account_id,
         date,
         views,
+        -- an interval inside the week is split over its days, but its week total is exact
+        views_estimated - views_estimated_within_week as views_estimated,
         watch_time_s,
+        watch_time_s_estimated,
         followers_gained - coalesce(followers_lost, 0) as followers_net
     from intermediate.int_account_daily
 ),
@@ -18,7 +22,9 @@ weekly as (
         cast(date_trunc('week', date) as date) as week_start,
         count(*) as days_reported,
         cast(sum(views) as bigint) as views,
+        cast(sum(views_estimated) as bigint) as views_estimated,
         cast(sum(watch_time_s) as bigint) as watch_time_s,
+        cast(sum(watch_time_s_estimated) as bigint) as watch_time_s_estimated,
         cast(sum(followers_net) as bigint) as followers_net
     from days
     group by platform, account_id, cast(date_trunc('week', date) as date)
@@ -52,7 +58,9 @@ joined as (
         weekly.days_reported,
         coalesce(published.posts_published, 0) as posts_published,
         weekly.views,
+        weekly.views_estimated,
         weekly.watch_time_s,
+        weekly.watch_time_s_estimated,
         weekly.followers_net
     from weekly
     left join published
@@ -68,6 +76,7 @@ with_previous as (
     select
         *,
         max(views) over previous_week as views_prev_week,
+        max(views_estimated) over previous_week as views_estimated_prev_week,
         max(watch_time_s) over previous_week as watch_time_s_prev_week,
         max(followers_net) over previous_week as followers_net_prev_week,
         max(posts_published) over previous_week as posts_published_prev_week
@@ -90,11 +99,17 @@ select
     days_reported = 7 as is_complete,
     posts_published,
     views,
+    views_estimated,
     watch_time_s,
+    watch_time_s_estimated,
     followers_net,
     views_prev_week,
     watch_time_s_prev_week,
     followers_net_prev_week,
     posts_published_prev_week,
-    views / nullif(views_prev_week, 0) - 1 as views_wow_change
+    -- a change is stated between two measured weeks only: never from an estimate
+    case
+        when views_estimated = 0 and views_estimated_prev_week = 0
+            then views / nullif(views_prev_week, 0) - 1
+    end as views_wow_change
 from with_previous

@@ -1,7 +1,9 @@
 -- spikes and drops against expectation: an account's day against its own previous 28 days,
 -- and an item's day (from age 14, past the launch decay) against the item's previous 7
 -- days, on the log scale with a robust z; each with the traffic source that moved most.
--- Incremental: the days from $since; item days are kept for the newest 91 days.
+-- Measured days only, on both sides: an estimated day is never an anomaly nor part of
+-- the expectation. Incremental: the days from $since; item days are kept for the newest
+-- 91 days.
 with horizon as (
     select max(last_date) - 90 as item_start
     from intermediate.int_coverage
@@ -20,7 +22,7 @@ account_expected as (
         count(*) over prior_days as trailing_days,
         quantile_cont(ln(views + 1), [0.25, 0.5, 0.75]) over prior_days as trailing_quartiles
     from intermediate.int_account_daily
-    where date >= $since - 28
+    where date >= $since - 28 and views_estimated = 0
     window prior_days as (
         partition by platform, account_id
         order by date
@@ -43,7 +45,9 @@ item_expected as (
             as trailing_quartiles
     from marts.post_daily
     cross join horizon
-    where post_daily.date >= greatest($since, horizon.item_start) - 7
+    where
+        post_daily.date >= greatest($since, horizon.item_start) - 7
+        and not post_daily.is_estimated
     window prior_days as (
         partition by post_daily.platform, post_daily.account_id, post_daily.item_id
         order by post_daily.date

@@ -1,5 +1,6 @@
 -- one row per source, account and reporting day: what arrived, how complete and final it
--- is, what was restated, and the flags a platform reports about its own numbers
+-- is, what was restated or estimated or corrected, and the flags a platform reports about
+-- its own numbers
 with item_days as (
     select
         platform,
@@ -9,7 +10,8 @@ with item_days as (
         cast(sum(views) as bigint) as item_views,
         count(*) filter (where is_restated) as items_restated,
         max(extractions) as max_extractions,
-        count(*) filter (where is_interpolated) as items_interpolated
+        count(*) filter (where is_interpolated) as items_interpolated,
+        count(*) filter (where is_estimated) as items_estimated
     from intermediate.int_item_daily
     group by platform, account_id, date
 ),
@@ -19,8 +21,23 @@ account_days as (
         platform,
         account_id,
         date,
-        views as account_views
+        views as account_views,
+        views_estimated,
+        views_source
     from intermediate.int_account_daily
+),
+
+corrections as (
+    -- a lifetime counter that went down: the platform's correction, dated at the read
+    select
+        platform,
+        account_id,
+        snapshot_date as date,
+        count(*) as items_corrected,
+        cast(coalesce(sum(least(views, 0)), 0) as bigint) as views_corrected
+    from intermediate.int_snapshot_intervals
+    where is_correction
+    group by platform, account_id, snapshot_date
 ),
 
 days as (
@@ -33,6 +50,9 @@ days as (
         account_days.account_views,
         coalesce(item_days.items_restated, 0) as items_restated,
         coalesce(item_days.items_interpolated, 0) as items_interpolated,
+        coalesce(item_days.items_estimated, 0) as items_estimated,
+        account_days.views_estimated,
+        account_days.views_source,
         item_days.max_extractions
     from item_days
     full outer join account_days
@@ -49,13 +69,19 @@ select
     days.items_reported,
     days.item_views,
     days.account_views,
-    -- an interpolated item-day is an even share of a gap, not that day's views: no share
+    -- an estimated item-day is a share of an interval, not that day's views: no share
     case
-        when days.items_interpolated = 0
+        when days.items_estimated = 0
             then days.item_views / nullif(days.account_views, 0)
     end as item_views_share,
     days.items_restated,
     days.items_interpolated,
+    days.items_estimated,
+    days.views_estimated,
+    days.views_estimated / nullif(days.account_views, 0) as estimated_share,
+    days.views_source,
+    coalesce(corrections.items_corrected, 0) as items_corrected,
+    coalesce(corrections.views_corrected, 0) as views_corrected,
     days.max_extractions,
     coverage.last_date as last_complete_date,
     coalesce(date_diff('day', days.date, coverage.last_date) < 2, true) as is_provisional,
@@ -67,6 +93,11 @@ select
 from days
 left join intermediate.int_coverage as coverage
     on days.platform = coverage.platform and days.account_id = coverage.account_id
+left join corrections
+    on
+        days.platform = corrections.platform
+        and days.account_id = corrections.account_id
+        and days.date = corrections.date
 left join intermediate.int_data_flags_daily as flags
     on
         days.platform = flags.platform

@@ -1,6 +1,7 @@
--- one row per item and reporting day: unified metrics, age, provisional flag and running
--- views; incremental: the days from $since are replaced, and the running total carries
--- on from the views before them
+-- one row per item and reporting day: unified metrics, age, provisional and estimate flags
+-- and running views; incremental: the days from $since are replaced, and so is every
+-- estimated day (a refitted decay curve re-splits them all); the running total carries on
+-- from the views before $since (lifetime-counter posts: from all their days, which are few)
 with daily as (
     select
         platform,
@@ -20,9 +21,10 @@ with daily as (
         followers_gained,
         followers_lost,
         is_restated,
-        is_interpolated
+        is_interpolated,
+        is_estimated
     from intermediate.int_item_daily
-    where date >= $since
+    where date >= $since or from_snapshots
 ),
 
 views_before as (
@@ -32,7 +34,7 @@ views_before as (
         item_id,
         sum(views) as views
     from intermediate.int_item_daily
-    where date < $since
+    where date < $since and not from_snapshots
     group by platform, account_id, item_id
 ),
 
@@ -66,6 +68,7 @@ select
     coalesce(date_diff('day', daily.date, coverage.last_date) < 2, true) as is_provisional,
     daily.is_restated,
     daily.is_interpolated,
+    daily.is_estimated,
     cast(
         coalesce(views_before.views, 0)
         + sum(daily.views)
@@ -89,3 +92,4 @@ left join views_before
         daily.platform = views_before.platform
         and daily.account_id = views_before.account_id
         and daily.item_id = views_before.item_id
+qualify daily.date >= $since or daily.is_estimated
