@@ -13,6 +13,7 @@ import html
 import math
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -64,20 +65,37 @@ def sparkline(values: list[float], width: int = 96, height: int = 24) -> str:
 
 
 def daily_views(daily: pd.DataFrame, week_start: date, week_end: date) -> go.Figure:
+    """Each account's daily views: solid where measured, dotted where the day includes an
+    estimate (the dotted stretch reaches the measured days on either side, so the line runs
+    on)."""
     fig = go.Figure()
     palette = colours(list(daily["account_name"]))
     for (platform, name), frame in daily.groupby(["platform", "account_name"], sort=True):
-        fig.add_trace(
-            go.Scatter(
-                x=frame["date"],
-                y=frame["views"],
-                mode="lines",
-                name=esc(name),
-                meta=[platform, name],
-                line={"color": palette[name], "width": 2},
-                hovertemplate="%{x|%a %d %b}<br>%{y:,} views<extra>%{fullData.name}</extra>",
+        frame = frame.sort_values("date")
+        estimated = frame["views_estimated"].fillna(0).gt(0).to_numpy()
+        position = np.arange(len(frame))
+        near = estimated | (np.roll(estimated, 1) & (position > 0))
+        near |= np.roll(estimated, -1) & (position < len(frame) - 1)
+        for part, shown, dash, hover in (
+            ("measured", ~estimated, "solid", "%{y:,} views"),
+            ("estimated", near, "dot", "≈ %{y:,} views (%{customdata:,} estimated)"),
+        ):
+            if not shown.any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=frame["date"],
+                    y=frame["views"].where(shown),
+                    customdata=frame["views_estimated"].fillna(0),
+                    mode="lines",
+                    name=esc(name),
+                    legendgroup=esc(name),
+                    showlegend=part == "measured" or not (~estimated).any(),
+                    meta=[platform, name],
+                    line={"color": palette[name], "width": 2, "dash": dash},
+                    hovertemplate=f"%{{x|%a %d %b}}<br>{hover}<extra>%{{fullData.name}}</extra>",
+                )
             )
-        )
     fig.add_vrect(
         x0=week_start,
         x1=week_end + timedelta(days=1),

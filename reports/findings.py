@@ -2,7 +2,8 @@
 
 Each rule reads one query (`reports/sql/findings_<rule>.sql`) over the published snapshot
 and turns its rows into findings that quote the exact figures, or into nothing when the
-data is not there: no rule estimates, fills in or rounds a number into existence.
+data is not there: no rule estimates, fills in or rounds a number into existence, and no
+rule reads an estimated figure (account weeks with views_estimated, estimated post-days).
 
 Ranking. A finding's score is its tier plus a strength in [0, 1): strength = x / (1 + x),
 where x is the rule's own effect size (see each rule). Tiers order kinds of evidence:
@@ -373,8 +374,11 @@ def best_post_rule(best: pd.DataFrame) -> list[_Candidate]:
 
 
 def kpi_move_rule(kpi: pd.DataFrame) -> list[_Candidate]:
-    """Views week over week: the portfolio (led by its biggest mover) or else one account."""
-    usable = kpi[kpi.is_complete & kpi.prev_is_complete & (kpi.views_prev_week > 0)].copy()
+    """Views week over week: the portfolio (led by its biggest mover) or else one account.
+    Only weeks complete and measured in full: a change is never drawn from an estimate."""
+    usable = kpi[
+        kpi.is_complete & kpi.prev_is_complete & kpi.is_measured & (kpi.views_prev_week > 0)
+    ].copy()
     if usable.empty:
         return []
     usable["change"] = usable.views / usable.views_prev_week - 1

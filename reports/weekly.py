@@ -73,36 +73,64 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# a tile's figure, and the part of it that is estimated (None: nothing can be)
+TILES = (
+    ("views", "views_estimated", "Views", ",.0f"),
+    ("watch_hours", "watch_hours_estimated", "Watch hours", ",.0f"),
+    ("followers_net", None, "Net followers", "+,.0f"),
+    ("posts", None, "Posts published", ",.0f"),
+)
+
+
+def _change(now: float, before: float | None, estimated: bool) -> float | None:
+    """The change against the week before; None when either week is estimated in part."""
+    if before is None or estimated or pd.isna(now) or pd.isna(before):
+        return None
+    return _pct(now, before)
+
+
 def _tiles(weeks: pd.DataFrame, week_start: date) -> list[dict]:
-    """Portfolio tiles: this week, the change against the week before, an 8-week sparkline."""
-    by_week = weeks.groupby("week_start")[["views", "watch_hours", "followers_net", "posts"]].sum()
+    """Portfolio tiles: this week, the part of it estimated, the change against the week
+    before (measured weeks only), an 8-week sparkline."""
+    columns = [c for tile in TILES for c in tile[:2] if c]
+    by_week = weeks.groupby("week_start")[columns].sum(min_count=1)
     by_week.index = pd.to_datetime(by_week.index).date
     if week_start not in by_week.index:
         return []
     now = by_week.loc[week_start]
-    before = by_week.loc[week_start - timedelta(days=7)] if (
-        week_start - timedelta(days=7)
-    ) in by_week.index else None  # fmt: skip
+    previous = week_start - timedelta(days=7)
+    before = by_week.loc[previous] if previous in by_week.index else None
     tiles = []
-    for column, label, fmt in (
-        ("views", "Views", ",.0f"),
-        ("watch_hours", "Watch hours", ",.0f"),
-        ("followers_net", "Net followers", "+,.0f"),
-        ("posts", "Posts published", ",.0f"),
-    ):
+    for column, estimated_column, label, fmt in TILES:
+        estimated = _estimated(now, estimated_column)
+        estimated_before = before is not None and _estimated(before, estimated_column) > 0
         tiles.append(
             {
                 "label": label,
-                "value": format(now[column], fmt),
-                "change": None if before is None else _pct(now[column], before[column]),
-                "spark": Markup(charts.sparkline(list(by_week[column]))),
+                "value": "—" if pd.isna(now[column]) else format(now[column], fmt),
+                "estimated": estimated,
+                "estimated_share": estimated / now[column] if estimated and now[column] else None,
+                "change": _change(
+                    now[column],
+                    None if before is None else before[column],
+                    estimated > 0 or estimated_before,
+                ),
+                "change_withheld": before is not None and (estimated > 0 or estimated_before),
+                "spark": Markup(charts.sparkline(list(by_week[column].fillna(0)))),
             }
         )
     return tiles
 
 
+def _estimated(row: pd.Series, column: str | None) -> float:
+    if column is None or pd.isna(row[column]):
+        return 0.0
+    return float(row[column])
+
+
 def _account_rows(weeks: pd.DataFrame, week_start: date) -> list[dict]:
-    """Per platform and account: this week, the change, and the 8-week sparkline of views."""
+    """Per platform and account: this week, the part estimated, the change (measured weeks
+    only), and the 8-week sparkline of views."""
     rows = []
     for (platform, account), frame in weeks.groupby(["platform", "account_name"], sort=True):
         frame = frame.assign(week=pd.to_datetime(frame.week_start).dt.date).set_index("week")
@@ -111,19 +139,43 @@ def _account_rows(weeks: pd.DataFrame, week_start: date) -> list[dict]:
         now = frame.loc[week_start]
         prev_week = week_start - timedelta(days=7)
         prev = frame.loc[prev_week] if prev_week in frame.index else None
+        estimated = _estimated(now, "views_estimated")
+        estimated_before = prev is not None and _estimated(prev, "views_estimated") > 0
         rows.append(
             {
                 "platform": platform,
                 "account_name": account,
-                "views": now.views,
-                "change": None if prev is None else _pct(now.views, prev.views),
+                "views": None if pd.isna(now.views) else int(now.views),
+                "views_estimated": int(estimated),
+                "change": _change(
+                    now.views,
+                    None if prev is None else prev.views,
+                    estimated > 0 or estimated_before,
+                ),
+                "change_withheld": prev is not None and (estimated > 0 or estimated_before),
                 "watch_hours": None if pd.isna(now.watch_hours) else now.watch_hours,
                 "followers_net": None if pd.isna(now.followers_net) else now.followers_net,
-                "posts": now.posts,
-                "spark": Markup(charts.sparkline(list(frame.sort_index().views))),
+                "posts": int(now.posts),
+                "spark": Markup(charts.sparkline(list(frame.sort_index().views.fillna(0)))),
             }
         )
     return rows
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows for the template with every NULL (NaN, NaT, NA) as None, so that it renders
+    as "—" and never as nan, NaT or None."""
+    return [
+        {key: (None if _missing(value) else value) for key, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays: present
+        return False
 
 
 def _reason(row: pd.Series) -> str:
@@ -182,9 +234,7 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     )
     releases = charts.new_release_charts(frames["new_releases"], frames["release_bands"])
     segments = frames["segments"]
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
+    env = environment()
     page = env.get_template("weekly.html.j2").render(
         week=week,
         week_start=week_start,
@@ -206,18 +256,18 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         index_chart=_chart(charts.performance_index(recent), "performance-index")
         if not recent.empty
         else None,
-        top=top.to_dict("records"),
-        bottom=bottom.to_dict("records"),
+        top=records(top),
+        bottom=records(bottom),
         heatmap_chart=_chart(charts.heatmap(frames["heatmap"]), "heatmap")
         if not frames["heatmap"].empty
         else None,
         topic_chart=_chart(charts.segment_effects(segments), "segments")
         if not segments.empty
         else None,
-        invest=segments[segments.recommendation == "invest"].to_dict("records"),
-        repurposing=frames["repurposing"].to_dict("records"),
-        anomalies=frames["anomalies_week"].to_dict("records"),
-        quality=frames["quality_week"].to_dict("records"),
+        invest=records(segments[segments.recommendation == "invest"]),
+        repurposing=records(frames["repurposing"]),
+        anomalies=records(frames["anomalies_week"]),
+        quality=records(frames["quality_week"]),
         check_notes=check_notes,
         plotly_js=get_plotlyjs(),
     )
@@ -226,6 +276,29 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     _write_atomic(path, page)
     write_index(out_dir, env)
     return ReportOutput(week, path, sum(len(f) for f in frames.values()))
+
+
+def _count(value: object, sign: bool = False) -> str:
+    """A whole number with thousands separators ("—" for NULL): never 490.0, nan or None."""
+    if value is None or _missing(value):
+        return "—"
+    return format(round(float(value)), "+," if sign else ",")
+
+
+def _percent(value: object, digits: int = 0) -> str:
+    """A share as a percentage ("—" for NULL)."""
+    if value is None or _missing(value):
+        return "—"
+    return f"{float(value) * 100:.{digits}f} %"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    env.filters["count"] = _count
+    env.filters["percent"] = _percent
+    return env
 
 
 def _chart(fig, name: str) -> Markup:

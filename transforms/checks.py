@@ -986,7 +986,8 @@ def rows_changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
-    """Each model's row count at the last check run that passed."""
+    """Each model's row count at the last check run that passed, of a build of the same
+    models: when a model file changed, its new definition sets a new baseline."""
     rows = con.execute(
         """
         select model, row_count, check_id
@@ -998,7 +999,12 @@ def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int,
                 row_number() over (partition by r.model order by c.checked_at desc) as recency
             from meta.check_row_counts as r
             inner join meta.check_runs as c on r.check_id = c.check_id
-            where c.success
+            inner join meta.builds as b on c.build_id = b.build_id
+            where
+                c.success
+                and b.fingerprint = (
+                    select fingerprint from meta.builds order by finished_at desc limit 1
+                )
         )
         where recency = 1
         """

@@ -33,7 +33,7 @@ README_COLUMNS = {
 }
 META_TABLES = {
     "build": "The build this snapshot holds: when, full or incremental, from which day.",
-    "check_results": "Every Great Expectations result of this build's checks.",
+    "check_results": "Every Great Expectations result of the check that passed this build.",
 }
 
 
@@ -99,9 +99,11 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
             con.execute(
                 f'comment on column snapshot.{schema}.{table}."{column}" is {sql_string(comment)}'
             )
-        con.execute(
+        con.execute(  # the passed check's results, not those of an earlier failed one
             "create table snapshot.meta.check_results as "
-            "select * from meta.check_results where build_id = ?",
+            "select * from meta.check_results where check_id = ("
+            "  select check_id from meta.check_runs where build_id = ? "
+            "  order by checked_at desc limit 1)",
             [build_id],
         )
         con.execute(

@@ -27,6 +27,17 @@ account_days as (
     from intermediate.int_account_daily
 ),
 
+estimator as (
+    -- the decay curve behind an account's estimates, and its out-of-sample error
+    select
+        platform,
+        account_id,
+        any_value(curve_source) as estimate_curve_source,
+        any_value(backtest_wape) as estimate_backtest_wape
+    from intermediate.int_decay_curves
+    group by platform, account_id
+),
+
 corrections as (
     -- a lifetime counter that went down: the platform's correction, dated at the read
     select
@@ -82,6 +93,8 @@ select
     days.views_source,
     coalesce(corrections.items_corrected, 0) as items_corrected,
     coalesce(corrections.views_corrected, 0) as views_corrected,
+    estimator.estimate_curve_source,
+    estimator.estimate_backtest_wape,
     days.max_extractions,
     coverage.last_date as last_complete_date,
     coalesce(date_diff('day', days.date, coverage.last_date) < 2, true) as is_provisional,
@@ -93,6 +106,8 @@ select
 from days
 left join intermediate.int_coverage as coverage
     on days.platform = coverage.platform and days.account_id = coverage.account_id
+left join estimator
+    on days.platform = estimator.platform and days.account_id = estimator.account_id
 left join corrections
     on
         days.platform = corrections.platform

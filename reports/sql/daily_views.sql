@@ -4,7 +4,8 @@ select
     account_id,
     account_name,
     date,
-    views
+    views,
+    views_estimated
 from marts.account_daily
 where date between $week_end - interval 55 days and $week_end
 order by account_name asc, date asc

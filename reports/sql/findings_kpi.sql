@@ -1,5 +1,6 @@
--- per account: the report week's views and the week before's, and whether both weeks are
--- complete (a week-over-week change on a partial week is not a finding)
+-- per account: the report week's views and the week before's, whether both weeks are
+-- complete and measured (a week-over-week change on a partial or estimated week is not a
+-- finding)
 select
     this_week.platform,
     this_week.account_id,
@@ -7,6 +8,8 @@ select
     this_week.iso_week,
     this_week.is_complete,
     coalesce(prev_week.is_complete, false) as prev_is_complete,
+    coalesce(this_week.views_estimated = 0, false)
+    and coalesce(prev_week.views_estimated = 0, false) as is_measured,
     this_week.views,
     this_week.views_prev_week
 from marts.account_weekly as this_week

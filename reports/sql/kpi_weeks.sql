@@ -5,7 +5,9 @@ select
     account_name,
     week_start,
     views,
+    views_estimated,
     watch_time_s / 3600.0 as watch_hours,
+    watch_time_s_estimated / 3600.0 as watch_hours_estimated,
     followers_net,
     posts_published as posts,
     is_complete
