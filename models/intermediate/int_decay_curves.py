@@ -11,7 +11,8 @@ between consecutive snapshots:
 where f, the log of the daily rate, is piecewise linear in log(1 + age) between fixed knot
 ages (0, 1, 2, 3, 6, 13, 29, 89, 179, 364, 729: the re-poll schedule's ages), and each post
 has its own level. It is fitted on the log scale by Gauss-Newton, the post levels removed by
-centring within each post, with a weak ridge towards a prior (a power law of exponent 1.2 from day 1, the publish day
+centring within each post, with a penalty on bends of the curve (in proportion to the data:
+no zig-zag between knots fits the noise) and a weak ridge towards a prior (a power law of exponent 1.2 from day 1, the publish day
 at 60 % of day 1) that
 holds the curve where the data says nothing (ages no post was read around). Only posts read
 at least twice say anything about the shape. An account with fewer than MIN_POSTS such posts
@@ -37,6 +38,7 @@ REFS = ("intermediate.int_snapshot_intervals",)
 KNOTS = np.array([0, 1, 2, 3, 6, 13, 29, 89, 179, 364, 729], dtype=float)
 PRIOR_EXPONENT = 1.2
 RIDGE = 1.0
+SMOOTHNESS = 0.003  # per interval: the weight of a bend in the curve against the data
 MIN_POSTS = 5  # posts read at least twice before an account's own curve is trusted
 ITERATIONS = 12
 BACKTEST_AGES = 4  # ages 0..3: read every night, so each day is exact
@@ -76,6 +78,11 @@ def fit_curve(start: np.ndarray, end: np.ndarray, increment: np.ndarray, post: n
     y = np.log(np.maximum(increment, 0) + 0.5)
     groups = np.unique(post, return_inverse=True)[1]
     ridge = RIDGE * np.eye(len(KNOTS))
+    # smoothness: bends of the curve away from the prior's (changes of slope in log age from
+    # one knot to the next) cost in proportion to the data: no zig-zag fits the noise
+    slopes = np.diff(np.eye(len(KNOTS)), axis=0) / np.diff(np.log1p(KNOTS))[:, None]
+    bends = np.diff(slopes, axis=0)
+    smooth = SMOOTHNESS * len(start) * bends.T @ bends
     for _ in range(ITERATIONS):
         f = basis @ theta
         w = np.exp(f - f.max())
@@ -85,7 +92,8 @@ def fit_curve(start: np.ndarray, end: np.ndarray, increment: np.ndarray, post: n
         jacobian = _centred((cum_basis[end + 1] - cum_basis[start]) / total[:, None], groups)
         residual = _centred(y - np.log(total), groups)
         step = np.linalg.solve(
-            jacobian.T @ jacobian + ridge, jacobian.T @ residual - RIDGE * (theta - PRIOR)
+            jacobian.T @ jacobian + ridge + smooth,
+            jacobian.T @ residual - RIDGE * (theta - PRIOR) - smooth @ (theta - PRIOR),
         )
         theta = theta + step
         if np.abs(step).max() < 1e-6:

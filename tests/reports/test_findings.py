@@ -43,7 +43,8 @@ create table marts.post_performance (
 );
 create table marts.account_weekly (
     platform varchar, account_id varchar, account_name varchar, week_start date,
-    iso_week varchar, is_complete boolean, views bigint, views_prev_week bigint
+    iso_week varchar, is_complete boolean, views bigint, views_prev_week bigint,
+    views_estimated bigint
 );
 create table marts.anomalies (
     level varchar, platform varchar, account_id varchar, item_id varchar, date date,
@@ -146,16 +147,30 @@ class Snapshot:
         *,
         complete: bool = True,
         prev_complete: bool = True,
+        estimated: int = 0,
+        prev_estimated: int = 0,
     ) -> None:
-        """The report week's row and the week before's (both complete unless said)."""
+        """The report week's row and the week before's (both complete and measured unless
+        said)."""
         before = WEEK_START - timedelta(days=7)
+        name = NAMES[account]
         rows = [
-            ("youtube", account, NAMES[account], WEEK_START, "2026-W47", complete, views, prev),
-            ("youtube", account, NAMES[account], before, "2026-W46", prev_complete, prev, None),
+            ("youtube", account, name, WEEK_START, "2026-W47", complete, views, prev, estimated),
+            (
+                "youtube",
+                account,
+                name,
+                before,
+                "2026-W46",
+                prev_complete,
+                prev,
+                None,
+                prev_estimated,
+            ),
         ]
         for row in rows:
             self.con.execute(
-                "insert into marts.account_weekly values (?, ?, ?, ?, ?, ?, ?, ?)", list(row)
+                "insert into marts.account_weekly values (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row)
             )
 
     def sql(self, statement: str, params: list | None = None) -> None:
@@ -354,6 +369,19 @@ def test_kpi_move_needs_ten_percent_on_a_complete_week(snapshot, weeks, expected
     result = snapshot.findings()
     moves = [f for f in [result.headline, *result.supporting] if f and f.rule == "kpi_move"]
     assert [f.text for f in moves] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("estimated, prev_estimated", [(5_000, 0), (0, 5_000)])
+def test_kpi_move_is_never_drawn_from_an_estimated_week(snapshot, estimated, prev_estimated):
+    """A week whose views include an estimate (posts' views split between two reads) says
+    nothing week over week, on its own or in the portfolio's total."""
+    snapshot.week(RIO, 400_000, 200_000, estimated=estimated, prev_estimated=prev_estimated)
+    snapshot.week(NORTH, 90_000, 75_000)
+    result = snapshot.findings()
+    moves = [f for f in [result.headline, *result.supporting] if f and f.rule == "kpi_move"]
+    assert [f.text for f in moves] == [
+        "Views rose 20 % week over week on Northwind News (90,000 vs 75,000)."
+    ]
 
 
 def test_anomaly_is_the_weeks_largest_with_its_driver(snapshot):
