@@ -114,6 +114,9 @@ class SocialPortfolio:
         self.specs = accounts
         self.start, self.end, self.seed = start, end, seed
         self.youtube = youtube
+        # the platform's corrections: post_id -> (the first clock that shows it, the metric,
+        # the count it removed): spam views or likes taken off a lifetime counter
+        self.corrections: dict[str, tuple[date, str, int]] = {}
 
     @classmethod
     def demo(cls, youtube: Portfolio, posts: int = 150) -> SocialPortfolio:
@@ -170,9 +173,14 @@ class SocialPortfolio:
         return max(0, min((clock - post.publish_date).days, len(post.daily["views"])))
 
     def lifetime(self, post: SocialPost, clock: date) -> dict[str, int]:
-        """Every counter of the post as read at `clock`: the sum of the days before it."""
+        """Every counter of the post as read at `clock`: the sum of the days before it, less
+        what a correction from that clock on removed."""
         n = self.counted_days(post, clock)
-        return {m: int(post.daily[m][:n].sum()) for m in METRICS}
+        life = {m: int(post.daily[m][:n].sum()) for m in METRICS}
+        since, metric, removed = self.corrections.get(post.post_id, (None, None, 0))
+        if since is not None and clock >= since:
+            life[metric] = max(life[metric] - removed, 0)
+        return life
 
     def followers(self, account: SocialAccount, clock: date) -> int:
         return account.followers_at_start + sum(

@@ -238,3 +238,106 @@ def test_a_throttled_run_resumes_to_the_same_tables(tmp_path, social_sandbox, mo
     resumed = land_and_build(throttled, START, end, "run-2")
     assert not resumed.errors
     assert checksums(throttled.paths.warehouse, MARTS) == checksums(clean.paths.warehouse, MARTS)
+
+
+def test_estimated_days_sum_to_what_each_read_measured_and_beat_an_even_split(
+    tracked, social_sandbox
+):
+    """An interval between two reads (or a backfilled post's history before its first) is
+    split along the account's decay curve: its days sum exactly to the measured increment,
+    each is flagged, and they are far closer to the sandbox's days than an even split."""
+    cfg, social = tracked["cfg"], social_sandbox.social
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        unbalanced = con.sql(
+            "select count(*) from intermediate.int_snapshot_intervals as i "
+            "join intermediate.int_snapshot_daily as d using (platform, account_id, item_id) "
+            "where d.date > i.previous_date and d.date <= i.snapshot_date "
+            "group by i.platform, i.item_id, i.snapshot_date, i.views "
+            "having sum(d.views) <> greatest(i.views, 0)"
+        ).fetchall()
+        estimated = con.sql(
+            "select d.platform, d.account_id, d.item_id, d.date, d.views, "
+            "i.views / i.gap_days as even "
+            "from intermediate.int_snapshot_daily as d "
+            "join intermediate.int_snapshot_intervals as i using (platform, account_id, item_id) "
+            "where d.is_estimated and d.date > i.previous_date and d.date <= i.snapshot_date"
+        ).df()
+        flagged = con.sql(
+            "select count(*) filter (where is_estimated), count(*) from marts.post_daily "
+            "where platform in ('instagram', 'facebook', 'tiktok')"
+        ).fetchall()[0]
+    assert unbalanced == []
+    truth = social.daily_truth(END + timedelta(days=1))
+    estimated["date"] = estimated["date"].dt.date
+    merged = estimated.merge(
+        truth[["platform", "account_id", "item_id", "date", "views"]],
+        on=["platform", "account_id", "item_id", "date"],
+        suffixes=("", "_truth"),
+        how="left",
+    ).fillna({"views_truth": 0})
+    assert len(merged) > 1000 and flagged[0] == len(merged) < flagged[1]
+    curve = (merged.views - merged.views_truth).abs().sum() / merged.views_truth.sum()
+    even = (merged.even - merged.views_truth).abs().sum() / merged.views_truth.sum()
+    assert curve < 0.5 and curve < even / 2, (curve, even)
+
+
+def account_week_truth(social: SocialPortfolio, account_id: str, monday: date) -> int:
+    account = social.account(account_id)
+    return sum(social.account_day(account, monday + timedelta(days=d))["views"] for d in range(7))
+
+
+def test_account_weeks_are_the_truth_within_the_estimate_they_declare(tracked, social_sandbox):
+    """Every complete account week: within 2 % of the sandbox's truth plus the part it
+    declares estimated; a platform's own account totals (Facebook's page) are the truth
+    exactly, with nothing declared."""
+    cfg, social = tracked["cfg"], social_sandbox.social
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        weeks = con.sql(
+            "select platform, account_id, week_start, views, views_estimated "
+            "from marts.account_weekly where is_complete and week_start + 6 <= ? "
+            "and platform in ('instagram', 'facebook', 'tiktok')",
+            params=[END],
+        ).fetchall()
+    assert len(weeks) >= 4 * 4
+    for platform, account_id, monday, views, estimated in weeks:
+        truth = account_week_truth(social, account_id, monday)
+        assert abs(views - truth) <= 0.02 * truth + estimated, (platform, monday, views, truth)
+        if platform == "facebook":
+            assert (views, estimated) == (truth, 0), monday
+
+
+def test_a_counter_that_goes_down_is_a_correction_not_a_negative_day(tmp_path, social_sandbox):
+    """Platforms remove spam views: the read after it is lower than the one before. The
+    night publishes; the correction is counted in data_quality; no day goes negative."""
+    social, sandbox = social_sandbox.social, social_sandbox
+    day = END - timedelta(days=4)
+    cfg = social_config(tmp_path, sandbox, "corrected")
+    account = social.by_platform("instagram")[0]
+    # a post read every night at these ages: young on both mornings
+    post = next(p for p in account.posts if (day - p.publish_date).days == 1 and not p.is_story)
+    try:
+        sandbox.clock = day
+        pipeline.backfill(cfg, START, day - timedelta(days=1), with_report=False)
+        # the next read shows half of this morning's views
+        later = social.lifetime(post, day + timedelta(days=1))["views"]
+        removed = later - social.lifetime(post, day)["views"] // 2
+        social.corrections[post.post_id] = (day + timedelta(days=1), "views", removed)
+        sandbox.clock = day + timedelta(days=1)
+        steps = pipeline.run_night(cfg, day, with_report=False)
+    finally:
+        social.corrections.clear()
+        sandbox.clock = END - timedelta(days=2)
+    assert not [e for s in steps for e in s.errors]
+    with connect(cfg.paths.analytics, read_only=True) as con:
+        corrected = con.sql(
+            "select sum(items_corrected), sum(views_corrected) from marts.data_quality "
+            "where account_id = ?",
+            params=[account.account_id],
+        ).fetchall()[0]
+        negative = con.sql("select count(*) from marts.post_daily where views < 0").fetchall()
+        days = con.sql(
+            "select views from marts.post_daily where item_id = ? and date = ?",
+            params=[post.post_id, day],
+        ).fetchall()
+    assert corrected[0] == 1 and corrected[1] < 0
+    assert negative == [(0,)] and days == [(0,)]
