@@ -190,3 +190,154 @@ def test_the_reports_headline_names_the_known_winner(demo_runs):
     ]
     assert "electric buses" in headline and "beat" in headline, headline
     assert decisions[0].startswith("Make more") and "electric buses" in decisions[0], decisions
+
+
+def demo_truth(workdir: Path):
+    """The sandbox's portfolios the demo ran against (its night is in anchor.txt)."""
+    from datetime import date, timedelta
+
+    from connectors.sandbox import Portfolio
+    from connectors.sandbox.csv_exports import ExportPortfolio
+    from connectors.sandbox.ga4_portfolio import Ga4Portfolio
+    from connectors.sandbox.social_portfolio import SocialPortfolio
+
+    night = date.fromisoformat((workdir / "anchor.txt").read_text().strip())
+    youtube = Portfolio.demo(end=night)
+    return {
+        "clock": night + timedelta(days=1),
+        "youtube": youtube,
+        "social": SocialPortfolio.demo(youtube),
+        "ga4": Ga4Portfolio.demo(youtube),
+        "exports": ExportPortfolio.demo(night),
+    }
+
+
+def views_truth(truth: dict, platform: str, account_id: str, days: list) -> int:
+    """An account's true views over `days`, as each sandbox portfolio knows them."""
+    clock = truth["clock"]
+    if platform == "youtube":
+        rows = truth["youtube"].content_daily_truth(clock, min(days), max(days))
+        return int(rows[rows.account_id == account_id].views.sum())
+    if platform == "ga4":
+        report = truth["ga4"].report(
+            account_id, ["date"], ["screenPageViews"], min(days), max(days), clock
+        )
+        return int(sum(values[0] for _, values in report.rows))
+    if platform in ("linkedin", "x"):
+        return sum(
+            post.daily["impressions"][(day - post.publish_day).days]
+            for post in truth["exports"].posts(account_id)
+            for day in days
+            if 0 <= (day - post.publish_day).days < len(post.daily["impressions"])
+        )
+    social = truth["social"]
+    account = social.account(account_id)
+    return sum(social.account_day(account, day)["views"] for day in days)
+
+
+def test_report_week_views_are_the_sandbox_truth_within_what_they_declare(demo_runs):
+    """The report's per-account views for its week: within 2 % of the truth plus the part
+    the row marks as estimated, for every account; measured rows declare nothing."""
+    import html as html_lib
+    from datetime import timedelta
+
+    from contentpulse.warehouse import connect
+
+    workdir, first, _, _ = demo_runs
+    report = workdir.parent / re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)[1]
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    truth = demo_truth(workdir)
+    page = report.read_text(encoding="utf-8")
+    kpis = re.search(r'<section id="kpis">(.*?)</section>', page, re.S)[1]
+    shown = {}
+    for platform, account, cell in re.findall(
+        r'<tr data-platform="([^"]+)" data-account="([^"]+)"><td>.*?</td><td>.*?</td>'
+        r'<td class="num">(.*?)</td>',
+        kpis,
+        re.S,
+    ):
+        numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", cell)]
+        shown[(platform, html_lib.unescape(account))] = (numbers[0], (numbers[1:] or [0])[0])
+    week = re.search(r"weekly-(\d{4}-W\d\d)\.html", report.name)[1]
+    with connect(db, read_only=True) as con:
+        accounts = con.sql(
+            "select distinct platform, account_id, account_name from marts.account_weekly"
+        ).fetchall()
+        monday = con.sql(
+            "select min(week_start) from marts.account_weekly where iso_week = ?", params=[week]
+        ).fetchall()[0][0]
+    days = [monday + timedelta(days=d) for d in range(7)]
+    assert {p for p, _ in shown} >= {"youtube", "ga4", "instagram", "facebook", "tiktok"}
+    assert len(shown) == len(accounts)
+    for platform, account_id, name in accounts:
+        views, estimated = shown[(platform, name)]
+        expected = views_truth(truth, platform, account_id, days)
+        assert abs(views - expected) <= 0.02 * expected + estimated, (name, views, expected)
+        if estimated == 0:
+            assert "≈" not in kpis.split(f'data-account="{name}"')[1].split("</tr>")[0]
+
+
+def test_anomalies_are_measured_days_and_match_the_truth(demo_runs):
+    """Every account-level anomaly is a measured day whose views are within 5 % of the
+    sandbox's truth for that day; no anomaly sits on an estimated post-day."""
+    from contentpulse.warehouse import connect
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    truth = demo_truth(workdir)
+    with connect(db, read_only=True) as con:
+        accounts = con.sql(
+            "select a.platform, a.account_id, a.date, a.views, d.views_estimated "
+            "from marts.anomalies as a join marts.account_daily as d "
+            "using (platform, account_id, date) where a.level = 'account'"
+        ).fetchall()
+        items_on_estimates = con.sql(
+            "select count(*) from marts.anomalies as a join marts.post_daily as d "
+            "using (platform, account_id, item_id, date) where d.is_estimated"
+        ).fetchall()[0][0]
+    assert accounts and items_on_estimates == 0
+    for platform, account_id, day, views, estimated in accounts:
+        assert estimated == 0, (platform, day)
+        expected = views_truth(truth, platform, account_id, [day])
+        assert abs(views - expected) <= 0.05 * expected, (platform, day, views, expected)
+
+
+def test_no_finding_is_drawn_from_an_estimate(demo_runs):
+    """The week-over-week finding compares measured weeks only, the anomaly finding is a
+    measured day: no headline or supporting finding rests on an estimated figure."""
+    from datetime import timedelta
+
+    from reports.findings import findings
+    from transforms.publish import open_snapshot
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    week = re.search(r"weekly-(\d{4}-W\d\d)\.html", first.stdout)[1]
+    with open_snapshot(db) as con:
+        monday = con.sql(
+            "select min(week_start) from marts.account_weekly where iso_week = ?", params=[week]
+        ).fetchall()[0][0]
+        found = findings(con, monday, monday + timedelta(days=6))
+        estimated = {
+            name
+            for (name,) in con.sql(
+                "select account_name from marts.account_weekly "
+                "where week_start in (?, ?) and views_estimated > 0",
+                params=[monday, monday - timedelta(days=7)],
+            ).fetchall()
+        }
+        measured_days = {
+            (name, str(day))
+            for name, day in con.sql(
+                "select account_name, date from marts.account_daily where views_estimated = 0"
+            ).fetchall()
+        }
+    shown = [f for f in [found.headline, *found.supporting] if f]
+    assert shown
+    for finding in shown:
+        if finding.rule == "kpi_move":
+            names = {a["account_name"] for a in finding.evidence["accounts"]}
+            assert not names & estimated, finding.text
+        if finding.rule == "anomaly" and finding.evidence["level"] == "account":
+            key = (finding.evidence["account_name"], finding.evidence["date"])
+            assert key in measured_days, finding.text
