@@ -341,3 +341,51 @@ def test_no_finding_is_drawn_from_an_estimate(demo_runs):
         if finding.rule == "anomaly" and finding.evidence["level"] == "account":
             key = (finding.evidence["account_name"], finding.evidence["date"])
             assert key in measured_days, finding.text
+
+
+RAW_VALUE = re.compile(r"\b(?:nan|NaN|None|NaT|null|inf)\b|\b\d[\d,]*\.0\b(?! ?%)")
+
+
+def visible_text(path: Path) -> str:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page()
+        page.goto(path.as_uri(), wait_until="load")
+        text = page.inner_text("body")
+        browser.close()
+    return text
+
+
+@pytest.mark.browser
+def test_the_report_shows_no_raw_value_and_a_null_as_a_dash(demo_runs, tmp_path):
+    """Rendered in Chromium, the report's visible text holds no nan, None, NaT or count
+    printed as a float; with an account's last complete day NULL (a platform that has
+    returned nothing complete yet), it renders "—" with the reason, instead of failing."""
+    import shutil
+
+    from reports.weekly import build_report
+
+    workdir, first, _, _ = demo_runs
+    report = workdir.parent / re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)[1]
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    text = visible_text(report)
+    assert RAW_VALUE.findall(text) == [], RAW_VALUE.findall(text)[:5]
+
+    snapshot = tmp_path / "analytics.duckdb"
+    shutil.copy(db, snapshot)
+    import duckdb
+
+    con = duckdb.connect(str(snapshot))
+    con.execute(
+        "update marts.data_quality set last_complete_date = null where platform = 'instagram'"
+    )
+    con.close()
+    week = re.search(r"weekly-(\d{4}-W\d\d)\.html", report.name)[1]
+    out = build_report(snapshot, tmp_path / "reports", week)
+    text = visible_text(out.path)
+    assert RAW_VALUE.findall(text) == []
+    assert "data through — (the platform has returned no complete day yet)" in text
