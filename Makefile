@@ -16,7 +16,7 @@ SANDBOX_PORT ?= 8765
 # order tests/conftest.py gives them (the longest first), not xdist's (most tests first)
 TEST_WORKERS ?= 2
 
-.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-night airflow chromium redis clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-truth bench-night airflow chromium redis clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -47,6 +47,7 @@ bench: $(BIN)/.synced ## every benchmark: the whole night at scale, each source'
 	$(BIN)/python bench/youtube_extract.py
 	$(BIN)/python bench/ga4_extract.py
 	$(BIN)/python bench/social_extract.py
+	$(BIN)/python bench/truth_bench.py
 	rm -rf .bench && $(BIN)/python bench/models_bench.py --dir .bench
 	$(BIN)/python bench/report_bench.py --dir .bench
 
@@ -61,6 +62,9 @@ bench-night: $(BIN)/.synced ## the whole night, every source at once: 10 channel
 
 bench-social: $(BIN)/.synced ## Instagram, Facebook, TikTok: 15,000 posts, 400 days; calls per night by age vs all (prints figures)
 	$(BIN)/python bench/social_extract.py
+
+bench-truth: $(BIN)/.synced ## the social figures against the truth after onboarding and eight weeks of nights (prints figures; ~5 min)
+	$(BIN)/python bench/truth_bench.py
 
 bench-report: $(BIN)/.synced ## the weekly report on that history (prints build time and size)
 	$(BIN)/python bench/report_bench.py --dir .bench
