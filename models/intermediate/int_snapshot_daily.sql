@@ -3,8 +3,9 @@
 -- longer one (a missed night, an older post read on the thinning re-poll schedule, a
 -- backfilled post's history before its first read) is split over its days by the
 -- account's decay curve (int_decay_curves), so that its days sum exactly to what was
--- measured, and flagged is_estimated. A counter NULL at either end leaves its days NULL; a
--- correction (a counter that went down) gives days of 0, never negative ones.
+-- measured, and flagged is_estimated. A counter NULL at either end leaves its days NULL
+-- (not 0: greatest() would skip the NULL); a correction (a counter that went down) gives
+-- days of 0, never negative ones.
 with days as (
     select
         intervals.*,
@@ -21,13 +22,13 @@ weighted as (
         days.gap_days,
         days.step,
         cast(days.previous_date + cast(days.step as integer) as date) as date,
-        greatest(days.views, 0) as views,
-        greatest(days.reach, 0) as reach,
-        greatest(days.likes, 0) as likes,
-        greatest(days.comments, 0) as comments,
-        greatest(days.shares, 0) as shares,
-        greatest(days.saves, 0) as saves,
-        greatest(days.watch_time_s, 0) as watch_time_s,
+        case when days.views < 0 then 0 else days.views end as views,
+        case when days.reach < 0 then 0 else days.reach end as reach,
+        case when days.likes < 0 then 0 else days.likes end as likes,
+        case when days.comments < 0 then 0 else days.comments end as comments,
+        case when days.shares < 0 then 0 else days.shares end as shares,
+        case when days.saves < 0 then 0 else days.saves end as saves,
+        case when days.watch_time_s < 0 then 0 else days.watch_time_s end as watch_time_s,
         days.is_correction,
         days.is_within_week,
         -- a day the curve does not cover (no publish date yet) weighs as much as any other

@@ -36,8 +36,8 @@ levels as (
         last_intervals.publish_date,
         last_intervals.snapshot_date,
         last_intervals.account_last_read,
-        greatest(last_intervals.views, 0) as views,
-        greatest(last_intervals.watch_time_s, 0) as watch_time_s,
+        case when last_intervals.views < 0 then 0 else last_intervals.views end as views,
+        case when last_intervals.watch_time_s < 0 then 0 else last_intervals.watch_time_s end as watch_time_s,
         sum(curves.weight) as weight
     from last_intervals
     inner join curves

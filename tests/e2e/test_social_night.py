@@ -253,7 +253,7 @@ def test_estimated_days_sum_to_what_each_read_measured_and_beat_an_even_split(
             "join intermediate.int_snapshot_daily as d using (platform, account_id, item_id) "
             "where d.date > i.previous_date and d.date <= i.snapshot_date "
             "group by i.platform, i.item_id, i.snapshot_date, i.views "
-            "having sum(d.views) <> greatest(i.views, 0)"
+            "having sum(d.views) <> case when i.views < 0 then 0 else i.views end"
         ).fetchall()
         estimated = con.sql(
             "select d.platform, d.account_id, d.item_id, d.date, d.views, "
