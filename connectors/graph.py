@@ -529,6 +529,35 @@ def day_insights(
     return out
 
 
+def day_totals(
+    client: GraphClient,
+    object_id: str,
+    metrics: tuple[str, ...],
+    start: date,
+    end: date,
+    label: str,
+) -> dict[date, dict[str, int | None]]:
+    """Account metrics Meta serves only as one total over a range (metric_type=total_value,
+    e.g. Instagram's account views), read one day a call: since=day, until=day+1. A day
+    whose data comes back empty (unavailable, not zero) is left out."""
+    out: dict[date, dict[str, int | None]] = {}
+    day = start
+    while day <= end:
+        params = {
+            "metric": ",".join(metrics),
+            "metric_type": "total_value",
+            "period": "day",
+            "since": day.isoformat(),
+            "until": (day + timedelta(days=1)).isoformat(),
+        }
+        body = client.get(f"{object_id}/insights", params, label).body
+        values = insight_values(body, list(metrics), f"{client.what} {label} of {day}")
+        if values:
+            out[day] = dict.fromkeys(metrics) | values
+        day += timedelta(days=1)
+    return out
+
+
 def due_posts(
     posts: list[GraphPost], state: dict[str, date] | None, source: GraphSource
 ) -> list[GraphPost]:

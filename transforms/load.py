@@ -59,15 +59,13 @@ def _ensure_columns(
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Every known stream's raw table exists (empty until data lands), so models always build."""
+    """Every known stream's raw table exists (empty until data lands) with every column its
+    landing schema has today, so models always build: a column a connector started to land
+    is there (NULL in the rows loaded before) even before a file brings it."""
     for platform in PLATFORMS:
         for stream, schema in landing_schemas(platform).items():
-            table = raw_table(platform, stream)
-            empty = pa.Table.from_pylist([], schema=schema)  # noqa: F841 (read by DuckDB below)
-            con.execute(
-                f"create table if not exists {table} as "
-                "select *, cast(null as varchar) as landing_file from empty limit 0"
-            )
+            empty = con.from_arrow(pa.Table.from_pylist([], schema=schema))
+            _ensure_columns(con, raw_table(platform, stream), empty)
 
 
 def account_rows(cfg: Config) -> list[list[str]]:

@@ -3,7 +3,8 @@
 `extract_items` lists the account's media (`/{ig-user-id}/media`, cursor paging) and
 today's stories (`/{ig-user-id}/stories`) as content_items, snapshots the account
 (followers, follows, media count) and reads its day insights for the window
-(account_daily). It returns the posts due for a snapshot (the age-based re-poll plan over
+(account_daily: reach and new followers as time series, views one day a call as
+`total_value`, the only way Instagram serves them). It returns the posts due for a snapshot (the age-based re-poll plan over
 what earlier runs landed), in batches; `extract_metrics` reads one batch's lifetime
 insights, per media product type from the metric registry, as content_snapshots, with the
 metrics the API refused as insight_issues. Stories must be read the day after they went
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from connectors.graph import (
     GraphThrottled,
     budget,
     day_insights,
+    day_totals,
     due_posts,
     extract_snapshots,
 )
@@ -106,6 +108,31 @@ def _int(value: object) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
+def _account_days(
+    client: GraphClient, account: Account, window: Window, today: date
+) -> dict[date, dict[str, int | None]]:
+    """The account's insights for each day of the window Instagram has (up to `today`, none
+    older than it keeps): reach and new followers as time series, at most 30 days a call,
+    and views as one total a day (one call each)."""
+    start = max(window.start, today - timedelta(days=settings.INSIGHTS_KEPT_DAYS - 1))
+    end = min(window.end, today)
+    if start > end:
+        return {}
+    days = day_insights(
+        client,
+        account.id,
+        settings.ACCOUNT_DAY_METRICS,
+        start,
+        end,
+        settings.ACCOUNT_INSIGHTS_MAX_DAYS,
+        "account insights",
+    )
+    totals = day_totals(
+        client, account.id, settings.ACCOUNT_TOTAL_METRICS, start, end, "account views"
+    )
+    return {d: days.get(d, {}) | totals.get(d, {}) for d in sorted(set(days) | set(totals))}
+
+
 def extract_items(
     account: Account,
     window: Window,
@@ -126,20 +153,7 @@ def extract_items(
             params = {"fields": settings.MEDIA_FIELDS, "limit": settings.PAGE_LIMIT}
             for page in client.pages(f"{account.id}/{edge}", params, edge):
                 media.extend(page.body.get("data") or [])
-        end = min(window.end, today)
-        days = (
-            day_insights(
-                client,
-                account.id,
-                settings.ACCOUNT_DAY_METRICS,
-                window.start,
-                end,
-                settings.ACCOUNT_INSIGHTS_MAX_DAYS,
-                "account insights",
-            )
-            if window.start <= end
-            else {}
-        )
+        days = _account_days(client, account, window, today)
     unique = list({m["id"]: m for m in media}.values())
     items = [_item_row(m, account) for m in unique]
     posts = [
@@ -153,7 +167,11 @@ def extract_items(
         for row, m in zip(items, unique, strict=True)
     ]
     due = due_posts(posts, state, source)
-    daily = [{"account_id": account.id, "date": d, **v} for d, v in sorted(days.items())]
+    metrics = settings.ACCOUNT_DAY_METRICS + settings.ACCOUNT_TOTAL_METRICS
+    daily = [
+        {"account_id": account.id, "date": d, **dict.fromkeys(metrics), **v}
+        for d, v in sorted(days.items())
+    ]
     body = profile.body
     snapshot = {
         "account_id": account.id,

@@ -14,6 +14,10 @@ MEDIA_FIELDS = (
 ACCOUNT_FIELDS = "id,username,followers_count,follows_count,media_count"
 ACCOUNT_DAY_METRICS = ("reach", "follower_count")  # period=day time series
 ACCOUNT_INSIGHTS_MAX_DAYS = 30  # since..until may span at most 30 days a call
+# account metrics served only as one total over since..until (metric_type=total_value):
+# read one day a call
+ACCOUNT_TOTAL_METRICS = ("views",)
+INSIGHTS_KEPT_DAYS = 730  # Meta keeps insights about two years: older days are not asked
 
 FEED, REELS, STORY = "FEED", "REELS", "STORY"
 # Media insights by product type (carousel children have none: never asked). Since 2025
@@ -77,7 +81,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("account_id", pa.string()),
             ("date", pa.date32()),
-            *[(m, pa.int64()) for m in ACCOUNT_DAY_METRICS],
+            *[(m, pa.int64()) for m in ACCOUNT_DAY_METRICS + ACCOUNT_TOTAL_METRICS],
             *_RUN,
         ]
     ),

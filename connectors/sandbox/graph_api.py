@@ -10,7 +10,10 @@ a rule fails here first:
   fails the whole request with error 100 naming it (Facebook's "must be a valid insights
   metric" names none), carousel children have no insights, posts with fewer than
   `min_viewers` reached give error 10, and `empty_insights` posts give empty `data`;
-- day insights with since/until spans capped (30 days on Instagram, 90 on Pages);
+- day insights with since/until spans capped (30 days on Instagram, 90 on Pages), complete
+  days only, none older than two years; Instagram's account `views` only as one
+  `total_value` over since..until (asked as a time series: error 100 "should be specified
+  with parameter metric_type=total_value"), reach and follower_count as time series;
 - `X-App-Usage` and `X-Business-Use-Case-Usage` on every response, growing with the calls
   of a rolling hour (`app_capacity` / `account_capacity` calls make 100 %); at 100 %,
   or past `throttle_after` calls, calls fail with the throttling codes (4, 80002, 32, 613);
@@ -105,7 +108,22 @@ FB_RETIRED = {
     "page_fans": "page_follows",
     "page_fan_adds": "page_daily_follows_unique",
 }
-IG_DAY_METRICS = {"reach", "follower_count"}
+IG_DAY_METRICS = {"reach", "follower_count"}  # time series (period=day)
+# account metrics Instagram serves only as one total over since..until (metric_type=total_value);
+# the real API has more (profile_views, accounts_engaged, total_interactions...) and
+# breakdowns: the sandbox serves views, without breakdown
+IG_TOTAL_VALUE_METRICS = {"views"}
+METRIC_TYPES = ("time_series", "total_value")
+INSIGHTS_KEPT_DAYS = 730  # Meta keeps insights about two years
+# the account-day truth (SocialPortfolio.account_day) behind each day metric
+DAY_SOURCE = {
+    "views": "views",
+    "reach": "reach",
+    "follower_count": "follows",
+    "page_media_view": "views",
+    "page_total_media_view_unique": "reach",
+    "page_daily_follows_unique": "follows",
+}
 FB_DAY_METRICS = {"page_media_view", "page_total_media_view_unique", "page_daily_follows_unique"}
 IG_MEDIA_FIELDS = {
     "id",
@@ -637,9 +655,27 @@ class GraphApi:
     def _day_insights(
         self, account: SocialAccount, query: dict[str, str], clock: date
     ) -> dict[str, Any]:
+        """Account insights by day: a time series (`values` with `end_time`), or on Instagram
+        one `total_value` over since..until for the metrics served only that way (views)."""
         metrics = self._metrics(query)
         instagram = account.platform == "instagram"
-        supported = IG_DAY_METRICS if instagram else FB_DAY_METRICS
+        total = instagram and query.get("metric_type") == "total_value"
+        if instagram and query.get("metric_type", "time_series") not in METRIC_TYPES:
+            raise _bad_param(
+                "(#100) metric_type must be one of the following values: " + ", ".join(METRIC_TYPES)
+            )
+        if instagram and not total:
+            only_total = [m for m in metrics if m in IG_TOTAL_VALUE_METRICS]
+            if only_total:
+                raise _bad_param(
+                    f"(#100) The following metrics ({','.join(only_total)}) should be "
+                    "specified with parameter metric_type=total_value"
+                )
+        if query.get("breakdown"):
+            raise _bad_param("(#100) The sandbox serves no breakdown of account insights")
+        supported = (
+            IG_TOTAL_VALUE_METRICS if total else IG_DAY_METRICS if instagram else FB_DAY_METRICS
+        )
         for i, name in enumerate(metrics):
             if not instagram and name in FB_RETIRED:
                 instead = f" Please use {FB_RETIRED[name]} instead." if FB_RETIRED[name] else ""
@@ -659,16 +695,28 @@ class GraphApi:
                 f"(#100) There cannot be more than {span} days ({span * 86400} s) between "
                 "since and until"
             )
+        # complete days only (the clock's own day is not over), and none older than Meta keeps
+        oldest = clock - timedelta(days=INSIGHTS_KEPT_DAYS)
         days = [since + timedelta(days=i) for i in range((until - since).days)]
-        days = [d for d in days if d < clock]
+        days = [d for d in days if oldest <= d < clock]
         truth = {d: self.portfolio.account_day(account, d) for d in days}
-        source = {
-            "reach": "reach",
-            "follower_count": "follows",
-            "page_media_view": "views",
-            "page_total_media_view_unique": "reach",
-            "page_daily_follows_unique": "follows",
-        }
+        if total:
+            # unavailable data is an empty set, never 0
+            return {
+                "data": [
+                    {
+                        "name": name,
+                        "period": "day",
+                        "title": name.replace("_", " ").capitalize(),
+                        "description": f"Total {name.replace('_', ' ')} between since and until.",
+                        "total_value": {"value": sum(truth[d][DAY_SOURCE[name]] for d in days)},
+                        "id": f"{account.account_id}/insights/{name}/day",
+                    }
+                    for name in metrics
+                ]
+                if days
+                else []
+            }
         return {
             "data": [
                 {
@@ -676,7 +724,7 @@ class GraphApi:
                     "period": "day",
                     "values": [
                         {
-                            "value": truth[d][source[name]],
+                            "value": truth[d][DAY_SOURCE[name]],
                             "end_time": f"{(d + timedelta(days=1)).isoformat()}T08:00:00+0000",
                         }
                         for d in days

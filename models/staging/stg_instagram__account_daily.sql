@@ -1,9 +1,11 @@
--- the account's day insights (period=day): reach and new followers, latest extraction per
--- day. Instagram serves account views only as a total over a range, not per day: NULL.
+-- the account's day insights: reach and new followers (period=day time series) and views
+-- (one total_value a day, the only way Instagram serves account views), latest extraction
+-- per day; files landed before views were read have none (NULL)
 with ranked as (
     select
         account_id,
         date,
+        views,
         reach,
         follower_count,
         row_number() over (
@@ -17,7 +19,7 @@ select
     'instagram' as platform,
     account_id,
     date,
-    cast(null as bigint) as views,
+    cast(views as bigint) as views,
     cast(reach as bigint) as reach,
     cast(follower_count as bigint) as followers_gained
 from ranked
