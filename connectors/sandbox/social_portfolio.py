@@ -40,6 +40,10 @@ METRICS = (
     "clicks",
 )
 REPURPOSE_SHARE = 0.25
+# TikTok's Business API account metrics (/business/get/): the days it keeps, and how far its
+# newest day runs behind the clock (the day before the clock is not served yet)
+TIKTOK_ACCOUNT_RETENTION_DAYS = 60
+TIKTOK_ACCOUNT_LAG_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class SocialAccountSpec:
     timezone: str = "UTC"
     scale: float = 1.0
     business: bool = True  # TikTok: a business account also serves organic insights
+    # TikTok: served as an account under 100 followers is (its account metrics leave
+    # followers_count and profile_views null)
+    small: bool = False
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
@@ -91,6 +98,7 @@ class SocialAccount:
     business: bool
     followers_at_start: int
     posts: list[SocialPost]  # oldest first
+    small: bool = False
 
 
 def _digits(*parts: object, length: int) -> str:
@@ -188,16 +196,29 @@ class SocialPortfolio:
         )
 
     def account_day(self, account: SocialAccount, day: date) -> dict[str, int]:
-        """The account's own totals for one day: views, reach, new followers."""
-        totals = dict.fromkeys(("views", "reach", "follows"), 0)
+        """The account's own totals for one day: every metric of its posts' days (views,
+        likes, comments, shares, follows as new followers, clicks as profile visits...),
+        reach as the people reached (fewer than the posts' sum), and `followers` at the
+        day's end."""
+        totals = dict.fromkeys(METRICS, 0)
         for post in account.posts:
             i = (day - post.publish_date).days
             if 0 <= i < len(post.daily["views"]):
-                for metric in totals:
+                for metric in METRICS:
                     totals[metric] += int(post.daily[metric][i])
         # accounts reach people more than once a day across posts: not additive
         totals["reach"] = int(totals["reach"] * 0.8)
+        totals["followers"] = self.followers(account, day + timedelta(days=1))
         return totals
+
+    @staticmethod
+    def tiktok_account_days(clock: date) -> tuple[date, date]:
+        """The first and last day TikTok's Business API serves account metrics for at this
+        clock: it keeps 60 days, and its newest day is two days behind the clock."""
+        return (
+            clock - timedelta(days=TIKTOK_ACCOUNT_RETENTION_DAYS),
+            clock - timedelta(days=TIKTOK_ACCOUNT_LAG_DAYS),
+        )
 
     def daily_truth(self, clock: date, start: date | None = None, end: date | None = None):
         """Every (platform, account, post, day) increment counted by `clock`, as a DataFrame."""
@@ -246,6 +267,7 @@ class SocialPortfolio:
             spec.business,
             int(5_000 * spec.scale),
             posts,
+            spec.small,
         )
 
     def _youtube_story(self, rng: np.random.Generator, published: datetime):

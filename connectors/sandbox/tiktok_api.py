@@ -2,9 +2,12 @@
 
 Mounted on the sandbox server under `/tiktok/` (open.tiktokapis.com: `/v2/oauth/token/`,
 `/v2/user/info/`, `/v2/video/list/`, `/v2/video/query/`) and `/tiktok-business/`
-(business-api.tiktok.com: `/open_api/v1.3/business/video/list/`), from a SocialPortfolio's
-TikTok accounts at the sandbox clock: a video's counters are `portfolio.lifetime(post,
-clock)`; watch time is its watch_time_s, completion its full_watches / views.
+(business-api.tiktok.com: `/open_api/v1.3/business/video/list/` and `/business/get/`), from a
+SocialPortfolio's TikTok accounts at the sandbox clock: a video's counters are
+`portfolio.lifetime(post, clock)`; watch time is its watch_time_s, completion its
+full_watches / views; an account's metrics by day are `portfolio.account_day(account, day)`,
+for the 60 days TikTok keeps up to two days behind the clock, with followers_count and
+profile_views null for a `small` account (under 100 followers).
 
 What a connector must cope with is served as TikTok serves it: cursor paging with
 `has_more`, at most 20 videos a call, a per-minute request count per endpoint that
@@ -24,13 +27,18 @@ import secrets
 import threading
 import time
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from connectors.sandbox.faults import Fault
-from connectors.sandbox.social_portfolio import SocialAccount, SocialPortfolio, SocialPost
+from connectors.sandbox.social_portfolio import (
+    TIKTOK_ACCOUNT_RETENTION_DAYS,
+    SocialAccount,
+    SocialPortfolio,
+    SocialPost,
+)
 
 CONNECTIONS_FILE = Path(__file__).with_name("connections.json")
 ACCESS_TOKEN_LIFETIME_S = 86_400  # 24 hours
@@ -86,6 +94,28 @@ BUSINESS_FIELDS = {
     "average_time_watched",
     "impression_sources",
 }
+BUSINESS_VIDEO_LIST = "/open_api/v1.3/business/video/list/"
+BUSINESS_GET = "/open_api/v1.3/business/get/"
+# business/get/: the account's profile fields, and its metrics by day (`data.metrics[]`)
+ACCOUNT_METRIC_FIELDS = {
+    "video_views",
+    "profile_views",
+    "likes",
+    "comments",
+    "shares",
+    "followers_count",
+    "audience_activity",
+}
+ACCOUNT_FIELDS = ACCOUNT_METRIC_FIELDS | {
+    "is_business_account",
+    "username",
+    "display_name",
+    "profile_image",
+    "audience_countries",
+    "audience_genders",
+}
+# what an account under 100 followers (the `small` spec flag) gets as null
+SMALL_ACCOUNT_NULLS = {"followers_count", "profile_views", "audience_activity"}
 JSON = {"Content-Type": "application/json; charset=UTF-8"}
 
 
@@ -411,7 +441,7 @@ class TikTokApi:
     def _business(
         self, method: str, route: str, params: dict[str, list[str]], headers: Any, clock: date
     ) -> dict[str, Any]:
-        if method != "GET" or route != "/open_api/v1.3/business/video/list/":
+        if method != "GET" or route not in (BUSINESS_VIDEO_LIST, BUSINESS_GET):
             raise _Refusal(404, 40002, f"Unknown endpoint {method} {route}")
         account = self._user_of(headers.get("Access-Token", "") or "")
         one = {k: v[0] for k, v in params.items()}
@@ -419,6 +449,8 @@ class TikTokApi:
             raise _Refusal(200, 40001, "No permission to access this business account.")
         if not account.business:
             raise _Refusal(200, 40001, "The account is not a business account.")
+        if route == BUSINESS_GET:
+            return self._account(account, one, clock)
         try:
             fields = json.loads(one.get("fields") or "[]")
             filters = json.loads(one.get("filters") or "{}")
@@ -450,6 +482,80 @@ class TikTokApi:
                 "has_more": end < len(posts),
             },
         }
+
+    def account_metrics(self, account: SocialAccount, day: date) -> dict[str, Any]:
+        """One day of business/get/'s `metrics`, from the portfolio's account_day (the ground
+        truth tests compare with): null where a small account gets nothing."""
+        truth = self.portfolio.account_day(account, day)
+        metrics: dict[str, Any] = {
+            "date": day.isoformat(),
+            "video_views": truth["views"],
+            "profile_views": truth["clicks"],
+            "likes": truth["likes"],
+            "comments": truth["comments"],
+            "shares": truth["shares"],
+            "followers_count": truth["followers"],
+            "audience_activity": [
+                {"hour": str(hour), "count": truth["reach"] // 24} for hour in range(24)
+            ],
+        }
+        if account.small:
+            metrics.update(dict.fromkeys(SMALL_ACCOUNT_NULLS))
+        return metrics
+
+    def _account(self, account: SocialAccount, one: dict[str, str], clock: date) -> dict[str, Any]:
+        """business/get/: the profile and, for metric fields, one entry per day of
+        start_date..end_date (closed) that TikTok serves at this clock: it keeps 60 days and
+        its newest day is two days behind (`SocialPortfolio.tiktok_account_days`). A
+        start_date older than that is refused (40002); an end_date past the newest day is
+        answered up to it."""
+        try:
+            fields = json.loads(one.get("fields") or '["display_name", "profile_image"]')
+        except ValueError:
+            raise _Refusal(200, 40002, "fields must be a JSON array.") from None
+        unknown = [f for f in fields if f not in ACCOUNT_FIELDS]
+        if not isinstance(fields, list) or not fields or unknown:
+            raise _Refusal(200, 40002, f"Invalid fields: {unknown or 'none given'}")
+        data: dict[str, Any] = {
+            "is_business_account": True,
+            "username": account.username,
+            "display_name": account.name,
+            "profile_image": f"https://p16.tiktokcdn.example/{account.username}.jpeg",
+            "followers_count": self.portfolio.followers(account, clock),
+            "audience_countries": [{"country": "JP", "percentage": 0.6}],
+            "audience_genders": [{"gender": "Female", "percentage": 0.55}],
+        }
+        data = {f: data[f] for f in fields if f in data}
+        asked = [f for f in fields if f in ACCOUNT_METRIC_FIELDS]
+        if not asked:
+            return self._ok(data, clock)
+        try:
+            start = date.fromisoformat(one["start_date"])
+            end = date.fromisoformat(one["end_date"])
+        except (KeyError, ValueError):
+            raise _Refusal(
+                200, 40002, "start_date and end_date (YYYY-MM-DD) are required for metrics."
+            ) from None
+        oldest, newest = self.portfolio.tiktok_account_days(clock)
+        if end < start:
+            raise _Refusal(200, 40002, "end_date must not be earlier than start_date.")
+        if start < oldest:
+            raise _Refusal(
+                200,
+                40002,
+                f"start_date must be within the last {TIKTOK_ACCOUNT_RETENTION_DAYS} days "
+                f"(on or after {oldest.isoformat()}).",
+            )
+        days = [start + timedelta(days=i) for i in range((min(end, newest) - start).days + 1)]
+        data["metrics"] = [
+            {k: v for k, v in self.account_metrics(account, day).items() if k in {"date", *asked}}
+            for day in days
+        ]
+        return self._ok(data, clock)
+
+    @staticmethod
+    def _ok(data: dict[str, Any], clock: date) -> dict[str, Any]:
+        return {"code": 0, "message": "OK", "request_id": _log_id(clock), "data": data}
 
     def _organic_video(self, post: SocialPost, clock: date, fields: list[str]) -> dict[str, Any]:
         video = {

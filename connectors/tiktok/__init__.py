@@ -7,8 +7,9 @@ lifetime. So, as for the other social platforms (`connectors/social.py`), a run 
 complete through, and staging turns consecutive snapshots into daily deltas.
 
 `extract_items` reads the account's counters (user/info: account_snapshots), lists its
-videos newest first until it reaches videos already landed (content_items), and plans the
-videos due for a snapshot by the age-based re-poll schedule. `extract_metrics` reads one
+videos newest first until it reaches videos already landed (content_items), reads a
+business account's metrics by day (business/get/, one call for the window: account_daily),
+and plans the videos due for a snapshot by the age-based re-poll schedule. `extract_metrics` reads one
 batch of due videos by id (video/query, and business/video/list filtered by id for
 business accounts): content_snapshots, insight_issues and an extract_log row. A stopped
 run resumes because the landed snapshots are the re-poll state. `extract` runs it all.
@@ -20,7 +21,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -182,6 +183,42 @@ def _video_row(account: Account, video: dict, extracted_at: datetime, run_id: st
     }
 
 
+def _account_days(
+    client: TikTokClient, account: Account, window: Window, today: date
+) -> list[dict]:
+    """A business account's metrics by day (business/get/, one call): the window and the
+    day before it (the followers total staging takes the first day's change from), clipped
+    to the days TikTok keeps. TikTok's newest day lags a day or two: the days it does not
+    serve yet are not landed, and the next night's lookback reads them."""
+    oldest = today - timedelta(days=settings.ACCOUNT_METRICS_KEPT_DAYS - 2)
+    start = max(window.start - timedelta(days=1), oldest)
+    end = min(window.end, today)
+    if start > end:
+        return []
+    reply = client.business(
+        settings.BUSINESS_GET,
+        {
+            "business_id": account.id,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "fields": json.dumps(list(settings.ACCOUNT_METRICS)),
+        },
+    )
+    rows = []
+    with parsing(f"tiktok {account.id}: business/get metrics"):
+        for entry in reply.data.get("metrics") or []:
+            day = date.fromisoformat(entry["date"])
+            if start <= day <= end:
+                rows.append(
+                    {
+                        "account_id": account.id,
+                        "date": day,
+                        **{m: _int(entry.get(m)) for m in settings.ACCOUNT_METRICS},
+                    }
+                )
+    return rows
+
+
 def extract_items(
     account: Account,
     window: Window,
@@ -197,13 +234,15 @@ def extract_items(
     with _client(account, source, conn, throttle) as client:
         user_reply = client.display("GET", settings.USER_INFO, settings.USER_FIELDS)
         today = social.snapshot_date(user_reply.server_date, account.timezone)
+        user = user_reply.data.get("user") or {}
+        if user.get("open_id") not in (None, account.id):
+            raise CredentialsError(
+                f"tiktok {account.id}: connection {account.conn_id!r} authorises open_id "
+                f"{user.get('open_id')!r}, not this account"
+            )
         listed = _list_new_videos(client, state.published)
-    user = user_reply.data.get("user") or {}
-    if user.get("open_id") not in (None, account.id):
-        raise CredentialsError(
-            f"tiktok {account.id}: connection {account.conn_id!r} authorises open_id "
-            f"{user.get('open_id')!r}, not this account"
-        )
+        business = account.id in source.business_accounts
+        days = _account_days(client, account, window, today) if business else None
     items = [_item_row(account, v, extracted_at, run_id) for v in listed]
     snapshot = {
         "account_id": account.id,
@@ -232,16 +271,22 @@ def extract_items(
         "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
         "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
     }
+    if days is not None:
+        for row in days:
+            row.update(extracted_at=extracted_at, run_id=run_id)
+        tables["account_daily"] = pa.Table.from_pylist(days, schema=schemas["account_daily"])
     log.info(
-        "tiktok %s: %d new videos listed, %d of %d due a snapshot for %s (%d calls)",
+        "tiktok %s: %d new videos listed, %d of %d due a snapshot for %s, %s (%d calls)",
         account.id,
         len(items),
         len(due),
         len(published),
         today,
+        "no account days (not a business account)" if days is None else f"{len(days)} account days",
         client.calls.calls,
     )
-    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls)
+    last = max((row["date"] for row in days or []), default=None)
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls, last)
     return result, social.batches(due, source.batch_size)
 
 

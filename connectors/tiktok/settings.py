@@ -1,7 +1,8 @@
 """TikTok constants: endpoints, fields, error codes and landing schemas.
 
 Display API v2 (`open.tiktokapis.com`) lists a user's videos with lifetime counters; the
-Business API (`business-api.tiktok.com`) adds organic insights for business accounts.
+Business API (`business-api.tiktok.com`) adds organic insights for business accounts, and
+their account metrics by day.
 Metric columns keep TikTok's own names; staging renames them.
 """
 
@@ -18,6 +19,7 @@ USER_INFO = "/v2/user/info/"
 VIDEO_LIST = "/v2/video/list/"
 VIDEO_QUERY = "/v2/video/query/"
 BUSINESS_VIDEO_LIST = "/open_api/v1.3/business/video/list/"
+BUSINESS_GET = "/open_api/v1.3/business/get/"
 
 PAGE_SIZE = 20  # video/list max_count and video/query video_ids: at most 20 each
 CALLS = "calls"  # the per-run budget key (TikTok prices no call; it counts requests)
@@ -57,6 +59,12 @@ BUSINESS_FIELDS = (
 )
 BUSINESS_INT_METRICS = ("video_views", "reach", "total_time_watched")
 BUSINESS_FLOAT_METRICS = ("average_time_watched", "full_video_watched_rate")
+# Business API account metrics by day (business/get/ `data.metrics[]`): followers_count is
+# the day's total (staging takes its daily change), the others the day's counts
+ACCOUNT_METRICS = ("video_views", "profile_views", "likes", "comments", "shares", "followers_count")
+# TikTok keeps about 60 days of them: a read starts no earlier than 58 days before today (a
+# day of margin: TikTok's day and the account's time zone may differ by one)
+ACCOUNT_METRICS_KEPT_DAYS = 60
 
 # Display API v2 error codes (body `error.code`), by what the client does about them
 TOKEN_CODES = {"access_token_invalid"}
@@ -81,9 +89,15 @@ SCHEMAS: dict[str, pa.Schema] = {
     # one row per video and reporting day; the business columns are NULL for accounts
     # that are not business accounts (the Display API has no reach or watch time)
     "content_snapshots": social.snapshot_schema(SNAPSHOT_METRICS),
-    # TikTok's Display and Business video APIs have no account-level daily metrics: the
-    # stream stays (so its raw table exists for the union in staging) and lands nothing
-    "account_daily": pa.schema([("account_id", pa.string()), ("date", pa.date32()), *social.RUN]),
+    # business accounts: the Business API's account metrics, one row per day it served
+    "account_daily": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("date", pa.date32()),
+            *[(m, pa.int64()) for m in ACCOUNT_METRICS],
+            *social.RUN,
+        ]
+    ),
     # user/info lifetime counters at each read
     "account_snapshots": pa.schema(
         [

@@ -1,22 +1,55 @@
--- TikTok's Display and Business video APIs have no account-level daily metrics: the raw
--- table exists (and stays empty) so that the platforms union alike
+-- a business account's metrics by day (Business API business/get/), latest extraction per
+-- day. followers_gained is the change of the followers total from the day before (net:
+-- follows less unfollows), NULL when the day before was not landed or either total is
+-- missing. TikTok gives no account reach: NULL.
 with ranked as (
     select
         account_id,
         date,
+        video_views,
+        profile_views,
+        likes,
+        comments,
+        shares,
+        followers_count,
         row_number() over (
             partition by account_id, date
             order by extracted_at desc, landing_file desc
         ) as recency
     from raw.tiktok__account_daily
+),
+
+latest as (
+    select
+        account_id,
+        date,
+        video_views,
+        profile_views,
+        likes,
+        comments,
+        shares,
+        followers_count,
+        lag(date) over by_day as previous_date,
+        lag(followers_count) over by_day as previous_followers
+    from ranked
+    where recency = 1
+    window by_day as (partition by account_id order by date)
 )
 
 select
     'tiktok' as platform,
     account_id,
     date,
-    cast(null as bigint) as views,
+    cast(video_views as bigint) as views,
     cast(null as bigint) as reach,
-    cast(null as bigint) as followers_gained
-from ranked
-where recency = 1
+    cast(
+        case
+            when previous_date = date - 1 then followers_count - previous_followers
+        end as bigint
+    ) as followers_gained,
+    cast(followers_count as bigint) as followers,
+    cast(profile_views as bigint) as profile_views,
+    cast(likes as bigint) as likes,
+    cast(comments as bigint) as comments,
+    cast(shares as bigint) as shares
+from latest

@@ -30,7 +30,9 @@ from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.demo import write_sandbox_config
-from contentpulse.errors import CredentialsError
+from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.warehouse import connect
+from models.runner import MODELS_DIR
 from tests.conftest import CLOCK, END, small_portfolio
 
 WINDOW = Window(END - timedelta(days=40), END)
@@ -155,6 +157,118 @@ def test_business_account_gets_organic_insights_and_the_other_none(tmp_path, tt)
     calls = api.calls["/open_api/v1.3/business/video/list/"]
     assert calls == math.ceil(len(business.posts) / settings.PAGE_SIZE) > 0
     assert landed(cfg, "insight_issues") is None or landed(cfg, "insight_issues").empty
+
+
+def account_days(cfg: Config) -> dict[tuple[str, date], dict]:
+    """The landed account days by (account, date): the newest read of each."""
+    table = landed(cfg, "account_daily")
+    if table is None:
+        return {}
+    table = table.sort_values("extracted_at")
+    return {
+        (r.account_id, r.date): {
+            m: None if math.isnan(getattr(r, m)) else int(getattr(r, m))
+            for m in settings.ACCOUNT_METRICS
+        }
+        for r in table.itertuples()
+    }
+
+
+def truth_day(portfolio: SocialPortfolio, account, day: date) -> dict:
+    truth = portfolio.account_day(account, day)
+    return {
+        "video_views": truth["views"],
+        "profile_views": truth["clicks"],
+        "likes": truth["likes"],
+        "comments": truth["comments"],
+        "shares": truth["shares"],
+        "followers_count": truth["followers"],
+    }
+
+
+def test_business_account_days_are_the_truth_up_to_tiktoks_lag(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    assert not run(cfg, "backfill").errors
+    business, creator = api.accounts()
+    newest = CLOCK - timedelta(days=2)  # TikTok's newest day lags two days behind the clock
+    first = WINDOW.start - timedelta(days=1)  # the window and the day before it
+    days = account_days(cfg)
+    assert sorted(days) == [
+        (business.account_id, first + timedelta(days=i)) for i in range((newest - first).days + 1)
+    ]
+    for (_, day), landed_day in days.items():
+        assert landed_day == truth_day(api.portfolio, business, day), day
+    assert api.calls["/open_api/v1.3/business/get/"] == 1  # one call for the whole window
+    # the next night reads the lookback days: the day that lagged comes, today's does not yet
+    sandbox.clock = CLOCK + timedelta(days=1)
+    night = Window(CLOCK - timedelta(days=2), CLOCK)
+    source = cfg.sources.tiktok
+    step = pipeline.extract_source(cfg, "tiktok", [a.id for a in source.accounts], night, "n1")
+    assert not step.errors
+    days = account_days(cfg)
+    assert max(days)[1] == CLOCK - timedelta(days=1) and creator.account_id not in {
+        a for a, _ in days
+    }
+    assert days[(business.account_id, CLOCK - timedelta(days=1))] == truth_day(
+        api.portfolio, business, CLOCK - timedelta(days=1)
+    )
+    assert api.calls["/open_api/v1.3/business/get/"] == 2
+
+
+def test_a_backfill_reads_only_the_days_tiktok_keeps(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    business = api.accounts()[0]
+    long_ago = Window(END - timedelta(days=120), END)
+    step = pipeline.extract_source(cfg, "tiktok", [business.account_id], long_ago, "long")
+    assert not step.errors
+    oldest, newest = api.portfolio.tiktok_account_days(CLOCK)
+    days = sorted(day for _, day in account_days(cfg))
+    # TikTok's oldest day, less the connector's day of margin for time zones
+    assert days[0] == oldest + timedelta(days=1) and days[-1] == newest
+    assert len(days) == (newest - days[0]).days + 1
+    # asked for older days, the Business API refuses the request with HTTP 200 and code 40002
+    account = next(a for a in source.accounts if a.id == business.account_id)
+    with connector._client(account, source, get_connection(account.conn_id), None) as client:
+        with pytest.raises(SourceError) as err:
+            client.business(
+                settings.BUSINESS_GET,
+                {
+                    "business_id": account.id,
+                    "start_date": (oldest - timedelta(days=1)).isoformat(),
+                    "end_date": newest.isoformat(),
+                    "fields": '["video_views"]',
+                },
+            )
+    assert "code 40002" in str(err.value) and "within the last 60 days" in str(err.value)
+
+
+def test_a_small_account_lands_null_followers_and_profile_views(tmp_path):
+    portfolio = SocialPortfolio(
+        [SocialAccountSpec("tiktok", "tiny.shop", 12, "Asia/Tokyo", 0.2, small=True)],
+        start=END - timedelta(days=20),
+        end=END,
+    )
+    with Sandbox(small_portfolio(1, 3), clock=CLOCK) as sandbox:
+        sandbox.mount(TikTokApi(portfolio))
+        sandbox.social = portfolio
+        cfg = make_cfg(tmp_path, sandbox)
+        assert not run(cfg).errors
+    account = portfolio.accounts[0]
+    days = account_days(cfg)
+    assert len(days) == (CLOCK - timedelta(days=2) - WINDOW.start).days + 2
+    for (_, day), values in days.items():
+        truth = truth_day(portfolio, account, day)
+        assert values == truth | {"followers_count": None, "profile_views": None}, day
+    pipeline.load(cfg)
+    sql = (MODELS_DIR / "staging" / "stg_tiktok__account_daily.sql").read_text()
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        staged = con.sql(
+            f"select count(*), count(views), count(followers), count(followers_gained) from ({sql})"
+        ).fetchall()
+    assert staged == [(len(days), len(days), 0, 0)]  # no total: no change of it either
 
 
 def test_rerun_duplicates_nothing_and_lists_only_new_videos(tmp_path, tt):
@@ -403,7 +517,10 @@ def test_staging_keeps_one_row_per_key_with_unified_names(tmp_path, tt):
         posts = con.execute(
             "select count(*), min(format) from staging.stg_tiktok__posts"
         ).fetchone()
-        daily = con.execute("select count(*) from staging.stg_tiktok__account_daily").fetchone()
+        daily = con.execute(
+            "select account_id, date, views, reach, followers_gained, followers, profile_views, "
+            "likes, comments, shares from staging.stg_tiktok__account_daily order by date"
+        ).fetchall()
         followers = dict(
             con.execute(
                 "select account_id, followers from staging.stg_tiktok__account_snapshots"
@@ -427,5 +544,23 @@ def test_staging_keeps_one_row_per_key_with_unified_names(tmp_path, tt):
         else:
             assert (reach, watch) == (None, None)
     assert posts == (len(visible), "short")
-    assert daily == (0,)
+    # the business account's days: the truth, with the net change of the followers total
+    business = next(a for a in api.accounts() if a.business)
+    first, newest = WINDOW.start - timedelta(days=1), api.portfolio.tiktok_account_days(CLOCK)[1]
+    assert [(r[0], r[1]) for r in daily] == [
+        (business.account_id, first + timedelta(days=i)) for i in range((newest - first).days + 1)
+    ]
+    for _account_id, day, *values in daily:
+        truth = api.portfolio.account_day(business, day)
+        gained = truth["follows"] if day > first else None  # the first day has none before it
+        assert values == [
+            truth["views"],
+            None,
+            gained,
+            truth["followers"],
+            truth["clicks"],
+            truth["likes"],
+            truth["comments"],
+            truth["shares"],
+        ], day
     assert followers == {a.account_id: api.portfolio.followers(a, CLOCK) for a in api.accounts()}
