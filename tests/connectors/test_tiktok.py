@@ -216,6 +216,29 @@ def test_business_account_days_are_the_truth_up_to_tiktoks_lag(tmp_path, tt):
     assert api.calls["/open_api/v1.3/business/get/"] == 2
 
 
+def test_account_days_go_through_the_clients_retries_and_token_refresh(tmp_path, tt):
+    sandbox, api = tt
+    cfg = make_cfg(tmp_path, sandbox)
+    source = cfg.sources.tiktok
+    account = next(a for a in source.accounts if a.id in source.business_accounts)
+    path = "/tiktok-business/open_api/v1.3/business/get/"
+    # HTTP 200 with code 50002 (retried), then 40105 (the token refreshed), then the answer
+    sandbox.faults.add(Fault(path, "status", status=503))
+    sandbox.faults.add(Fault(path, "status", status=401))
+    refreshes = api.calls["/v2/oauth/token/"]
+    items, _ = connector.extract_items(
+        account, WINDOW, source, get_connection(account.conn_id), "r"
+    )
+    assert items.calls.retries == 1 and api.calls["/v2/oauth/token/"] == refreshes + 2
+    assert api.calls["/open_api/v1.3/business/get/"] == 3
+    days = items.tables["account_daily"].to_pylist()
+    portfolio, business = api.portfolio, api.account(account.id)
+    assert days and all(
+        {m: d[m] for m in settings.ACCOUNT_METRICS} == truth_day(portfolio, business, d["date"])
+        for d in days
+    )
+
+
 def test_a_backfill_reads_only_the_days_tiktok_keeps(tmp_path, tt):
     sandbox, api = tt
     cfg = make_cfg(tmp_path, sandbox)

@@ -179,6 +179,38 @@ def test_nights_give_the_daily_truth_and_reread_old_posts_rarely(tracked, social
     assert max(tracked["night_calls"]) < posts / 2
 
 
+def test_staged_account_days_are_the_platforms_own_totals(tracked, social_sandbox):
+    """Every day Instagram and a TikTok business account serve account totals for, staged
+    exactly: views, reach and new followers as the sandbox's account_day(); TikTok's up to
+    its two-day lag, its followers_gained the net change of the total."""
+    social, cfg = social_sandbox.social, tracked["cfg"]
+    with connect(cfg.paths.warehouse, read_only=True) as con:
+        staged = con.sql(
+            "select platform, account_id, date, views, reach, followers_gained "
+            "from staging.stg_instagram__account_daily union all "
+            "select platform, account_id, date, views, reach, followers_gained "
+            "from staging.stg_tiktok__account_daily order by all"
+        ).fetchall()
+    instagram = social.by_platform("instagram")[0]
+    business = next(a for a in social.by_platform("tiktok") if a.business)
+    newest = social.tiktok_account_days(END + timedelta(days=1))[1]
+    served = [("instagram", instagram, START + timedelta(days=i)) for i in range(40)] + [
+        ("tiktok", business, START - timedelta(days=1) + timedelta(days=i))
+        for i in range((newest - START).days + 2)
+    ]
+    assert [(p, a, d) for p, a, d, *_ in staged] == [(p, a.account_id, d) for p, a, d in served]
+    for (platform, account_id, day, views, reach, gained), (_, account, _) in zip(
+        staged, served, strict=True
+    ):
+        truth = social.account_day(account, day)
+        if platform == "instagram":
+            assert (views, reach, gained) == (truth["views"], truth["reach"], truth["follows"])
+        else:
+            first = day == START - timedelta(days=1)  # landed as the first day's baseline
+            expected = (truth["views"], None, None if first else truth["follows"])
+            assert (views, reach, gained) == expected, (account_id, day)
+
+
 def test_running_the_same_night_twice_changes_nothing(tracked, social_sandbox):
     cfg = tracked["cfg"]
     first = checksums(cfg.paths.analytics, MARTS)

@@ -137,9 +137,34 @@ def social_truth(platform: str) -> Callable[[duckdb.DuckDBPyConnection, Sandbox]
         ).fetchall()
         posts = con.sql(f"select account_id, item_id from staging.stg_{platform}__posts").fetchall()
         posts_cmp = compare(posts, dict.fromkeys(truth, ()), 2).assert_equal("posts")
-        return f"{posts_cmp}, {compare(snapshots, truth, 2).assert_equal('post snapshots')}"
+        days = con.sql(
+            f"select account_id, date, views from staging.stg_{platform}__account_daily"
+        ).fetchall()
+        days_cmp = compare(days, account_days_truth(social, platform, clock), 2)
+        return (
+            f"{posts_cmp}, {compare(snapshots, truth, 2).assert_equal('post snapshots')}, "
+            f"{days_cmp.assert_equal('account days')}"
+        )
 
     return check
+
+
+def account_days_truth(social: SocialPortfolio, platform: str, clock: date) -> dict:
+    """(account, day) -> (views,) for every day the platform serves account totals of in
+    the matrix's window: Meta's through the day before the clock, a TikTok business
+    account's from the day before the window (the followers baseline) to its lagging newest."""
+    out = {}
+    for account in social.by_platform(platform):
+        if platform == "tiktok":
+            if not account.business:
+                continue
+            first, last = START - timedelta(days=1), social.tiktok_account_days(clock)[1]
+        else:
+            first, last = START, min(END, clock - timedelta(days=1))
+        for i in range((last - first).days + 1):
+            day = first + timedelta(days=i)
+            out[(account.account_id, day)] = (social.account_day(account, day)["views"],)
+    return out
 
 
 # -- the sources ---------------------------------------------------------------------------
@@ -219,7 +244,9 @@ SOURCES = [
         4,
         "Graph error 17, usage headers at 100 %",
         social_truth("instagram"),
-        ("/graph/", 4),
+        # past the items unit: the account, its media, stories, day insights and views
+        # (one call a day of the window)
+        ("/graph/", 4 + (END - START).days + 1),
         None,
         _META_STOPS,
     ),
