@@ -3,12 +3,13 @@
 `extract_items` lists the account's media (`/{ig-user-id}/media`, cursor paging) and
 today's stories (`/{ig-user-id}/stories`) as content_items, snapshots the account
 (followers, follows, media count) and reads its day insights for the window
-(account_daily: reach and new followers as time series, views one day a call as
-`total_value`, the only way Instagram serves them). It returns the posts due for a snapshot (the age-based re-poll plan over
-what earlier runs landed), in batches; `extract_metrics` reads one batch's lifetime
-insights, per media product type from the metric registry, as content_snapshots, with the
-metrics the API refused as insight_issues. Stories must be read the day after they went
-up: their insights live 24 hours. Native metric names are kept; staging renames.
+(account_daily: reach and new followers as time series, views one day a call as a
+`total_value`, the only way Instagram serves them). It returns the posts due for a
+snapshot (the age-based re-poll plan over what earlier runs landed), in batches;
+`extract_metrics` reads one batch's lifetime insights, per media product type from the
+metric registry, as content_snapshots, with the metrics the API refused as
+insight_issues. Stories must be read the day after they went up: their insights live 24
+hours. Native metric names are kept; staging renames.
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ FB_RETIRED = {
     "page_fan_adds": "page_daily_follows_unique",
 }
 IG_DAY_METRICS = {"reach", "follower_count"}  # time series (period=day)
+FB_DAY_METRICS = {"page_media_view", "page_total_media_view_unique", "page_daily_follows_unique"}
 # account metrics Instagram serves only as one total over since..until (metric_type=total_value);
 # the real API has more (profile_views, accounts_engaged, total_interactions...) and
 # breakdowns: the sandbox serves views, without breakdown
@@ -124,7 +125,6 @@ DAY_SOURCE = {
     "page_total_media_view_unique": "reach",
     "page_daily_follows_unique": "follows",
 }
-FB_DAY_METRICS = {"page_media_view", "page_total_media_view_unique", "page_daily_follows_unique"}
 IG_MEDIA_FIELDS = {
     "id",
     "caption",

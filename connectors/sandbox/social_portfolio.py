@@ -54,7 +54,7 @@ class SocialAccountSpec:
     timezone: str = "UTC"
     scale: float = 1.0
     business: bool = True  # TikTok: a business account also serves organic insights
-    # TikTok: served as an account under 100 followers is (its account metrics leave
+    # TikTok: served as an account under 100 followers (its account metrics by day leave
     # followers_count and profile_views null)
     small: bool = False
 
