@@ -16,6 +16,7 @@ its URL), so content identity has cross-platform families to find.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -125,6 +126,8 @@ class SocialPortfolio:
         # the platform's corrections: post_id -> (the first clock that shows it, the metric,
         # the count it removed): spam views or likes taken off a lifetime counter
         self.corrections: dict[str, tuple[date, str, int]] = {}
+        self._day_sums: dict[str, tuple[date, np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()  # the sandbox's server threads share the portfolio
 
     @classmethod
     def demo(cls, youtube: Portfolio, posts: int = 150) -> SocialPortfolio:
@@ -199,17 +202,34 @@ class SocialPortfolio:
         """The account's own totals for one day: every metric of its posts' days (views,
         likes, comments, shares, follows as new followers, clicks as profile visits...),
         reach as the people reached (fewer than the posts' sum), and `followers` at the
-        day's end."""
-        totals = dict.fromkeys(METRICS, 0)
-        for post in account.posts:
-            i = (day - post.publish_date).days
-            if 0 <= i < len(post.daily["views"]):
-                for metric in METRICS:
-                    totals[metric] += int(post.daily[metric][i])
+        day's end (`followers(account, day + 1)`)."""
+        first, days, through = self._account_days(account)
+        i = (day - first).days
+        row = days[i] if 0 <= i < len(days) else np.zeros(len(METRICS), dtype=np.int64)
+        totals = {m: int(v) for m, v in zip(METRICS, row, strict=True)}
         # accounts reach people more than once a day across posts: not additive
         totals["reach"] = int(totals["reach"] * 0.8)
-        totals["followers"] = self.followers(account, day + timedelta(days=1))
+        follows = int(through[min(i, len(days) - 1)]) if i >= 0 and len(days) else 0
+        totals["followers"] = account.followers_at_start + follows
         return totals
+
+    def _account_days(self, account: SocialAccount) -> tuple[date, np.ndarray, np.ndarray]:
+        """The sum of the account's posts' days (day x metric, from its first post's day)
+        and the new followers through each day: built once, read by every account_day."""
+        with self._lock:
+            if account.account_id not in self._day_sums:
+                posts = account.posts
+                first = min((p.publish_date for p in posts), default=self.start)
+                span = max(((p.publish_date - first).days + len(p.daily["views"]) for p in posts),
+                           default=0)  # fmt: skip
+                days = np.zeros((span, len(METRICS)), dtype=np.int64)
+                for post in posts:
+                    at = (post.publish_date - first).days
+                    for j, metric in enumerate(METRICS):
+                        days[at : at + len(post.daily[metric]), j] += post.daily[metric]
+                through = np.cumsum(days[:, METRICS.index("follows")])
+                self._day_sums[account.account_id] = (first, days, through)
+            return self._day_sums[account.account_id]
 
     @staticmethod
     def tiktok_account_days(clock: date) -> tuple[date, date]:
