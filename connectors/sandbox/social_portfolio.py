@@ -42,7 +42,7 @@ METRICS = (
 )
 REPURPOSE_SHARE = 0.25
 # TikTok's Business API account metrics (/business/get/): the days it keeps, and how far its
-# newest day runs behind the clock (the day before the clock is not served yet)
+# newest day runs behind the clock by default (the day before the clock is not served yet)
 TIKTOK_ACCOUNT_RETENTION_DAYS = 60
 TIKTOK_ACCOUNT_LAG_DAYS = 2
 
@@ -126,6 +126,9 @@ class SocialPortfolio:
         # the platform's corrections: post_id -> (the first clock that shows it, the metric,
         # the count it removed): spam views or likes taken off a lifetime counter
         self.corrections: dict[str, tuple[date, str, int]] = {}
+        # how far behind the clock TikTok's newest account day runs: "a day or two", the
+        # worst case by default (1 serves the day before the clock, as the other platforms)
+        self.tiktok_account_lag_days = TIKTOK_ACCOUNT_LAG_DAYS
         self._day_sums: dict[str, tuple[date, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()  # the sandbox's server threads share the portfolio
 
@@ -231,13 +234,13 @@ class SocialPortfolio:
                 self._day_sums[account.account_id] = (first, days, through)
             return self._day_sums[account.account_id]
 
-    @staticmethod
-    def tiktok_account_days(clock: date) -> tuple[date, date]:
+    def tiktok_account_days(self, clock: date) -> tuple[date, date]:
         """The first and last day TikTok's Business API serves account metrics for at this
-        clock: it keeps 60 days, and its newest day is two days behind the clock."""
+        clock: it keeps 60 days, and its newest day runs `tiktok_account_lag_days` behind
+        the clock (2: the day before the clock comes a day later)."""
         return (
             clock - timedelta(days=TIKTOK_ACCOUNT_RETENTION_DAYS),
-            clock - timedelta(days=TIKTOK_ACCOUNT_LAG_DAYS),
+            clock - timedelta(days=self.tiktok_account_lag_days),
         )
 
     def daily_truth(self, clock: date, start: date | None = None, end: date | None = None):

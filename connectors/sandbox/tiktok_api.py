@@ -506,7 +506,7 @@ class TikTokApi:
     def _account(self, account: SocialAccount, one: dict[str, str], clock: date) -> dict[str, Any]:
         """business/get/: the profile and, for metric fields, one entry per day of
         start_date..end_date (closed) that TikTok serves at this clock: it keeps 60 days and
-        its newest day is two days behind (`SocialPortfolio.tiktok_account_days`). A
+        its newest day runs two days behind (`SocialPortfolio.tiktok_account_days`). A
         start_date older than that is refused (40002); an end_date past the newest day is
         answered up to it."""
         try:

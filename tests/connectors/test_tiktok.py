@@ -214,6 +214,10 @@ def test_business_account_days_are_the_truth_up_to_tiktoks_lag(tmp_path, tt):
         api.portfolio, business, CLOCK - timedelta(days=1)
     )
     assert api.calls["/open_api/v1.3/business/get/"] == 2
+    # a platform a day late only (the sandbox's lag is a setting): the night's last day too
+    api.portfolio.tiktok_account_lag_days = 1
+    step = pipeline.extract_source(cfg, "tiktok", [a.id for a in source.accounts], night, "n2")
+    assert not step.errors and max(account_days(cfg))[1] == CLOCK
 
 
 def test_account_days_go_through_the_clients_retries_and_token_refresh(tmp_path, tt):
