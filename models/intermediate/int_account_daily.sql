@@ -9,7 +9,8 @@ with reported as (
         account_id,
         date,
         views,
-        followers_gained
+        followers_gained,
+        cast(null as bigint) as followers_lost
     from staging.stg_instagram__account_daily
     union all
     select
@@ -17,7 +18,8 @@ with reported as (
         account_id,
         date,
         views,
-        followers_gained
+        followers_gained,
+        cast(null as bigint) as followers_lost
     from staging.stg_facebook__account_daily
     union all
     select
@@ -25,7 +27,8 @@ with reported as (
         account_id,
         date,
         views,
-        followers_gained
+        followers_gained,
+        followers_lost
     from staging.stg_tiktok__account_daily
 ),
 
@@ -142,7 +145,7 @@ select
     coalesce(reported.views, posts.views) as views,
     posts.watch_time_s,
     reported.followers_gained,
-    cast(null as bigint) as followers_lost,
+    reported.followers_lost,
     case
         when reported.views is not null then 0
         when posts.views is not null then posts.views_estimated

@@ -42,11 +42,19 @@ select
     date,
     cast(video_views as bigint) as views,
     cast(null as bigint) as reach,
+    -- TikTok gives the followers' total: a day's net change is a gain or a loss
     cast(
         case
-            when previous_date = date - 1 then followers_count - previous_followers
+            when previous_date = date - 1
+                then greatest(followers_count - previous_followers, 0)
         end as bigint
     ) as followers_gained,
+    cast(
+        case
+            when previous_date = date - 1
+                then greatest(previous_followers - followers_count, 0)
+        end as bigint
+    ) as followers_lost,
     cast(followers_count as bigint) as followers,
     cast(profile_views as bigint) as profile_views,
     cast(likes as bigint) as likes,

@@ -182,7 +182,7 @@ def test_nights_give_the_daily_truth_and_reread_old_posts_rarely(tracked, social
 def test_staged_account_days_are_the_platforms_own_totals(tracked, social_sandbox):
     """Every day Instagram and a TikTok business account serve account totals for, staged
     exactly: views, reach and new followers as the sandbox's account_day(); TikTok's up to
-    its two-day lag, its followers_gained the net change of the total."""
+    its two-day lag, its followers_gained the rise of the total (net: TikTok gives totals)."""
     social, cfg = social_sandbox.social, tracked["cfg"]
     with connect(cfg.paths.warehouse, read_only=True) as con:
         staged = con.sql(
