@@ -29,8 +29,12 @@ latest as (
         comments,
         shares,
         followers_count,
-        lag(date) over by_day as previous_date,
-        lag(followers_count) over by_day as previous_followers
+        -- TikTok gives the followers' total: the day's net change, NULL without the day
+        -- before or with a total missing (a small account's)
+        case
+            when lag(date) over by_day = date - 1
+                then followers_count - lag(followers_count) over by_day
+        end as net_change
     from ranked
     where recency = 1
     window by_day as (partition by account_id order by date)
@@ -42,19 +46,11 @@ select
     date,
     cast(video_views as bigint) as views,
     cast(null as bigint) as reach,
-    -- TikTok gives the followers' total: a day's net change is a gain or a loss
-    cast(
-        case
-            when previous_date = date - 1
-                then greatest(followers_count - previous_followers, 0)
-        end as bigint
-    ) as followers_gained,
-    cast(
-        case
-            when previous_date = date - 1
-                then greatest(previous_followers - followers_count, 0)
-        end as bigint
-    ) as followers_lost,
+    -- a day's net change is a gain or a loss (not greatest(): it would make a NULL 0)
+    cast(case when net_change >= 0 then net_change when net_change < 0 then 0 end as bigint)
+        as followers_gained,
+    cast(case when net_change < 0 then -net_change when net_change >= 0 then 0 end as bigint)
+        as followers_lost,
     cast(followers_count as bigint) as followers,
     cast(profile_views as bigint) as profile_views,
     cast(likes as bigint) as likes,

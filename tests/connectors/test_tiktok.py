@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow.dataset as ds
 import pytest
 import requests
@@ -293,9 +294,45 @@ def test_a_small_account_lands_null_followers_and_profile_views(tmp_path):
     sql = (MODELS_DIR / "staging" / "stg_tiktok__account_daily.sql").read_text()
     with connect(cfg.paths.warehouse, read_only=True) as con:
         staged = con.sql(
-            f"select count(*), count(views), count(followers), count(followers_gained) from ({sql})"
+            "select count(*), count(views), count(followers), count(followers_gained), "
+            f"count(followers_lost) from ({sql})"
         ).fetchall()
-    assert staged == [(len(days), len(days), 0, 0)]  # no total: no change of it either
+    assert staged == [(len(days), len(days), 0, 0, 0)]  # no total: no change of it either
+
+
+def test_the_followers_totals_rise_is_gained_its_fall_lost_and_a_gap_neither():
+    """stg_tiktok__account_daily on hand-made raw days: the change from the day before, a
+    rise as followers_gained and a fall as followers_lost; NULL both after a missing day
+    or next to a missing total (never 0)."""
+    totals = [(1, 100), (2, 110), (3, 105), (4, None), (5, 107), (7, 110), (8, 110)]
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.tiktok__account_daily (account_id varchar, date date, "
+        "video_views bigint, profile_views bigint, likes bigint, comments bigint, "
+        "shares bigint, followers_count bigint, extracted_at timestamptz, run_id varchar, "
+        "landing_file varchar)"
+    )
+    for day, total in totals:
+        con.execute(
+            "insert into raw.tiktok__account_daily values ('tt_1', ?, 10, 1, 2, 3, 4, ?, "
+            "now(), 'r', 'f')",
+            [date(2026, 11, day), total],
+        )
+    sql = (MODELS_DIR / "staging" / "stg_tiktok__account_daily.sql").read_text()
+    staged = con.sql(
+        f"select day(date), followers_gained, followers_lost from ({sql}) order by date"
+    ).fetchall()
+    con.close()
+    assert staged == [
+        (1, None, None),  # nothing before it
+        (2, 10, 0),
+        (3, 0, 5),
+        (4, None, None),  # no total
+        (5, None, None),  # no total the day before
+        (7, None, None),  # the day before not landed
+        (8, 0, 0),
+    ]
 
 
 def test_rerun_duplicates_nothing_and_lists_only_new_videos(tmp_path, tt):
@@ -534,8 +571,6 @@ def test_staging_keeps_one_row_per_key_with_unified_names(tmp_path, tt):
     run(cfg, "again")  # the same reads: staging must still hold one row per key
     pipeline.load(cfg)
     pipeline.build(cfg)
-    import duckdb
-
     with duckdb.connect(str(cfg.paths.warehouse), read_only=True) as con:
         rows = con.execute(
             "select account_id, item_id, snapshot_date, views, reach, likes, saves, "
