@@ -1,5 +1,11 @@
 """The one exception type a user sees: a single line naming what is wrong."""
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ContentpulseError(Exception):
     """An error whose message is a complete, one-line explanation for the user.
@@ -23,3 +29,17 @@ class SourceError(ContentpulseError):
 
 class CheckFailed(ContentpulseError):
     """A critical data-quality expectation failed; publication is blocked."""
+
+
+@contextmanager
+def naming(path: object) -> Iterator[None]:
+    """An OSError raised inside names `path` if it names no file of its own (a write that
+    fails on a full disk says only `[Errno 27] File too large`), so that the CLI's one line
+    says which file. Errors that name their file are left as they are."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+        raise OSError(exc.errno, what, str(path)) from None

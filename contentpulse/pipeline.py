@@ -11,8 +11,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +22,7 @@ from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
-from contentpulse.errors import ContentpulseError
+from contentpulse.errors import ContentpulseError, CredentialsError
 
 log = logging.getLogger("contentpulse")
 Progress = Callable[[str], None]
@@ -103,6 +104,8 @@ def extract_source(
             todo[account_id] = chunks
     units_total = len(todo) + sum(map(len, todo.values()))
     units_done = quota_units = 0
+    if progress:
+        progress(f"extract {platform}: 0/{units_total} units")
 
     def land(result) -> None:
         nonlocal units_done, quota_units
@@ -116,13 +119,17 @@ def extract_source(
             progress(f"extract {platform}: {units_done}/{units_total} units")
 
     def fail(account_id: str, exc: ContentpulseError) -> None:
+        message = str(exc)
+        if isinstance(exc, CredentialsError) and account_id not in message:
+            # the connection may serve several accounts: say whose credentials failed
+            message = f"{platform} {account_id}: {message}"
         with lock:
             if isinstance(exc, QuotaStop):
                 if stop.is_set():
                     return
                 stop.set()
-            step.errors.append(str(exc))
-        log.error("extract: %s", exc)
+            step.errors.append(message)
+        log.error("extract: %s", message)
 
     def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
         if stop.is_set():
@@ -146,7 +153,7 @@ def extract_source(
     # one at a time so that only the last unit of a run can be cut short.
     budgeted = any(limit is not None for limit in throttle.budget.limits.values())
     workers = 1 if budgeted else source.concurrency
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"extract-{platform}") as pool:
+    with _units(workers, f"extract-{platform}") as pool:
         item_futures = {pool.submit(items_unit, a): a for a in todo}
         metric_futures = {}
         for future in as_completed(item_futures):
@@ -179,6 +186,19 @@ def extract_source(
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
+
+
+@contextmanager
+def _units(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """The pool of a source's units. On an exception in the waiting thread (SIGINT, SIGTERM)
+    the units not started are cancelled; those running finish and land, then it goes on."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _connection(account):
@@ -387,3 +407,127 @@ def backfill(
     windows = {p: Window(start, end) for p, _ in cfg.iter_sources()}
     extracted = extract(cfg, windows, run_id, progress, resume=resume)
     return _after_extract(cfg, end, extracted, progress, with_report)
+
+
+def landing_check(cfg: Config) -> StepResult:
+    """Read every landing file whole; each that no longer parses is one error line."""
+    from transforms.landing import landing_store
+
+    started = time.perf_counter()
+    files, bad = landing_store(cfg).unreadable()
+    step = StepResult(
+        "landing check",
+        f"{files:,} landing files read, {len(bad)} unreadable",
+        seconds=time.perf_counter() - started,
+        errors=[
+            f"landing file {rel} is unreadable ({why}): `contentpulse landing redo {rel}` "
+            "sets it aside and re-extracts its window"
+            for rel, why in bad
+        ],
+    )
+    log.info(step.line())
+    return step
+
+
+def landing_redo(cfg: Config, names: list[str], progress: Progress | None = None) -> StepResult:
+    """Set landing files that no longer parse aside (to `<landing>/unreadable/`) and extract
+    their accounts' windows again, as a new run: the next load takes its files.
+
+    What a loaded file held is still in the warehouse. The commit marks (extract_log) of the
+    same run and window go aside too, so that the window counts as not landed: a CSV export
+    lands again although its content hash had landed. Lifetime counters (Instagram,
+    Facebook, TikTok) cannot be read for the past: their window is read as it is now."""
+    from transforms.landing import ASIDE, landing_store
+
+    started = time.perf_counter()
+    store = landing_store(cfg)
+    rels = [_landing_rel(store, name) for name in names]
+    _, bad = store.unreadable(rels)
+    fine = sorted(set(rels) - {rel for rel, _ in bad})
+    if fine:
+        raise ContentpulseError(
+            f"landing redo: {fine[0]} reads fine, nothing to redo (a night re-reads its "
+            "lookback; `backfill --no-resume` re-reads a range)"
+        )
+    units = dict.fromkeys(_landing_unit(cfg, rel) for rel in rels)  # all checked first
+    for rel in rels:
+        for other in _commit_marks(store, rel):
+            store.set_aside(other)
+        store.set_aside(rel)
+        log.warning("landing redo: %s set aside under %s/", rel, ASIDE)
+    run_id = new_run_id("redo")
+    step = StepResult("landing redo", f"{len(rels)} files set aside")
+    for platform, account_id, window in units:
+        one = extract_source(cfg, platform, [account_id], window, run_id, progress=progress)
+        step.rows += one.rows
+        step.calls += one.calls
+        step.errors += one.errors
+        step.detail += f"; {one.detail}"
+    step.seconds = time.perf_counter() - started
+    log.info(step.line())
+    return step
+
+
+def _landing_rel(store, name: str) -> str:
+    """A landing file named by its path (absolute, or relative to here) or by its path below
+    the landing root, as warnings name it: its path below the root."""
+    from pathlib import Path
+
+    from transforms.landing import FILES
+
+    rel = name
+    if store.local:
+        root = Path(store.root).absolute()
+        path = Path(name).absolute()
+        if not path.exists() and not Path(name).is_absolute():
+            path = root / name
+        if not path.is_relative_to(root):
+            raise ContentpulseError(f"landing redo: {name} is not under the landing {root}")
+        rel = str(path.relative_to(root))
+    parts = rel.split("/")
+    pattern = FILES.split("/")
+    if (
+        len(parts) != len(pattern)
+        or ".." in parts
+        or not all(
+            part.startswith(p.rstrip("*")) for part, p in zip(parts[:-1], pattern, strict=False)
+        )
+    ):
+        raise ContentpulseError(
+            f"landing redo: {name} is not a landing file "
+            "(source=*/stream=*/account=*/window=*/<run>.parquet below the landing root)"
+        )
+    if store.local and not (Path(store.root) / rel).is_file():
+        raise ContentpulseError(f"landing redo: {rel}: no such landing file")
+    return rel
+
+
+def _landing_unit(cfg: Config, rel: str) -> tuple[str, str, Window]:
+    """(platform, account id, window) of the extraction that landed `rel`."""
+    from transforms.landing import LandingFile, account_folder
+
+    file = LandingFile.parse(rel, rel)
+    accounts = dict(cfg.iter_sources()).get(file.source)
+    account = (
+        next((a for a in accounts.accounts if account_folder(a.id) == file.account_id), None)
+        if accounts
+        else None
+    )
+    if account is None:
+        raise ContentpulseError(
+            f"landing redo: {rel}: no {file.source} account {file.account_id!r} in the config"
+        )
+    window = rel.split("/")[3].removeprefix("window=")
+    try:
+        start, end = (date.fromisoformat(d) for d in window.split("_"))
+        return file.source, account.id, Window(start, end)
+    except ValueError:
+        raise ContentpulseError(f"landing redo: {rel}: {window!r} is not a window") from None
+
+
+def _commit_marks(store, rel: str) -> list[str]:
+    """The extract_log files of the run and window that landed `rel` (not `rel` itself)."""
+    source, _, account, window, name = rel.split("/")
+    run = name.rsplit("__", 1)[0]  # <run id>__<uuid>.parquet
+    folder = f"{source}/stream=extract_log/{account}/{window}"
+    return [r for r, _ in store.find(folder, f"{run}__*.parquet") if r != rel]

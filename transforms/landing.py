@@ -12,6 +12,7 @@ keeps the latest value per key.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -28,12 +29,15 @@ import pyarrow.parquet as pq
 
 from connectors.streams import ExtractResult, Window
 from contentpulse.errors import ContentpulseError, CredentialsError
+from contentpulse.tempfiles import sweep, temp_path
 
 if TYPE_CHECKING:
     from contentpulse.config import Config, LandingStoreOptions
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.:=-]+")
 FILES = "source=*/stream=*/account=*/window=*/*.parquet"
+ASIDE = "unreadable"  # landing files that no longer parse, set aside by `landing redo`
+log = logging.getLogger(__name__)
 FETCH_BATCH = 32  # objects fetched at once (concurrently) while loading from a store
 
 
@@ -91,16 +95,18 @@ class LandingStore:
         final = self.path(rel)
         if self.local:
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.parent / f".{final.name}.tmp"
+            tmp = temp_path(final)
             try:
                 pq.write_table(table, tmp, compression="zstd")
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())
                 os.replace(tmp, final)
-            except OSError as exc:  # a full disk: name the file, leave no partial one
+            except BaseException as exc:  # a full disk, SIGINT, SIGTERM: no partial file
                 tmp.unlink(missing_ok=True)
-                what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
-                raise OSError(exc.errno, what, str(final)) from None
+                if isinstance(exc, OSError):  # name the landing file, not its temporary
+                    what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+                    raise OSError(exc.errno, what, str(final)) from None
+                raise
             return final
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
@@ -116,15 +122,81 @@ class LandingStore:
                 data = self.fs.cat(batch)
             yield from (data[p] for p in batch)
 
-    def read_columns(self, paths: list[Path | str], columns: list[str]) -> pa.Table:
+    def read_columns(self, paths: list[Path | str], columns: list[str]) -> pa.Table | None:
+        """These columns of the files, together; a file that no longer parses (disk rot, a
+        bad copy) is skipped with one warning naming it (None if none could be read)."""
         import pyarrow.dataset as ds
 
         if self.local:
-            return ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=columns)
-        tables = [
-            pq.read_table(pa.BufferReader(data), columns=columns) for data in self.fetch(paths)
-        ]
-        return pa.concat_tables(tables, promote_options="default")
+            try:
+                return ds.dataset([str(p) for p in paths], format="parquet").to_table(
+                    columns=columns
+                )
+            except (pa.ArrowException, OSError):  # one bad file fails the lot: find it
+                tables = [self._parsed(p, p, columns) for p in paths]
+        else:
+            fetched = self.fetch([str(p) for p in paths])
+            tables = [
+                self._parsed(p, data, columns) for p, data in zip(paths, fetched, strict=True)
+            ]
+        readable = [t for t in tables if t is not None]
+        return pa.concat_tables(readable, promote_options="default") if readable else None
+
+    def _parsed(self, path: Path | str, data: Path | str | bytes, columns: list[str] | None):
+        source = pa.BufferReader(data) if isinstance(data, bytes) else data
+        try:
+            return pq.read_table(source, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            rel = self.relative(path)
+            log.warning(
+                "landing file %s is unreadable (%s); skipped (`contentpulse landing redo %s` "
+                "re-extracts its window)",
+                rel,
+                _reason(exc),
+                rel,
+            )
+            return None
+
+    def relative(self, path: Path | str) -> str:
+        """A landing file's path below the root."""
+        if self.local:
+            return str(Path(path).relative_to(self.root))
+        return str(path)[len(str(self.root)) + 1 :]
+
+    def unreadable(self, rels: list[str] | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """(files read, [(relative path, why) of those that no longer parse]): every landing
+        file (or those of `rels`), read whole."""
+        found = self.find("", FILES) if rels is None else [(r, self.path(r)) for r in rels]
+        files = [path for _, path in found]
+        sources = files if self.local else self.fetch([str(p) for p in files])
+        out = []
+        for path, data in zip(files, sources, strict=True):
+            source = pa.BufferReader(data) if isinstance(data, bytes) else data
+            try:
+                pq.read_table(source)
+            except (pa.ArrowException, OSError) as exc:
+                out.append((self.relative(path), _reason(exc)))
+        return len(files), out
+
+    def set_aside(self, rel: str) -> str:
+        """Move a landing file to `unreadable/<rel>`, outside what is read and loaded; returns
+        where it went (a file that no longer parses is kept for a person to look at)."""
+        if self.local:
+            dest = self.root / ASIDE / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.root / rel, dest)
+            return str(dest)
+        dest = f"{self.root}/{ASIDE}/{rel}"
+        with self.errors(f"move {rel}"):
+            self.fs.mv(f"{self.root}/{rel}", dest)
+        return f"{self.url}/{ASIDE}/{rel}"
+
+    def sweep(self) -> int:
+        """Remove the temporary files killed extracts left (a store's one PUT leaves none)."""
+        if not self.local:
+            return 0
+        folders = {p.parent for p in self.root.glob(f"{FILES.rsplit('/', 1)[0]}/.*.tmp")}
+        return sum(len(sweep(folder)) for folder in sorted(folders))
 
     def check(self) -> None:
         """Fail now, in one line, if the bucket is missing or the credentials are refused."""
@@ -168,6 +240,10 @@ class LandingStore:
             f"landing store {self.url}: cannot {action} at {self.endpoint}: "
             f"{type(exc).__name__}: {reason}"
         )
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _storage_options(url: str, opts: LandingStoreOptions) -> tuple[dict[str, Any], tuple]:
@@ -307,3 +383,8 @@ def read_landed(
     folder = f"source={source}/stream={stream}/account={_safe(account_id)}"
     files = [path for _, path in store.find(folder, "window=*/*.parquet")]
     return store.read_columns(files, columns) if files else None
+
+
+def account_folder(account_id: str) -> str:
+    """The `account=` folder name an account's files land under."""
+    return _safe(account_id)
