@@ -33,13 +33,11 @@ class CheckFailed(ContentpulseError):
 
 @contextmanager
 def naming(path: object) -> Iterator[None]:
-    """An OSError raised inside names `path` if it names no file of its own (a write that
-    fails on a full disk says only `[Errno 27] File too large`), so that the CLI's one line
-    says which file. Errors that name their file are left as they are."""
+    """An OSError raised inside names `path`, the file the user knows: a write that fails on
+    a full disk names no file at all (`[Errno 27] File too large`), and one into a temporary
+    file beside `path` would name that. The CLI prints it as one line."""
     try:
         yield
     except OSError as exc:
-        if exc.filename is not None:
-            raise
         what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
         raise OSError(exc.errno, what, str(path)) from None

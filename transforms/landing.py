@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.streams import ExtractResult, Window
-from contentpulse.errors import ContentpulseError, CredentialsError
+from contentpulse.errors import ContentpulseError, CredentialsError, naming
 from contentpulse.tempfiles import sweep, temp_path
 
 if TYPE_CHECKING:
@@ -97,15 +97,13 @@ class LandingStore:
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = temp_path(final)
             try:
-                pq.write_table(table, tmp, compression="zstd")
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)
-            except BaseException as exc:  # a full disk, SIGINT, SIGTERM: no partial file
+                with naming(final):  # a full disk names the landing file
+                    pq.write_table(table, tmp, compression="zstd")
+                    with open(tmp, "rb") as fh:
+                        os.fsync(fh.fileno())
+                    os.replace(tmp, final)
+            except BaseException:  # a full disk, SIGINT, SIGTERM: no partial file stays
                 tmp.unlink(missing_ok=True)
-                if isinstance(exc, OSError):  # name the landing file, not its temporary
-                    what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
-                    raise OSError(exc.errno, what, str(final)) from None
                 raise
             return final
         sink = pa.BufferOutputStream()

@@ -115,13 +115,10 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
                 f"publish: {target}: cannot write the new snapshot ({reason}); "
                 "the published one stays as it was"
             ) from None
-        with naming(target):
+        with naming(target):  # named as the snapshot, not as its temporary
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:  # named as the snapshot, not as its temporary
-                raise OSError(exc.errno, exc.strerror, str(target)) from None
+            os.replace(tmp, target)
     except BaseException:  # any failure, SIGINT, SIGTERM: no temporary file stays
         remove(*written)
         raise
