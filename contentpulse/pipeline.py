@@ -441,22 +441,25 @@ def landing_redo(cfg: Config, names: list[str], progress: Progress | None = None
 
     started = time.perf_counter()
     store = landing_store(cfg)
-    rels = [_landing_rel(store, name) for name in names]
-    _, bad = store.unreadable(rels)
-    fine = sorted(set(rels) - {rel for rel, _ in bad})
+    try:
+        files = [store.landing_file(name) for name in names]
+        units = dict.fromkeys((f.source, _account_of(cfg, f), f.window) for f in files)
+    except ContentpulseError as exc:  # all checked before anything moves
+        raise ContentpulseError(f"landing redo: {exc}") from None
+    _, bad = store.unreadable([f.rel for f in files])
+    fine = sorted({f.rel for f in files} - {rel for rel, _ in bad})
     if fine:
         raise ContentpulseError(
             f"landing redo: {fine[0]} reads fine, nothing to redo (a night re-reads its "
             "lookback; `backfill --no-resume` re-reads a range)"
         )
-    units = dict.fromkeys(_landing_unit(cfg, rel) for rel in rels)  # all checked first
-    for rel in rels:
-        for other in _commit_marks(store, rel):
-            store.set_aside(other)
-        store.set_aside(rel)
-        log.warning("landing redo: %s set aside under %s/", rel, ASIDE)
+    for file in files:
+        for mark in store.commit_marks(file):
+            store.set_aside(mark)
+        store.set_aside(file.rel)
+        log.warning("landing redo: %s set aside under %s/", file.rel, ASIDE)
     run_id = new_run_id("redo")
-    step = StepResult("landing redo", f"{len(rels)} files set aside")
+    step = StepResult("landing redo", f"{len(files)} files set aside")
     for platform, account_id, window in units:
         one = extract_source(cfg, platform, [account_id], window, run_id, progress=progress)
         step.rows += one.rows
@@ -468,66 +471,14 @@ def landing_redo(cfg: Config, names: list[str], progress: Progress | None = None
     return step
 
 
-def _landing_rel(store, name: str) -> str:
-    """A landing file named by its path (absolute, or relative to here) or by its path below
-    the landing root, as warnings name it: its path below the root."""
-    from pathlib import Path
+def _account_of(cfg: Config, file) -> str:
+    """The configured account whose files land in `file`'s account folder."""
+    from transforms.landing import account_folder
 
-    from transforms.landing import FILES
-
-    rel = name
-    if store.local:
-        root = Path(store.root).absolute()
-        path = Path(name).absolute()
-        if not path.exists() and not Path(name).is_absolute():
-            path = root / name
-        if not path.is_relative_to(root):
-            raise ContentpulseError(f"landing redo: {name} is not under the landing {root}")
-        rel = str(path.relative_to(root))
-    parts = rel.split("/")
-    pattern = FILES.split("/")
-    if (
-        len(parts) != len(pattern)
-        or ".." in parts
-        or not all(
-            part.startswith(p.rstrip("*")) for part, p in zip(parts[:-1], pattern, strict=False)
-        )
-    ):
-        raise ContentpulseError(
-            f"landing redo: {name} is not a landing file "
-            "(source=*/stream=*/account=*/window=*/<run>.parquet below the landing root)"
-        )
-    if store.local and not (Path(store.root) / rel).is_file():
-        raise ContentpulseError(f"landing redo: {rel}: no such landing file")
-    return rel
-
-
-def _landing_unit(cfg: Config, rel: str) -> tuple[str, str, Window]:
-    """(platform, account id, window) of the extraction that landed `rel`."""
-    from transforms.landing import LandingFile, account_folder
-
-    file = LandingFile.parse(rel, rel)
-    accounts = dict(cfg.iter_sources()).get(file.source)
-    account = (
-        next((a for a in accounts.accounts if account_folder(a.id) == file.account_id), None)
-        if accounts
-        else None
+    source = dict(cfg.iter_sources()).get(file.source)
+    for account in source.accounts if source else []:
+        if account_folder(account.id) == file.account_id:
+            return account.id
+    raise ContentpulseError(
+        f"{file.rel}: no {file.source} account {file.account_id!r} in the config"
     )
-    if account is None:
-        raise ContentpulseError(
-            f"landing redo: {rel}: no {file.source} account {file.account_id!r} in the config"
-        )
-    window = rel.split("/")[3].removeprefix("window=")
-    try:
-        start, end = (date.fromisoformat(d) for d in window.split("_"))
-        return file.source, account.id, Window(start, end)
-    except ValueError:
-        raise ContentpulseError(f"landing redo: {rel}: {window!r} is not a window") from None
-
-
-def _commit_marks(store, rel: str) -> list[str]:
-    """The extract_log files of the run and window that landed `rel` (not `rel` itself)."""
-    source, _, account, window, name = rel.split("/")
-    run = name.rsplit("__", 1)[0]  # <run id>__<uuid>.parquet
-    folder = f"{source}/stream=extract_log/{account}/{window}"
-    return [r for r, _ in store.find(folder, f"{run}__*.parquet") if r != rel]

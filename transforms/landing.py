@@ -189,6 +189,41 @@ class LandingStore:
             self.fs.mv(f"{self.root}/{rel}", dest)
         return f"{self.url}/{ASIDE}/{rel}"
 
+    def landing_file(self, name: str) -> LandingFile:
+        """A landing file named by its path (absolute, or relative to the working folder) or
+        by its path below the root, as warnings name it; anything else is one error line."""
+        rel = name
+        if self.local:
+            root = Path(os.path.normpath(Path(self.root).absolute()))
+            path = Path(os.path.normpath(Path(name).absolute()))
+            if not path.exists() and not Path(name).is_absolute():
+                path = Path(os.path.normpath(root / name))
+            if not path.is_relative_to(root):
+                raise ContentpulseError(f"{name}: not under the landing {root}")
+            rel = str(path.relative_to(root))
+        parts, layout = rel.split("/"), FILES.split("/")
+        folders = zip(parts[:-1], (segment.removesuffix("*") for segment in layout), strict=False)
+        if (
+            len(parts) != len(layout)
+            or not all(part.startswith(key) and part != key for part, key in folders)
+            or not parts[-1].endswith(".parquet")
+            or parts[-1].startswith(".")
+        ):
+            raise ContentpulseError(
+                f"{name}: not a landing file (source=*/stream=*/account=*/window=*/<run>.parquet "
+                "below the landing root)"
+            )
+        if self.local and not (Path(self.root) / rel).is_file():
+            raise ContentpulseError(f"{rel}: no such landing file")
+        return LandingFile.parse(rel, self.path(rel))
+
+    def commit_marks(self, file: LandingFile) -> list[str]:
+        """The extract_log files (relative paths) of the run and window that landed `file`,
+        `file` itself excepted: what says that its unit of work finished."""
+        source, _, account, window, _ = file.rel.split("/")
+        folder = f"{source}/stream=extract_log/{account}/{window}"
+        return [r for r, _ in self.find(folder, f"{file.run}__*.parquet") if r != file.rel]
+
     def sweep(self) -> int:
         """Remove the temporary files killed extracts left (a store's one PUT leaves none)."""
         if not self.local:
@@ -311,6 +346,21 @@ class LandingFile:
     def parse(cls, rel: str, path: Path | str) -> LandingFile:
         parts = dict(p.split("=", 1) for p in rel.split("/")[:-1] if "=" in p)
         return cls(path, parts["source"], parts["stream"], parts["account"], rel)
+
+    @property
+    def window(self) -> Window:
+        """The window of the extraction that landed it (`window=<start>_<end>`)."""
+        name = self.rel.split("/")[-2].removeprefix("window=")
+        try:
+            start, end = (date.fromisoformat(d) for d in name.split("_"))
+            return Window(start, end)
+        except ValueError:
+            raise ContentpulseError(f"landing file {self.rel}: {name!r} is not a window") from None
+
+    @property
+    def run(self) -> str:
+        """The run that landed it (its name is `<run id>__<uuid>.parquet`)."""
+        return self.rel.rsplit("/", 1)[-1].rsplit("__", 1)[0]
 
 
 def write_table(

@@ -84,6 +84,7 @@ class Ctx:
     sandbox: Sandbox
     config: Path = field(init=False)
     raw: str | bytes | None = None  # the config file's text instead of cfg
+    arguments: list[str] = field(default_factory=list)  # appended to the case's command
 
     def __post_init__(self) -> None:
         self.config = self.root / "contentpulse.yml"
@@ -275,6 +276,11 @@ def _landing_wrong_schema(ctx: Ctx) -> None:
     table = old.set_column(old.schema.get_field_index("views"), "views", views)
     path = ctx.new_landing_file(b"")
     pq.write_table(table, path)
+
+
+def _redo_a_good_file(ctx: Ctx) -> None:
+    """The command names the first content_daily file, which parses."""
+    ctx.arguments.append(str(ctx.landing_file()))
 
 
 def _warehouse_garbage(ctx: Ctx) -> None:
@@ -470,6 +476,10 @@ CASES = [
     Case("landing file wrong schema", "landing", ["load"],
          "manual__20991231T000000_bad000__000000000000.parquet is unreadable",
          _landing_wrong_schema),
+    Case("redo of a file outside the landing", "landing", ["landing", "redo", "/etc/hostname"],
+         "landing redo: /etc/hostname: not under the landing", None),
+    Case("redo of a landing file that reads fine", "landing", ["landing", "redo"],
+         "reads fine, nothing to redo", _redo_a_good_file),
     # -- the warehouse ------------------------------------------------------------------------
     Case("warehouse overwritten", "warehouse", ["load"], "warehouse.duckdb", _warehouse_garbage),
     Case("warehouse not a database", "warehouse", ["publish"], "warehouse.duckdb",
@@ -570,7 +580,7 @@ def test_bad_input_stops_with_one_line_and_changes_nothing_published(
     else:
         ctx.config.write_text(ctx.raw, encoding="utf-8")
     run = subprocess.run(
-        [CONTENTPULSE, "--config", str(ctx.config), *case.command],
+        [CONTENTPULSE, "--config", str(ctx.config), *case.command, *ctx.arguments],
         env=ctx.env,
         cwd=tmp_path,
         capture_output=True,
