@@ -558,6 +558,32 @@ def day_totals(
     return out
 
 
+def days_with_data(
+    client: GraphClient,
+    window: Window,
+    first_post: date | None,
+    today: date,
+    earliest: date | None = None,
+) -> tuple[date, date] | None:
+    """The first and last day of `window` inside the account's data: from its first post's
+    day (and `earliest`, the oldest day the platform keeps) to `today`, the day its counters
+    are complete through. Graph answers a day before an account had anything to show with
+    zeros, which would read as a measured day of nothing: those days are never asked. None,
+    said in one line, when no day of the window is inside."""
+    start = max(d for d in (window.start, first_post, earliest) if d is not None)
+    end = min(window.end, today)
+    if first_post is None or start > end:
+        span = f"{max(first_post, earliest or first_post)} to {today}" if first_post else "no posts"
+        log.warning(
+            "%s: %s is outside the account's data (%s): no account days landed",
+            client.what,
+            window,
+            span,
+        )
+        return None
+    return start, end
+
+
 def due_posts(
     posts: list[GraphPost], state: dict[str, date] | None, source: GraphSource
 ) -> list[GraphPost]:

@@ -6,7 +6,9 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +42,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def _progress(message: str) -> None:
+    _Run.where = message
     if sys.stderr.isatty():
         print(f"\r\033[K… {message}", end="", file=sys.stderr, flush=True)
     else:
@@ -122,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read chunks an earlier backfill already landed (default: skip them)",
     )
+    landing = sub.add_parser(
+        "landing", help="landing files: name those that no longer parse, re-extract them"
+    ).add_subparsers(dest="landing_command", required=True)
+    landing.add_parser("check", help="read every landing file whole; name those that do not parse")
+    redo = landing.add_parser(
+        "redo", help="set unreadable landing files aside and extract their windows again"
+    )
+    redo.add_argument("files", nargs="+", help="landing files: a path, or as a warning names it")
     pools = sub.add_parser("pools", help="the Airflow pools this config needs (sizes per source)")
     pools.add_argument("--json", type=Path, help="write them for `airflow pools import FILE`")
     demo = sub.add_parser("demo", help="the whole night against the sandbox, no credentials needed")
@@ -129,22 +140,68 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Run:
+    """Where the command is (its name, then each progress message), and the signal that
+    stopped it, if one did."""
+
+    where = ""
+    signal: signal.Signals | None = None
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM (Airflow's timeout or clear, a service manager) and SIGINT stop the command
+    as an exception: every step's cleanup runs (temporary files removed, the warehouse's
+    transaction rolled back, extract units not started are cancelled)."""
+    _Run.signal = _Run.signal or signal.Signals(signum)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
+    _Run.where, _Run.signal = args.command, None
+    handled = (signal.SIGTERM, signal.SIGINT)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = {s: signal.signal(s, _stop) for s in handled} if main_thread else {}
     try:
         return _dispatch(args)
-    except ContentpulseError as exc:
+    except BaseException as exc:  # each kind becomes one line, or re-raises
+        return _one_line(args.command, exc)
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _one_line(command: str, exc: BaseException) -> int:
+    """An error as one `error:` line on stderr, and the exit code; a bug re-raises."""
+    if _Run.signal is not None and command != "sandbox":
+        # whatever the interrupt became on its way out (DuckDB turns it into "Query
+        # interrupted"), the run was stopped
+        print(
+            f"error: {command}: stopped by {_Run.signal.name} during {_Run.where}; what had "
+            "finished is kept (landed files, the published snapshot and reports), and the "
+            "next run resumes from there",
+            file=sys.stderr,
+        )
+        return 128 + _Run.signal
+    if isinstance(exc, ContentpulseError):
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a full disk, a folder that is a file, a permission: one line
+    if isinstance(exc, OSError):  # a full disk, a folder that is a file, a permission
         where = f"{exc.filename}: " if exc.filename else ""
         what = exc.strerror if exc.filename and exc.strerror else str(exc).splitlines()[0]
-        print(f"error: {args.command}: {where}{what}", file=sys.stderr)
+        print(f"error: {command}: {where}{what}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
+    if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+        import duckdb
+
+        if isinstance(exc, duckdb.IOException):  # a file DuckDB cannot read or write
+            print(f"error: {command}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
+    raise exc
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -183,6 +240,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         "check": lambda: [pipeline.check(cfg, args.date or _yesterday())],
         "publish": lambda: [pipeline.publish(cfg)],
         "report": lambda: [pipeline.report(cfg, args.week)],
+        "landing": lambda: [
+            pipeline.landing_check(cfg)
+            if args.landing_command == "check"
+            else pipeline.landing_redo(cfg, args.files, _progress)
+        ],
         "run": lambda: pipeline.run_night(cfg, args.date or _yesterday(), progress=_progress),
         "backfill": lambda: pipeline.backfill(
             cfg, args.start, args.end, progress=_progress, resume=not args.no_resume
@@ -193,7 +255,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _not_in_future(args: argparse.Namespace) -> None:
     """Reporting dates end today in the time zone furthest ahead: UTC's today + 1 at most."""
-    latest = datetime.now(UTC).date() + timedelta(days=1)
+    from contentpulse.config import latest_reporting_date
+
+    latest = latest_reporting_date()
     for flag in ("date", "end"):
         day = getattr(args, flag, None)
         if isinstance(day, date) and day > latest:

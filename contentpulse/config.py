@@ -9,9 +9,9 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -30,7 +30,14 @@ from pydantic import (
 from contentpulse.errors import ConfigError
 
 CONFIG_ENV = "CONTENTPULSE_CONFIG"
+A = TypeVar("A", bound="Account")
 DEFAULT_CONFIG = "contentpulse.yml"
+
+
+def latest_reporting_date() -> date:
+    """The newest reporting date there can be now: today in the time zone furthest ahead
+    (UTC+14), UTC's tomorrow at most. A run date or a row's date after it is in the future."""
+    return datetime.now(UTC).date() + timedelta(days=1)
 
 
 def _http_url(value: str) -> str:
@@ -47,14 +54,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Account(_Strict):
-    """One channel, property or social account."""
+def _ids(accounts: list[A], pattern: str, what: str) -> list[A]:
+    """The accounts, if every id has its platform's form (`pattern`, whole)."""
+    for i, account in enumerate(accounts):
+        if not re.fullmatch(pattern, account.id):
+            raise ValueError(f"[{i}].id: {what} (got {account.id!r})")
+    return accounts
 
-    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+def under(root: Path, *parts: str) -> Path:
+    """`root / parts`, refused in one line if it leaves `root` (a part that is absolute or
+    holds `..`): a path built from an id in the config stays under its root. Lexical, so a
+    folder a person symlinked on purpose is still followed."""
+    path = root.joinpath(*parts)
+    inside = Path(os.path.normpath(path.absolute()))
+    if not inside.is_relative_to(Path(os.path.normpath(root.absolute()))):
+        raise ConfigError(f"{path}: outside {root} (an id in the config may not name a path)")
+    return path
+
+
+class Account(_Strict):
+    """One channel, property or social account. Its id also names folders (the landing's
+    `account=<id>`, a CSV export account's inbox), so it may not begin with a dot: `.` and
+    `..` would step out of them. Each source checks its platform's own form of id too."""
+
+    id: str
     name: str = ""
     timezone: str = "UTC"
     # the Airflow connection holding its credentials (every source but CSV exports needs one)
     conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _folder_safe(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*", value):
+            raise ValueError(
+                f"{value!r} is not an account id: letters, digits, _ : - and dots, "
+                "not first (ids name folders: '..' would step out of them)"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +128,13 @@ class YouTubeSource(_Strict):
     budget_data_api_units: Annotated[int, Field(ge=1)] | None = None
     budget_analytics_queries: Annotated[int, Field(ge=1)] | None = None
     accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _channel_ids(cls, accounts: list[Account]) -> list[Account]:
+        return _ids(
+            accounts, r"UC[A-Za-z0-9_-]+", "a YouTube channel id is UC and letters, digits, - or _"
+        )
 
 
 class GA4Report(_Strict):
@@ -235,10 +280,7 @@ class GA4Source(_Strict):
     @field_validator("accounts")
     @classmethod
     def _property_ids(cls, accounts: list[Account]) -> list[Account]:
-        for i, account in enumerate(accounts):
-            if not account.id.isdigit():
-                raise ValueError(f"[{i}].id: a GA4 property id is a number (got {account.id!r})")
-        return accounts
+        return _ids(accounts, r"\d+", "a GA4 property id is a number")
 
 
 class Repoll(_Strict):
@@ -291,6 +333,11 @@ class GraphSource(_SocialSource):
     # or unsupported name is reported and dropped, and the rest still loads.
     metrics: dict[str, list[str]] | None = None
 
+    @field_validator("accounts")
+    @classmethod
+    def _graph_ids(cls, accounts: list[Account]) -> list[Account]:
+        return _ids(accounts, r"\d+", "a Graph API id (Instagram user, Facebook Page) is a number")
+
 
 class InstagramSource(GraphSource):
     """Instagram Graph API: media, media insights, account insights; accounts are IG user ids."""
@@ -309,6 +356,13 @@ class TikTokSource(_SocialSource):
     max_calls_per_second: Annotated[float, Field(gt=0)] | None = 8.0  # 600 a minute
     # accounts (ids) that are business accounts: their organic insights are read too
     business_accounts: list[str] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _open_ids(cls, accounts: list[Account]) -> list[Account]:
+        return _ids(
+            accounts, r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", "a TikTok id is letters, digits, ., - or _"
+        )
 
 
 # The unified stream columns a CSV export's columns may map to: exports are declared
@@ -425,6 +479,12 @@ class CsvExportSource(_Strict):
     @field_validator("accounts")
     @classmethod
     def _known_exports(cls, accounts: list[CsvAccount], info: ValidationInfo) -> list[CsvAccount]:
+        _ids(
+            accounts,
+            r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+            "a CSV export account id names its inbox folder: a letter or digit, then letters, "
+            "digits, ., - or _",
+        )
         if "exports" not in info.data:
             return accounts  # the exports themselves are invalid: that error says why
         exports = info.data["exports"]
@@ -609,9 +669,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         where = f"{_field_path(err['loc'])}: " if err["loc"] else ""
+        if where and msg.startswith("["):  # a list's validator names the item: accounts[0].id
+            where = where.removesuffix(": ")
         raise ConfigError(f"{file}: {where}{msg}{more}") from None
     base = file.resolve().parent
     paths = Paths(**{n: _resolve(base, v) if isinstance(v, Path) else v for n, v in cfg.paths})
+    for name in ("warehouse", "analytics"):
+        if "?" in str(getattr(paths, name)):  # DuckDB reads what follows a '?' as options
+            raise ConfigError(
+                f"{file}: paths.{name}: DuckDB cannot open a database whose path holds '?' "
+                f"({getattr(paths, name)}): rename the folder, or choose another path"
+            )
     registry = _resolve(base, cfg.registry) if cfg.registry else None
     sources = cfg.sources
     if sources.csv_export is not None:

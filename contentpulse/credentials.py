@@ -48,7 +48,10 @@ class Connection:
     def secret(self, key: str) -> Secret:
         value = self.extra.get(key)
         if not value:
-            raise CredentialsError(f"connection {self.conn_id!r}: extra field {key!r} is missing")
+            kind = f" (a {self.conn_type} connection)" if self.conn_type else ""
+            raise CredentialsError(
+                f"connection {self.conn_id!r}{kind}: extra field {key!r} is missing"
+            )
         return Secret(str(value))
 
     def value(self, key: str, default: str | None = None) -> str | None:

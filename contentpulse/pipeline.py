@@ -11,8 +11,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +22,7 @@ from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
-from contentpulse.errors import ContentpulseError
+from contentpulse.errors import ContentpulseError, CredentialsError
 
 log = logging.getLogger("contentpulse")
 Progress = Callable[[str], None]
@@ -103,6 +104,8 @@ def extract_source(
             todo[account_id] = chunks
     units_total = len(todo) + sum(map(len, todo.values()))
     units_done = quota_units = 0
+    if progress:
+        progress(f"extract {platform}: 0/{units_total} units")
 
     def land(result) -> None:
         nonlocal units_done, quota_units
@@ -116,13 +119,17 @@ def extract_source(
             progress(f"extract {platform}: {units_done}/{units_total} units")
 
     def fail(account_id: str, exc: ContentpulseError) -> None:
+        message = str(exc)
+        if isinstance(exc, CredentialsError) and account_id not in message:
+            # the connection may serve several accounts: say whose credentials failed
+            message = f"{platform} {account_id}: {message}"
         with lock:
             if isinstance(exc, QuotaStop):
                 if stop.is_set():
                     return
                 stop.set()
-            step.errors.append(str(exc))
-        log.error("extract: %s", exc)
+            step.errors.append(message)
+        log.error("extract: %s", message)
 
     def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
         if stop.is_set():
@@ -146,7 +153,7 @@ def extract_source(
     # one at a time so that only the last unit of a run can be cut short.
     budgeted = any(limit is not None for limit in throttle.budget.limits.values())
     workers = 1 if budgeted else source.concurrency
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"extract-{platform}") as pool:
+    with _units(workers, f"extract-{platform}") as pool:
         item_futures = {pool.submit(items_unit, a): a for a in todo}
         metric_futures = {}
         for future in as_completed(item_futures):
@@ -179,6 +186,19 @@ def extract_source(
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
+
+
+@contextmanager
+def _units(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """The pool of a source's units. On an exception in the waiting thread (SIGINT, SIGTERM)
+    the units not started are cancelled; those running finish and land, then it goes on."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _connection(account):
@@ -387,3 +407,78 @@ def backfill(
     windows = {p: Window(start, end) for p, _ in cfg.iter_sources()}
     extracted = extract(cfg, windows, run_id, progress, resume=resume)
     return _after_extract(cfg, end, extracted, progress, with_report)
+
+
+def landing_check(cfg: Config) -> StepResult:
+    """Read every landing file whole; each that no longer parses is one error line."""
+    from transforms.landing import landing_store
+
+    started = time.perf_counter()
+    files, bad = landing_store(cfg).unreadable()
+    step = StepResult(
+        "landing check",
+        f"{files:,} landing files read, {len(bad)} unreadable",
+        seconds=time.perf_counter() - started,
+        errors=[
+            f"landing file {rel} is unreadable ({why}): `contentpulse landing redo {rel}` "
+            "sets it aside and re-extracts its window"
+            for rel, why in bad
+        ],
+    )
+    log.info(step.line())
+    return step
+
+
+def landing_redo(cfg: Config, names: list[str], progress: Progress | None = None) -> StepResult:
+    """Set landing files that no longer parse aside (to `<landing>/unreadable/`) and extract
+    their accounts' windows again, as a new run: the next load takes its files.
+
+    What a loaded file held is still in the warehouse. The commit marks (extract_log) of the
+    same run and window go aside too, so that the window counts as not landed: a CSV export
+    lands again although its content hash had landed. Lifetime counters (Instagram,
+    Facebook, TikTok) cannot be read for the past: their window is read as it is now."""
+    from transforms.landing import ASIDE, landing_store
+
+    started = time.perf_counter()
+    store = landing_store(cfg)
+    try:
+        files = [store.landing_file(name) for name in names]
+        units = dict.fromkeys((f.source, _account_of(cfg, f), f.window) for f in files)
+    except ContentpulseError as exc:  # all checked before anything moves
+        raise ContentpulseError(f"landing redo: {exc}") from None
+    _, bad = store.unreadable([f.rel for f in files])
+    fine = sorted({f.rel for f in files} - {rel for rel, _ in bad})
+    if fine:
+        raise ContentpulseError(
+            f"landing redo: {fine[0]} reads fine, nothing to redo (a night re-reads its "
+            "lookback; `backfill --no-resume` re-reads a range)"
+        )
+    for file in files:
+        for mark in store.commit_marks(file):
+            store.set_aside(mark)
+        store.set_aside(file.rel)
+        log.warning("landing redo: %s set aside under %s/", file.rel, ASIDE)
+    run_id = new_run_id("redo")
+    step = StepResult("landing redo", f"{len(files)} files set aside")
+    for platform, account_id, window in units:
+        one = extract_source(cfg, platform, [account_id], window, run_id, progress=progress)
+        step.rows += one.rows
+        step.calls += one.calls
+        step.errors += one.errors
+        step.detail += f"; {one.detail}"
+    step.seconds = time.perf_counter() - started
+    log.info(step.line())
+    return step
+
+
+def _account_of(cfg: Config, file) -> str:
+    """The configured account whose files land in `file`'s account folder."""
+    from transforms.landing import account_folder
+
+    source = dict(cfg.iter_sources()).get(file.source)
+    for account in source.accounts if source else []:
+        if account_folder(account.id) == file.account_id:
+            return account.id
+    raise ContentpulseError(
+        f"{file.rel}: no {file.source} account {file.account_id!r} in the config"
+    )

@@ -20,7 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from contentpulse.errors import ContentpulseError
+from contentpulse.errors import ContentpulseError, naming
+from contentpulse.tempfiles import sweep, temp_path
 from reports import charts
 from reports.findings import SOURCE_NAMES
 from reports.queries import query
@@ -68,9 +69,16 @@ def _pct(now: float, before: float) -> float | None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write beside, rename over: a reader never sees half a page. A failure (a full disk
+    names `path`) or an interrupt leaves no temporary file."""
+    tmp = temp_path(path)
+    try:
+        with naming(path):
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # a tile's figure, and the part of it that is estimated (None: nothing can be)
@@ -196,12 +204,21 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     from reports.findings import findings as find
 
     with open_snapshot(snapshot) as con:
-        data_through = _query(con, "data_through")["data_through"].iloc[0]
-        if pd.isna(data_through):
+        span = _query(con, "data_through").iloc[0]
+        if pd.isna(span["data_through"]):
             raise ContentpulseError(f"report: {snapshot} holds no daily data yet")
-        data_through = pd.Timestamp(data_through).date()
-        week = week or last_complete_week(data_through)
+        data_from = pd.Timestamp(span["data_from"]).date()
+        data_through = pd.Timestamp(span["data_through"]).date()
+        if week is None:  # the last complete week; the current one while none is complete
+            week = last_complete_week(data_through)
+            if parse_week(week)[1] < data_from:
+                week = week_of(data_through)
         week_start, week_end = parse_week(week)
+        if week_end < data_from or week_start > data_through:
+            raise ContentpulseError(
+                f"report: week {week} ({week_start} to {week_end}) has no data: the snapshot "
+                f"holds {data_from} to {data_through}; no page written"
+            )
         params = {"week_start": week_start, "week_end": week_end}
         frames = {
             name: _query(con, name, **params)
@@ -272,6 +289,7 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         plotly_js=get_plotlyjs(),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
+    sweep(out_dir)  # what a report killed mid-write left
     path = out_dir / f"weekly-{week}.html"
     _write_atomic(path, page)
     write_index(out_dir, env)

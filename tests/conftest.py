@@ -59,6 +59,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_demo.py",
     "tests/reliability/test_concurrent_readers.py",
     "tests/reliability/test_bad_input.py",
+    "tests/reliability/test_operations.py",
     "tests/reliability/test_security.py",
     "tests/e2e/test_resume.py",
     "tests/reliability/test_fault_matrix.py",

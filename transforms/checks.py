@@ -30,7 +30,7 @@ YAML beside a model (only `grain` is needed; everything else is optional):
         tests:
           - not_null
           - non_negative                                 # >= 0
-          - not_in_future                                # <= the run date
+          - not_in_future                                # <= today (UTC+14)
           - {between: [0, 100]}                          # inclusive; null leaves an end open
           - {accepted_values: [short, video, live]}
           - {between: {min: 0, max: 1000, severity: warn}}
@@ -62,9 +62,7 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,7 +75,9 @@ from urllib.parse import quote
 import duckdb
 import pandas as pd
 
-from contentpulse.errors import CheckFailed, ContentpulseError
+from contentpulse.config import latest_reporting_date
+from contentpulse.errors import CheckFailed, ContentpulseError, naming
+from contentpulse.tempfiles import remove, sweep, temp_path
 from models.runner import BEGINNING, MODELS_DIR, discover
 
 log = logging.getLogger(__name__)
@@ -383,9 +383,11 @@ def row_expectations(spec: ModelChecks, run_date: date) -> list[Expectation]:
             kind, kwargs = "ExpectColumnValuesToNotBeNull", {"column": t.column}
         elif t.test == "non_negative":
             kind, kwargs = "ExpectColumnValuesToBeBetween", {"column": t.column, "min_value": 0}
-        elif t.test == "not_in_future":
+        elif t.test == "not_in_future":  # re-running a past night is ordinary: its
+            # tables hold the later nights' days, and lifetime counters are dated today
             kind = "ExpectColumnValuesToBeBetween"
-            kwargs = {"column": t.column, "max_value": run_date.isoformat()}
+            latest = max(run_date, latest_reporting_date())
+            kwargs = {"column": t.column, "max_value": latest.isoformat()}
         elif t.test == "between":
             kind, kwargs = "ExpectColumnValuesToBeBetween", {"column": t.column}
             if t.low is not None:
@@ -1222,12 +1224,30 @@ aggregates over every row. Checked {e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M
 
 def write_data_docs(gxv: _Validator, summary: CheckSummary, docs_dir: Path) -> Path:
     """The run's GX validation pages and an index, written beside and swapped in."""
+    docs_dir.parent.mkdir(parents=True, exist_ok=True)
+    sweep(docs_dir.parent)  # what a check killed mid-write left
+    tmp, old = temp_path(docs_dir), temp_path(docs_dir, "old")
+    try:
+        with naming(docs_dir):  # a full disk names the folder
+            _write_pages(gxv, summary, tmp)
+            if docs_dir.exists():
+                docs_dir.rename(old)
+            tmp.rename(docs_dir)
+    except BaseException:  # a full disk, SIGINT, SIGTERM: no temporary folder stays
+        remove(tmp)
+        if old.exists() and not docs_dir.exists():
+            old.rename(docs_dir)
+        raise
+    remove(old)
+    return docs_dir / "index.html"
+
+
+def _write_pages(gxv: _Validator, summary: CheckSummary, tmp: Path) -> None:
+    """The validation pages and the index, into the new folder `tmp`."""
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
-    docs_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = docs_dir.with_name(f".{docs_dir.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove(tmp)
     tmp.mkdir()
     renderer, view = ValidationResultsPageRenderer(), DefaultJinjaPageView()
     by_suite: dict[str, list[CheckResult]] = {}
@@ -1242,9 +1262,3 @@ def write_data_docs(gxv: _Validator, summary: CheckSummary, docs_dir: Path) -> P
         pages.append((suite, page, by_suite.get(suite, [])))
     pages += [(suite, None, by_suite.get(suite, [])) for suite in gxv.unvalidated]
     (tmp / "index.html").write_text(_index_html(summary, pages), encoding="utf-8")
-    old = docs_dir.with_name(f".{docs_dir.name}.{os.getpid()}.old")
-    if docs_dir.exists():
-        docs_dir.rename(old)
-    tmp.rename(docs_dir)
-    shutil.rmtree(old, ignore_errors=True)
-    return docs_dir / "index.html"

@@ -12,6 +12,7 @@ keeps the latest value per key.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -27,13 +28,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.streams import ExtractResult, Window
-from contentpulse.errors import ContentpulseError, CredentialsError
+from contentpulse.errors import ContentpulseError, CredentialsError, naming
+from contentpulse.tempfiles import sweep, temp_path
 
 if TYPE_CHECKING:
     from contentpulse.config import Config, LandingStoreOptions
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.:=-]+")
 FILES = "source=*/stream=*/account=*/window=*/*.parquet"
+ASIDE = "unreadable"  # landing files that no longer parse, set aside by `landing redo`
+log = logging.getLogger(__name__)
 FETCH_BATCH = 32  # objects fetched at once (concurrently) while loading from a store
 
 
@@ -91,16 +95,16 @@ class LandingStore:
         final = self.path(rel)
         if self.local:
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.parent / f".{final.name}.tmp"
+            tmp = temp_path(final)
             try:
-                pq.write_table(table, tmp, compression="zstd")
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)
-            except OSError as exc:  # a full disk: name the file, leave no partial one
+                with naming(final):  # a full disk names the landing file
+                    pq.write_table(table, tmp, compression="zstd")
+                    with open(tmp, "rb") as fh:
+                        os.fsync(fh.fileno())
+                    os.replace(tmp, final)
+            except BaseException:  # a full disk, SIGINT, SIGTERM: no partial file stays
                 tmp.unlink(missing_ok=True)
-                what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
-                raise OSError(exc.errno, what, str(final)) from None
+                raise
             return final
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
@@ -116,15 +120,116 @@ class LandingStore:
                 data = self.fs.cat(batch)
             yield from (data[p] for p in batch)
 
-    def read_columns(self, paths: list[Path | str], columns: list[str]) -> pa.Table:
+    def read_columns(self, paths: list[Path | str], columns: list[str]) -> pa.Table | None:
+        """These columns of the files, together; a file that no longer parses (disk rot, a
+        bad copy) is skipped with one warning naming it (None if none could be read)."""
         import pyarrow.dataset as ds
 
         if self.local:
-            return ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=columns)
-        tables = [
-            pq.read_table(pa.BufferReader(data), columns=columns) for data in self.fetch(paths)
-        ]
-        return pa.concat_tables(tables, promote_options="default")
+            try:
+                return ds.dataset([str(p) for p in paths], format="parquet").to_table(
+                    columns=columns
+                )
+            except (pa.ArrowException, OSError):  # one bad file fails the lot: find it
+                tables = [self._parsed(p, p, columns) for p in paths]
+        else:
+            fetched = self.fetch([str(p) for p in paths])
+            tables = [
+                self._parsed(p, data, columns) for p, data in zip(paths, fetched, strict=True)
+            ]
+        readable = [t for t in tables if t is not None]
+        return pa.concat_tables(readable, promote_options="default") if readable else None
+
+    def _parsed(self, path: Path | str, data: Path | str | bytes, columns: list[str] | None):
+        source = pa.BufferReader(data) if isinstance(data, bytes) else data
+        try:
+            return pq.read_table(source, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            rel = self.relative(path)
+            log.warning(
+                "landing file %s is unreadable (%s); skipped (`contentpulse landing redo %s` "
+                "re-extracts its window)",
+                rel,
+                _reason(exc),
+                rel,
+            )
+            return None
+
+    def relative(self, path: Path | str) -> str:
+        """A landing file's path below the root."""
+        if self.local:
+            return str(Path(path).relative_to(self.root))
+        return str(path)[len(str(self.root)) + 1 :]
+
+    def unreadable(self, rels: list[str] | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """(files read, [(relative path, why) of those that no longer parse]): every landing
+        file (or those of `rels`), read whole."""
+        found = self.find("", FILES) if rels is None else [(r, self.path(r)) for r in rels]
+        files = [path for _, path in found]
+        sources = files if self.local else self.fetch([str(p) for p in files])
+        out = []
+        for path, data in zip(files, sources, strict=True):
+            source = pa.BufferReader(data) if isinstance(data, bytes) else data
+            try:
+                pq.read_table(source)
+            except (pa.ArrowException, OSError) as exc:
+                out.append((self.relative(path), _reason(exc)))
+        return len(files), out
+
+    def set_aside(self, rel: str) -> str:
+        """Move a landing file to `unreadable/<rel>`, outside what is read and loaded; returns
+        where it went (a file that no longer parses is kept for a person to look at)."""
+        if self.local:
+            dest = self.root / ASIDE / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.root / rel, dest)
+            return str(dest)
+        dest = f"{self.root}/{ASIDE}/{rel}"
+        with self.errors(f"move {rel}"):
+            self.fs.mv(f"{self.root}/{rel}", dest)
+        return f"{self.url}/{ASIDE}/{rel}"
+
+    def landing_file(self, name: str) -> LandingFile:
+        """A landing file named by its path (absolute, or relative to the working folder) or
+        by its path below the root, as warnings name it; anything else is one error line."""
+        rel = name
+        if self.local:
+            root = Path(os.path.normpath(Path(self.root).absolute()))
+            path = Path(os.path.normpath(Path(name).absolute()))
+            if not path.exists() and not Path(name).is_absolute():
+                path = Path(os.path.normpath(root / name))
+            if not path.is_relative_to(root):
+                raise ContentpulseError(f"{name}: not under the landing {root}")
+            rel = str(path.relative_to(root))
+        parts, layout = rel.split("/"), FILES.split("/")
+        folders = zip(parts[:-1], (segment.removesuffix("*") for segment in layout), strict=False)
+        if (
+            len(parts) != len(layout)
+            or not all(part.startswith(key) and part != key for part, key in folders)
+            or not parts[-1].endswith(".parquet")
+            or parts[-1].startswith(".")
+        ):
+            raise ContentpulseError(
+                f"{name}: not a landing file (source=*/stream=*/account=*/window=*/<run>.parquet "
+                "below the landing root)"
+            )
+        if self.local and not (Path(self.root) / rel).is_file():
+            raise ContentpulseError(f"{rel}: no such landing file")
+        return LandingFile.parse(rel, self.path(rel))
+
+    def commit_marks(self, file: LandingFile) -> list[str]:
+        """The extract_log files (relative paths) of the run and window that landed `file`,
+        `file` itself excepted: what says that its unit of work finished."""
+        source, _, account, window, _ = file.rel.split("/")
+        folder = f"{source}/stream=extract_log/{account}/{window}"
+        return [r for r, _ in self.find(folder, f"{file.run}__*.parquet") if r != file.rel]
+
+    def sweep(self) -> int:
+        """Remove the temporary files killed extracts left (a store's one PUT leaves none)."""
+        if not self.local:
+            return 0
+        folders = {p.parent for p in self.root.glob(f"{FILES.rsplit('/', 1)[0]}/.*.tmp")}
+        return sum(len(sweep(folder)) for folder in sorted(folders))
 
     def check(self) -> None:
         """Fail now, in one line, if the bucket is missing or the credentials are refused."""
@@ -168,6 +273,10 @@ class LandingStore:
             f"landing store {self.url}: cannot {action} at {self.endpoint}: "
             f"{type(exc).__name__}: {reason}"
         )
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _storage_options(url: str, opts: LandingStoreOptions) -> tuple[dict[str, Any], tuple]:
@@ -238,6 +347,21 @@ class LandingFile:
         parts = dict(p.split("=", 1) for p in rel.split("/")[:-1] if "=" in p)
         return cls(path, parts["source"], parts["stream"], parts["account"], rel)
 
+    @property
+    def window(self) -> Window:
+        """The window of the extraction that landed it (`window=<start>_<end>`)."""
+        name = self.rel.split("/")[-2].removeprefix("window=")
+        try:
+            start, end = (date.fromisoformat(d) for d in name.split("_"))
+            return Window(start, end)
+        except ValueError:
+            raise ContentpulseError(f"landing file {self.rel}: {name!r} is not a window") from None
+
+    @property
+    def run(self) -> str:
+        """The run that landed it (its name is `<run id>__<uuid>.parquet`)."""
+        return self.rel.rsplit("/", 1)[-1].rsplit("__", 1)[0]
+
 
 def write_table(
     root: LandingStore | Path,
@@ -307,3 +431,8 @@ def read_landed(
     folder = f"source={source}/stream={stream}/account={_safe(account_id)}"
     files = [path for _, path in store.find(folder, "window=*/*.parquet")]
     return store.read_columns(files, columns) if files else None
+
+
+def account_folder(account_id: str) -> str:
+    """The `account=` folder name an account's files land under."""
+    return _safe(account_id)

@@ -88,6 +88,7 @@ def account_rows(cfg: Config) -> list[list[str]]:
 def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
     """Load every landing file not yet loaded; all or nothing."""
     store = landing_store(cfg)
+    store.sweep()  # what extracts killed mid-write left
     done = {r[0] for r in con.execute("select path from meta.loaded_files").fetchall()}
     pending: list[LandingFile] = [f for f in list_files(store) if f.rel not in done]
     by_table: dict[str, int] = {}
@@ -113,7 +114,8 @@ def load(cfg: Config, con: duckdb.DuckDBPyConnection) -> LoadSummary:
             except (duckdb.Error, pa.ArrowException) as exc:
                 first = str(exc).splitlines()[0]
                 raise ContentpulseError(
-                    f"load: landing file {rel_path} is unreadable: {first}"
+                    f"load: landing file {rel_path} is unreadable: {first} (`contentpulse "
+                    f"landing redo {rel_path}` sets it aside and re-extracts its window)"
                 ) from None
             con.execute(
                 "insert into meta.loaded_files (path, source, stream, account_id, rows, loaded_at) "

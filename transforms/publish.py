@@ -10,12 +10,15 @@ names analysts and notebooks depend on; a `readme` table lists the views and tab
 from __future__ import annotations
 
 import os
+import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from contentpulse.errors import ContentpulseError
+from contentpulse.errors import ContentpulseError, naming
+from contentpulse.tempfiles import remove, sweep, temp_path
 from contentpulse.warehouse import connect, sql_string
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
@@ -82,75 +85,116 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
         f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} and comment is not null"
     ).fetchall()
+    if target.is_dir():
+        raise ContentpulseError(
+            f"publish: {target} is a folder, in the way of the snapshot "
+            "(move it, or set paths.analytics)"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    con.execute(
-        f"attach {sql_string(str(tmp))} as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
-    )
+    sweep(target.parent)  # what a publish killed mid-write left
+    tmp = temp_path(target)
+    written = (tmp, tmp.with_name(tmp.name + ".wal"))
     try:
-        for schema in (*PUBLISHED_SCHEMAS, "meta"):
-            con.execute(f"create schema snapshot.{schema}")
-        for schema, table, comment in tables:
-            con.execute(f"create table snapshot.{schema}.{table} as select * from {schema}.{table}")
-            if comment:
-                con.execute(f"comment on table snapshot.{schema}.{table} is {sql_string(comment)}")
-        for schema, table, column, comment in columns:
+        try:
             con.execute(
-                f'comment on column snapshot.{schema}.{table}."{column}" is {sql_string(comment)}'
+                f"attach {sql_string(str(tmp))} as snapshot "
+                f"(storage_version '{SNAPSHOT_STORAGE_VERSION}')"
             )
-        con.execute(  # the passed check's results, not those of an earlier failed one
-            "create table snapshot.meta.check_results as "
-            "select * from meta.check_results where check_id = ("
-            "  select check_id from meta.check_runs where build_id = ? "
-            "  order by checked_at desc limit 1)",
-            [build_id],
-        )
-        con.execute(
-            "create table snapshot.meta.build as select * from meta.builds where build_id = ?",
-            [build_id],
-        )
-        for schema, table, comment in tables:
-            if schema != "marts":
-                continue
-            # unqualified on purpose: the view resolves inside whichever file holds it
-            con.execute(f"create view snapshot.main.{table} as select * from marts.{table}")
-            if comment:
-                con.execute(f"comment on view snapshot.main.{table} is {sql_string(comment)}")
-        for schema, table, column, comment in columns:
-            if schema == "marts":
-                con.execute(
-                    f'comment on column snapshot.main.{table}."{column}" is {sql_string(comment)}'
-                )
-        con.execute(
-            "create table snapshot.main.readme as "
-            "select view_name as name, 'view' as kind, 'marts.' || view_name as reads, "
-            "comment as description, null::bigint as approx_rows from duckdb_views() "
-            "where database_name = 'snapshot' and schema_name = 'main' "
-            "union all "
-            "select schema_name || '.' || table_name, 'table', null, comment, estimated_size "
-            "from duckdb_tables() "
-            f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} "
-            "order by kind desc, name"
-        )
-        for column, text in README_COLUMNS.items():
-            con.execute(f"comment on column snapshot.main.readme.{column} is {sql_string(text)}")
-        for table, text in META_TABLES.items():
-            con.execute(f"comment on table snapshot.meta.{table} is {sql_string(text)}")
-        con.execute(
-            "comment on table snapshot.main.readme is 'Start here: the stable views analysts "
-            "query (posts, post_performance, ...: the marts by their plain names), then every "
-            "published table, with what each holds.'"
-        )
-    except BaseException:
-        con.execute("detach snapshot")
-        tmp.unlink(missing_ok=True)
+            try:
+                _fill(con, tables, columns, build_id)
+            except BaseException:
+                with suppress(duckdb.Error):  # the first error says why, not the detach's
+                    con.execute("detach snapshot")
+                raise
+            con.execute("detach snapshot")  # writes the file out: a full disk may fail here
+        except duckdb.Error as exc:
+            reason = _file_error(exc)
+            if reason is None:
+                raise
+            raise ContentpulseError(
+                f"publish: {target}: cannot write the new snapshot ({reason}); "
+                "the published one stays as it was"
+            ) from None
+        with naming(target):  # named as the snapshot, not as its temporary
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+    except BaseException:  # any failure, SIGINT, SIGTERM: no temporary file stays
+        remove(*written)
         raise
-    con.execute("detach snapshot")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
     return PublishSummary(target, build_id, len(tables), target.stat().st_size)
+
+
+_FILE_ERROR = re.compile(r'(?:Could not write|Cannot open|Could not open) file "[^"]*": ([^\n]+)')
+
+
+def _file_error(exc: duckdb.Error) -> str | None:
+    """What went wrong writing the snapshot's file (`File too large`, `Permission denied`),
+    if that is what `exc` says; None for any other error."""
+    found = _FILE_ERROR.search(str(exc))
+    if found:
+        return found[1].strip()
+    if isinstance(exc, duckdb.IOException) or "CHECKPOINT" in str(exc):
+        return str(exc).splitlines()[0].strip()
+    return None
+
+
+def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id: str) -> None:
+    """The attached `snapshot`: the published tables with their comments, the check results
+    of the build, the stable views and the readme."""
+    for schema in (*PUBLISHED_SCHEMAS, "meta"):
+        con.execute(f"create schema snapshot.{schema}")
+    for schema, table, comment in tables:
+        con.execute(f"create table snapshot.{schema}.{table} as select * from {schema}.{table}")
+        if comment:
+            con.execute(f"comment on table snapshot.{schema}.{table} is {sql_string(comment)}")
+    for schema, table, column, comment in columns:
+        con.execute(
+            f'comment on column snapshot.{schema}.{table}."{column}" is {sql_string(comment)}'
+        )
+    con.execute(  # the passed check's results, not those of an earlier failed one
+        "create table snapshot.meta.check_results as "
+        "select * from meta.check_results where check_id = ("
+        "  select check_id from meta.check_runs where build_id = ? "
+        "  order by checked_at desc limit 1)",
+        [build_id],
+    )
+    con.execute(
+        "create table snapshot.meta.build as select * from meta.builds where build_id = ?",
+        [build_id],
+    )
+    for schema, table, comment in tables:
+        if schema != "marts":
+            continue
+        # unqualified on purpose: the view resolves inside whichever file holds it
+        con.execute(f"create view snapshot.main.{table} as select * from marts.{table}")
+        if comment:
+            con.execute(f"comment on view snapshot.main.{table} is {sql_string(comment)}")
+    for schema, table, column, comment in columns:
+        if schema == "marts":
+            con.execute(
+                f'comment on column snapshot.main.{table}."{column}" is {sql_string(comment)}'
+            )
+    con.execute(
+        "create table snapshot.main.readme as "
+        "select view_name as name, 'view' as kind, 'marts.' || view_name as reads, "
+        "comment as description, null::bigint as approx_rows from duckdb_views() "
+        "where database_name = 'snapshot' and schema_name = 'main' "
+        "union all "
+        "select schema_name || '.' || table_name, 'table', null, comment, estimated_size "
+        "from duckdb_tables() "
+        f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} "
+        "order by kind desc, name"
+    )
+    for column, text in README_COLUMNS.items():
+        con.execute(f"comment on column snapshot.main.readme.{column} is {sql_string(text)}")
+    for table, text in META_TABLES.items():
+        con.execute(f"comment on table snapshot.meta.{table} is {sql_string(text)}")
+    con.execute(
+        "comment on table snapshot.main.readme is 'Start here: the stable views analysts "
+        "query (posts, post_performance, ...: the marts by their plain names), then every "
+        "published table, with what each holds.'"
+    )
 
 
 def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:

@@ -28,7 +28,7 @@ from connectors.csv_export import settings
 from connectors.csv_export.client import DroppedFile, Rejected, list_inbox, read_rows, sha256_of
 from connectors.quota import Budget, Throttle
 from connectors.streams import CallLog, ExtractResult, Window, find_links
-from contentpulse.config import CsvAccount, CsvExport, CsvExportDate, CsvExportSource
+from contentpulse.config import CsvAccount, CsvExport, CsvExportDate, CsvExportSource, under
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
 
@@ -102,7 +102,7 @@ def extract_items(
             "(create it, or fix sources.csv_export.inbox)"
         )
     patterns = {name: source.exports[name].match for name in account.exports}
-    dropped, unmatched = list_inbox(source.inbox / account.id, patterns)
+    dropped, unmatched = list_inbox(under(source.inbox, account.id), patterns)
     if unmatched:
         log.warning(
             "csv_export %s: %d files match none of the account's export types (%s), not read: %s",

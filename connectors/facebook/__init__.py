@@ -27,6 +27,7 @@ from connectors.graph import (
     GraphThrottled,
     budget,
     day_insights,
+    days_with_data,
     due_posts,
     extract_snapshots,
 )
@@ -137,22 +138,22 @@ def extract_items(
         params = {"fields": settings.POST_FIELDS, "limit": settings.PAGE_LIMIT}
         for response in client.pages(f"{account.id}/posts", params, "posts"):
             listed.extend(response.body.get("data") or [])
-        end = min(window.end, today)
+        unique = list({p["id"]: p for p in listed}.values())
+        items = [_item_row(p, account) for p in unique]
+        first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
+        span = days_with_data(client, window, first_post, today)
         days = (
             day_insights(
                 client,
                 account.id,
                 settings.PAGE_DAY_METRICS,
-                window.start,
-                end,
+                *span,
                 settings.PAGE_INSIGHTS_MAX_DAYS,
                 "page insights",
             )
-            if window.start <= end
+            if span
             else {}
         )
-    unique = list({p["id"]: p for p in listed}.values())
-    items = [_item_row(p, account) for p in unique]
     posts = [
         GraphPost(
             row["item_id"],

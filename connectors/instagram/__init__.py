@@ -30,6 +30,7 @@ from connectors.graph import (
     budget,
     day_insights,
     day_totals,
+    days_with_data,
     due_posts,
     extract_snapshots,
 )
@@ -110,15 +111,16 @@ def _int(value: object) -> int | None:
 
 
 def _account_days(
-    client: GraphClient, account: Account, window: Window, today: date
+    client: GraphClient, account: Account, window: Window, today: date, first_post: date | None
 ) -> dict[date, dict[str, int | None]]:
-    """The account's insights for each day of the window Instagram has (up to `today`, none
-    older than it keeps): reach and new followers as time series, at most 30 days a call,
-    and views as one total a day (one call each)."""
-    start = max(window.start, today - timedelta(days=settings.INSIGHTS_KEPT_DAYS - 1))
-    end = min(window.end, today)
-    if start > end:
+    """The account's insights for each day of the window Instagram has (from its first
+    post's day up to `today`, none older than it keeps): reach and new followers as time
+    series, at most 30 days a call, and views as one total a day (one call each)."""
+    kept = today - timedelta(days=settings.INSIGHTS_KEPT_DAYS - 1)
+    span = days_with_data(client, window, first_post, today, kept)
+    if span is None:
         return {}
+    start, end = span
     days = day_insights(
         client,
         account.id,
@@ -154,9 +156,10 @@ def extract_items(
             params = {"fields": settings.MEDIA_FIELDS, "limit": settings.PAGE_LIMIT}
             for page in client.pages(f"{account.id}/{edge}", params, edge):
                 media.extend(page.body.get("data") or [])
-        days = _account_days(client, account, window, today)
-    unique = list({m["id"]: m for m in media}.values())
-    items = [_item_row(m, account) for m in unique]
+        unique = list({m["id"]: m for m in media}.values())
+        items = [_item_row(m, account) for m in unique]
+        first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
+        days = _account_days(client, account, window, today, first_post)
     posts = [
         GraphPost(
             row["item_id"],

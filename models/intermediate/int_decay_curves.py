@@ -190,8 +190,9 @@ def frame(con, context) -> pd.DataFrame:
         from intermediate.int_snapshot_intervals
         where publish_date is not null and views is not null and views >= 0
             and date_diff('day', publish_date, previous_date) + 1 >= 0
+        order by platform, account_id, post, start, "end"
         """
-    ).df()
+    ).df()  # in a fixed order: the fits' float sums are then the same on every build
     # the ages each account's estimates need: up to its newest read of its oldest post
     spans = con.execute(
         """

@@ -595,7 +595,7 @@ sources:
         (
             "exports: [li]",
             "exports: [lnkd]",
-            "sources.csv_export.accounts: [0].exports: unknown export type 'lnkd' (known: li)",
+            "sources.csv_export.accounts[0].exports: unknown export type 'lnkd' (known: li)",
         ),
         (
             ", exports: [li]",

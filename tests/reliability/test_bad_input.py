@@ -9,6 +9,7 @@ analytics.duckdb and reports are byte-identical afterwards.
 from __future__ import annotations
 
 import copy
+import ctypes
 import hashlib
 import json
 import os
@@ -83,6 +84,7 @@ class Ctx:
     sandbox: Sandbox
     config: Path = field(init=False)
     raw: str | bytes | None = None  # the config file's text instead of cfg
+    arguments: list[str] = field(default_factory=list)  # appended to the case's command
 
     def __post_init__(self) -> None:
         self.config = self.root / "contentpulse.yml"
@@ -145,6 +147,7 @@ class Case:
     expect: str  # a fragment of the one error line
     setup: Callable[[Ctx], object] | None = None
     file_size_limit: int | None = None  # RLIMIT_FSIZE for the command (a full disk)
+    unprivileged: bool = False  # file permissions apply (root's override dropped)
 
 
 def _raw(text: str | bytes) -> Callable[[Ctx], None]:
@@ -202,6 +205,18 @@ def _refused_credentials(ctx: Ctx) -> None:
     conn = json.loads(ctx.env[env_var(SANDBOX_CONN_ID)])
     conn["extra"]["refresh_token"] = WRONG_TOKEN
     ctx.env[env_var(SANDBOX_CONN_ID)] = json.dumps(conn)
+
+
+def _other_platforms_connection(ctx: Ctx) -> None:
+    """A TikTok account whose conn_id names the YouTube connection (a copy-paste slip)."""
+    base = ctx.sandbox.base_url
+    ctx.cfg["sources"] = {
+        "tiktok": {
+            "base_url": f"{base}/tiktok",
+            "token_uri": f"{base}/tiktok/v2/oauth/token/",
+            "accounts": [{"id": "tt_1234", "timezone": "UTC", "conn_id": SANDBOX_CONN_ID}],
+        }
+    }
 
 
 def _unknown_channel(ctx: Ctx) -> None:
@@ -263,6 +278,11 @@ def _landing_wrong_schema(ctx: Ctx) -> None:
     pq.write_table(table, path)
 
 
+def _redo_a_good_file(ctx: Ctx) -> None:
+    """The command names the first content_daily file, which parses."""
+    ctx.arguments.append(str(ctx.landing_file()))
+
+
 def _warehouse_garbage(ctx: Ctx) -> None:
     path = ctx.data / "warehouse.duckdb"
     with path.open("r+b") as f:
@@ -290,6 +310,33 @@ def _landing_under_a_file(ctx: Ctx) -> None:
     blocker = ctx.root / "not-a-folder"
     blocker.write_text("a file where the landing folder's parent should be\n")
     ctx.cfg["paths"]["landing"] = str(blocker / "landing")
+
+
+def _question_mark_folder(ctx: Ctx) -> None:
+    folder = ctx.root / "data?2026"
+    ctx.cfg["paths"]["warehouse"] = str(folder / "warehouse.duckdb")
+
+
+def _snapshot_folder_read_only(ctx: Ctx) -> None:
+    folder = ctx.root / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    ctx.cfg["paths"]["analytics"] = str(folder / "analytics.duckdb")
+
+
+def _folder_in_the_snapshots_place(ctx: Ctx) -> None:
+    (ctx.root / "elsewhere" / "analytics.duckdb" / "notes").mkdir(parents=True)
+    ctx.cfg["paths"]["analytics"] = str(ctx.root / "elsewhere" / "analytics.duckdb")
+
+
+def _csv_account(account_id: str) -> Callable[[Ctx], None]:
+    """The CSV-export-only config, its account under this id."""
+
+    def setup(ctx: Ctx) -> None:
+        ctx.csv_only(lambda path: None)
+        ctx.cfg["sources"]["csv_export"]["accounts"][0]["id"] = account_id
+
+    return setup
 
 
 def _registry_duplicate(ctx: Ctx) -> None:
@@ -355,6 +402,13 @@ CASES = [
          "sources.youtube.accounts[1].conn_id: required", _account_field("conn_id", None)),
     Case("account listed twice", "config values", ["run", "--date", str(END)],
          "is listed twice", _duplicate_account),
+    Case("CSV account id out of the inbox", "config values", ["extract", "--date", str(END)],
+         "accounts[0].id: '..' is not an account id", _csv_account("..")),
+    Case("YouTube account id not a channel id", "config values", ["run", "--date", str(END)],
+         "sources.youtube.accounts[1].id: a YouTube channel id", _account_field("id", "12345")),
+    Case("data folder name holds a question mark", "config values", ["run", "--date", str(END)],
+         "paths.warehouse: DuckDB cannot open a database whose path holds '?'",
+         _question_mark_folder),
     # -- credentials ----------------------------------------------------------------------
     Case("credentials missing", "credentials", ["extract", "--date", str(END)],
          f"connection '{SANDBOX_CONN_ID}' not found", _no_credentials),
@@ -364,6 +418,9 @@ CASES = [
          "refresh_token", _conn_env(json.dumps({"extra": {"client_id": "x", "client_secret": "y"}}))),
     Case("credentials refused", "credentials", ["extract", "--date", str(END)],
          "invalid_grant", _refused_credentials),
+    Case("connection of another platform's type", "credentials", ["extract", "--date", str(END)],
+         "tiktok tt_1234: connection 'youtube_sandbox' (a google_cloud_platform connection): "
+         "extra field 'client_key' is missing", _other_platforms_connection),
     # -- accounts and the network ----------------------------------------------------------
     Case("unknown channel", "accounts", ["extract", "--date", str(END)],
          "UCnotachannel0000000000: channel not found", _unknown_channel),
@@ -381,6 +438,10 @@ CASES = [
     Case("not a date", "dates", ["run", "--date", "2026-02-30"], "not a date", None),
     Case("week that does not exist", "dates", ["report", "--week", "2026-W60"],
          "2026-W60", None),
+    Case("week before any data", "dates", ["report", "--week", "2019-W10"],
+         "week 2019-W10 (2019-03-04 to 2019-03-10) has no data", None),
+    Case("week after the data", "dates", ["report", "--week", "2026-W53"],
+         "week 2026-W53 (2026-12-28 to 2027-01-03) has no data", None),
     # -- the content registry -------------------------------------------------------------
     Case("registry names an item twice", "registry", ["build"],
          "registry.csv: item youtube/", _registry_duplicate),
@@ -415,6 +476,10 @@ CASES = [
     Case("landing file wrong schema", "landing", ["load"],
          "manual__20991231T000000_bad000__000000000000.parquet is unreadable",
          _landing_wrong_schema),
+    Case("redo of a file outside the landing", "landing", ["landing", "redo", "/etc/hostname"],
+         "landing redo: /etc/hostname: not under the landing", None),
+    Case("redo of a landing file that reads fine", "landing", ["landing", "redo"],
+         "reads fine, nothing to redo", _redo_a_good_file),
     # -- the warehouse ------------------------------------------------------------------------
     Case("warehouse overwritten", "warehouse", ["load"], "warehouse.duckdb", _warehouse_garbage),
     Case("warehouse not a database", "warehouse", ["publish"], "warehouse.duckdb",
@@ -428,6 +493,17 @@ CASES = [
          _landing_under_a_file),
     Case("reports folder under a file", "disk", ["report"], "not-a-folder",
          _reports_under_a_file),
+    Case("snapshot folder read-only", "disk", ["publish"],
+         "analytics.duckdb: cannot write the new snapshot (Permission denied)",
+         _snapshot_folder_read_only, unprivileged=True),
+    Case("folder in the snapshot's place", "disk", ["publish"],
+         "elsewhere/analytics.duckdb is a folder, in the way of the snapshot",
+         _folder_in_the_snapshots_place),
+    Case("disk full writing the snapshot", "disk", ["publish"],
+         "analytics.duckdb: cannot write the new snapshot (File too large)",
+         None, file_size_limit=2 << 20),
+    Case("disk full writing the report", "disk", ["report"],
+         "weekly-2026-W46.html: File too large", None, file_size_limit=1 << 20),
 ]  # fmt: skip
 
 
@@ -436,13 +512,26 @@ CASES = [
 SHARED = ("config file", "config values", "credentials", "accounts", "dates")
 
 
-def _limit_file_size(limit: int | None) -> Callable[[], None] | None:
-    if limit is None:
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def _limits(case: Case) -> Callable[[], None] | None:
+    """What the command runs under: a file size limit (a full disk), and for root, no power
+    to override file permissions (dropped from the capability bounding set before exec, so
+    root's new program starts without it), so that a read-only folder is one."""
+    if case.file_size_limit is None and not case.unprivileged:
         return None
 
     def preexec() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        if case.file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails with EFBIG
+            limit = case.file_size_limit
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        if case.unprivileged and os.geteuid() == 0:
+            libc = ctypes.CDLL(None, use_errno=True)
+            for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+                if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                    raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
     return preexec
 
@@ -491,13 +580,13 @@ def test_bad_input_stops_with_one_line_and_changes_nothing_published(
     else:
         ctx.config.write_text(ctx.raw, encoding="utf-8")
     run = subprocess.run(
-        [CONTENTPULSE, "--config", str(ctx.config), *case.command],
+        [CONTENTPULSE, "--config", str(ctx.config), *case.command, *ctx.arguments],
         env=ctx.env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=180,
-        preexec_fn=_limit_file_size(case.file_size_limit),
+        preexec_fn=_limits(case),
     )
     stderr = run.stderr
     report = f"exit {run.returncode}\nstdout:\n{run.stdout[-3000:]}\nstderr:\n{stderr[-3000:]}"

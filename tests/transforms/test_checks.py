@@ -15,6 +15,7 @@ import duckdb
 import pytest
 import yaml
 
+from contentpulse.config import latest_reporting_date
 from contentpulse.errors import CheckFailed, ContentpulseError
 from contentpulse.warehouse import open_warehouse
 from transforms import checks
@@ -125,7 +126,7 @@ def test_a_value_outside_the_accepted_set_is_named(con):
 
 def test_negative_values_fail_non_negative_and_a_future_date_fails_not_in_future(con):
     new_build(con)
-    add_days(con, [day("v1", RUN_DATE + timedelta(days=1), -3)])
+    add_days(con, [day("v1", latest_reporting_date() + timedelta(days=1), -3)])
     yml = "grain: [item_id, date]\ncolumns:\n  - {name: date, tests: [not_in_future]}\n"
     with pytest.raises(CheckFailed) as err:
         run(con, spec(yml + "  - {name: views, tests: [non_negative]}\n"))
@@ -152,6 +153,31 @@ columns:
     warned = [r for r in results(con, summary.check_id) if not r["success"]]
     assert len(warned) == 1 and not warned[0]["critical"]
     assert publishable_build(con) == build_id
+
+
+def test_a_past_run_date_accepts_the_later_nights_days(con):
+    """Re-running a past night: the tables already hold the days of the nights after it."""
+    new_build(con)
+    add_days(con, [day("v1", RUN_DATE + timedelta(days=5), 3)])
+    yml = "grain: [item_id, date]\ncolumns:\n  - {name: date, tests: [not_in_future]}\n"
+    assert run(con, spec(yml)).success
+
+
+def test_interrupted_data_docs_leave_the_old_pages_and_no_temporary_folder(tmp_path, monkeypatch):
+    docs = tmp_path / "quality"
+    docs.mkdir()
+    (docs / "index.html").write_text("the last check's pages", encoding="utf-8")
+
+    def interrupted(gxv, summary, tmp: Path) -> None:  # SIGINT or SIGTERM mid-write
+        tmp.mkdir()
+        (tmp / "index.html").write_text("half of the new pages", encoding="utf-8")
+        raise KeyboardInterrupt("SIGTERM")
+
+    monkeypatch.setattr(checks, "_write_pages", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        checks.write_data_docs(None, None, docs)
+    assert [p.name for p in tmp_path.iterdir()] == ["quality"]
+    assert (docs / "index.html").read_text(encoding="utf-8") == "the last check's pages"
 
 
 def test_yaml_mistakes_are_named():
