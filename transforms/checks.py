@@ -1004,7 +1004,7 @@ def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int,
             inner join meta.builds as b on c.build_id = b.build_id
             where
                 c.success
-                and b.fingerprint = (
+                and b.fingerprint is not distinct from (
                     select fingerprint from meta.builds order by finished_at desc limit 1
                 )
         )
