@@ -389,3 +389,43 @@ def test_the_report_shows_no_raw_value_and_a_null_as_a_dash(demo_runs, tmp_path)
     text = visible_text(out.path)
     assert RAW_VALUE.findall(text) == []
     assert "data through — (the platform has returned no complete day yet)" in text
+
+
+@pytest.mark.browser
+def test_the_demo_report_weighs_at_most_2_mb_and_fits_a_phone(demo_runs):
+    """One file under 2 MB (plotly.js's basic bundle, figures without templates), and at
+    390x844 nothing runs past the right edge: the page is no wider than the viewport, the
+    charts resize to it, the tiles stack, and wide tables scroll inside their card."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    workdir, first, _, _ = demo_runs
+    report = workdir.parent / re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)[1]
+    assert report.stat().st_size <= 2_000_000, report.stat().st_size
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(report.as_uri(), wait_until="load")
+        page.wait_for_timeout(500)
+        layout = page.evaluate(
+            """() => ({
+                viewport: window.innerWidth,
+                page: document.documentElement.scrollWidth,
+                charts: [...document.querySelectorAll('.js-plotly-plot')]
+                    .map(c => Math.ceil(c.getBoundingClientRect().right)),
+                tiles: [...document.querySelectorAll('.tile')]
+                    .map(t => Math.round(t.getBoundingClientRect().left)),
+                tables: [...document.querySelectorAll('table')].map(t => ({
+                    scrolls: t.parentElement.classList.contains('scroll'),
+                    right: Math.ceil(t.parentElement.getBoundingClientRect().right),
+                    wider: t.scrollWidth > t.parentElement.clientWidth,
+                })),
+            })"""
+        )
+        browser.close()
+    assert layout["page"] <= layout["viewport"] == 390, layout["page"]
+    assert layout["charts"] and max(layout["charts"]) <= 390, layout["charts"]
+    assert len(layout["tiles"]) == 4 and len(set(layout["tiles"])) == 1, layout["tiles"]
+    assert any(t["wider"] for t in layout["tables"])  # a wide table: it scrolls in its card
+    assert all(t["scrolls"] and t["right"] <= 390 for t in layout["tables"]), layout["tables"]
