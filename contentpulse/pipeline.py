@@ -21,7 +21,7 @@ from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
-from contentpulse.errors import ContentpulseError
+from contentpulse.errors import ContentpulseError, CredentialsError
 
 log = logging.getLogger("contentpulse")
 Progress = Callable[[str], None]
@@ -36,6 +36,9 @@ class StepResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # with errors: 1 (some accounts failed; the next run may succeed), 2 (a credentials or
+    # setup error that needs a fix), as the CLI exits
+    exit_code: int = 0
 
     def line(self) -> str:
         parts = [f"{self.rows:,} rows"]
@@ -83,6 +86,7 @@ def extract_source(
     from transforms.landing import completed_windows, landing_store, write_result
 
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     store = landing_store(cfg)  # a missing bucket or refused credentials stop here, once
     source = dict(cfg.iter_sources())[platform]
     connector = platform_connector(platform)
@@ -103,6 +107,9 @@ def extract_source(
             todo[account_id] = chunks
     units_total = len(todo) + sum(map(len, todo.values()))
     units_done = quota_units = 0
+    # per account, for its run_log record: [units done, units planned, calls, quota units]
+    spent = {a: [0, 1 + len(todo[a]) if a in todo else 0, 0, 0] for a in account_ids}
+    failures: dict[str, str] = {}
 
     def land(result) -> None:
         nonlocal units_done, quota_units
@@ -112,17 +119,24 @@ def extract_source(
             quota_units += result.calls.units
             step.rows += result.rows
             step.calls += result.calls.calls
+            mine = spent.setdefault(result.account_id, [0, 0, 0, 0])
+            mine[0] += 1
+            mine[2] += result.calls.calls
+            mine[3] += result.calls.units
         if progress:
             progress(f"extract {platform}: {units_done}/{units_total} units")
 
     def fail(account_id: str, exc: ContentpulseError) -> None:
         with lock:
+            failures.setdefault(account_id, str(exc))
+            # a credentials error needs a fix (a rerun alone will not do), any other may pass
+            step.exit_code = max(step.exit_code, 2 if isinstance(exc, CredentialsError) else 1)
             if isinstance(exc, QuotaStop):
                 if stop.is_set():
                     return
                 stop.set()
             step.errors.append(str(exc))
-        log.error("extract: %s", exc)
+        log.info("extract: %s", exc)  # printed once, as the step's error, by the caller
 
     def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
         if stop.is_set():
@@ -161,6 +175,7 @@ def extract_source(
                 parts = split(chunk, uploads)
                 with lock:
                     units_total += len(parts) - 1
+                    spent[account_id][1] += len(parts) - 1
                 for part in parts:
                     future = pool.submit(metrics_unit, account_id, chunk, part)
                     metric_futures[future] = account_id
@@ -169,6 +184,7 @@ def extract_source(
                 future.result()
             except ContentpulseError as exc:
                 fail(metric_futures[future], exc)
+    _record_runs(store, platform, window, run_id, started_at, spent, failures, stop)
     left = units_total - units_done
     step.detail = (
         f"{platform} {len(account_ids)} accounts, {units_done}/{units_total} units {window}"
@@ -179,6 +195,23 @@ def extract_source(
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
+
+
+def _record_runs(store, platform, window, run_id, started_at, spent, failures, stop) -> None:
+    """One run_log record per account (what `contentpulse status` reads). An account with
+    nothing to do in this window (a resumed backfill) finished; one whose units a quota stop
+    left unread did not."""
+    from transforms.status import RunRecord, write_run_record
+
+    finished_at = datetime.now(UTC)
+    for account_id, (done, total, calls, units) in spent.items():
+        error = failures.get(account_id)
+        if error is None and done < total and stop.is_set():
+            error = next(iter(failures.values()), "stopped before all its units ran")
+        record = RunRecord(
+            run_id, started_at, finished_at, window, error, calls, units, done, total
+        )
+        write_run_record(store, platform, account_id, record)
 
 
 def _connection(account):
@@ -219,6 +252,7 @@ def extract(
         total.rows += one.rows
         total.calls += one.calls
         total.errors += one.errors
+        total.exit_code = max(total.exit_code, one.exit_code)
         total.outputs[f"{platform}_quota_units"] = one.outputs.get("quota_units", "0")
         total.detail = one.detail if not total.detail else f"{total.detail}; {one.detail}"
     total.seconds = time.perf_counter() - started
@@ -331,7 +365,7 @@ def report(cfg: Config, week: str | None = None) -> StepResult:
         f"{out.week} -> {out.path}",
         rows=out.rows,
         seconds=time.perf_counter() - started,
-        outputs={"path": str(out.path)},
+        outputs={"path": str(out.path), "week": out.week},
     )
     log.info(step.line())
     return step
@@ -387,3 +421,68 @@ def backfill(
     windows = {p: Window(start, end) for p, _ in cfg.iter_sources()}
     extracted = extract(cfg, windows, run_id, progress, resume=resume)
     return _after_extract(cfg, end, extracted, progress, with_report)
+
+
+def status(cfg: Config, today: date | None = None) -> list:
+    """Each configured account's state (`contentpulse status`), from the landing and the
+    published snapshot: no warehouse lock, so it answers while a night runs."""
+    from transforms.landing import landing_store
+    from transforms.status import account_status, estimated_shares
+
+    store = landing_store(cfg)
+    shares = estimated_shares(cfg.paths.analytics)
+    by_account = {account_id: share for (_, account_id), share in shares.items()}
+    night = (today or datetime.now(UTC).date()) - timedelta(days=1)
+
+    def next_reads(platform: str, account) -> Window | str:
+        if platform == "csv_export":
+            return f"new files in its inbox folder {account.id}/"
+        return night_window(cfg, platform, night)
+
+    return [
+        account_status(
+            store,
+            platform,
+            account.id,
+            account.display_name,
+            next_reads(platform, account),
+            shares.get((platform, account.id), by_account.get(account.id)),
+        )
+        for platform, account in cfg.accounts()
+    ]
+
+
+def report_and_send(cfg: Config, week: str | None = None, send: bool = False) -> list[StepResult]:
+    """`contentpulse report [--send]`: the report, then (with send) its delivery."""
+    built = report(cfg, week)
+    if not send:
+        return [built]
+    return [built, deliver(cfg, built.outputs["week"])]
+
+
+def deliver(cfg: Config, week: str | None = None) -> StepResult:
+    """The week's report (built already) to the site, the mail and the chat of `delivery:`."""
+    from reports.delivery import deliver as deliver_report
+    from reports.weekly import week_summary
+
+    started = time.perf_counter()
+    if not cfg.delivery.configured:
+        raise ContentpulseError(
+            "deliver: nothing to deliver to (set delivery.site, email_to or webhook_conn_id "
+            "in the config)"
+        )
+    summary = week_summary(cfg.paths.analytics, week)
+    path = cfg.paths.reports / f"weekly-{summary.week}.html"
+    if not path.exists():
+        raise ContentpulseError(
+            f"deliver: {path} not found (build it first: contentpulse report --week {summary.week})"
+        )
+    out = deliver_report(cfg.delivery, summary, cfg.paths.reports, path)
+    step = StepResult(
+        "deliver",
+        f"{summary.week}: {', '.join(out.reached) or 'nothing reached'}",
+        seconds=time.perf_counter() - started,
+        errors=out.errors,
+    )
+    log.info(step.line())
+    return step

@@ -34,10 +34,26 @@ _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 @dataclass
+class WeekSummary:
+    """What the mail and the chat message carry: the headline, the decisions, the KPIs."""
+
+    week: str
+    week_start: date
+    week_end: date
+    data_through: date
+    headline: str | None
+    supporting: list[str]
+    decisions: list[str]
+    tiles: list[dict]  # label, value, estimated, change, change_withheld (no sparkline)
+    accounts: list[dict]  # per account: platform, account_name, views, change...
+
+
+@dataclass
 class ReportOutput:
     week: str
     path: Path
     rows: int
+    summary: WeekSummary | None = None
 
 
 def parse_week(week: str) -> tuple[date, date]:
@@ -194,15 +210,53 @@ def _reason(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
+def _summary(week: str, days: tuple[date, date, date], found, tiles, accounts) -> WeekSummary:
+    def plain(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "spark"} for row in rows]
+
+    return WeekSummary(
+        week,
+        *days,
+        headline=found.headline.text if found.headline else None,
+        supporting=[f.text for f in found.supporting],
+        decisions=[d.text for d in found.decisions],
+        tiles=plain(tiles),
+        accounts=plain(accounts),
+    )
+
+
+def week_summary(snapshot: Path, week: str | None = None) -> WeekSummary:
+    """The week's summary from the published snapshot, as its report shows it."""
+    from reports.findings import findings as find
+
+    with open_snapshot(snapshot) as con:
+        data_through = _data_through(con, snapshot)
+        week = week or last_complete_week(data_through)
+        week_start, week_end = parse_week(week)
+        weeks = _query(con, "kpi_weeks", week_start=week_start, week_end=week_end)
+        found = find(con, week_start, week_end)
+    return _summary(
+        week,
+        (week_start, week_end, data_through),
+        found,
+        _tiles(weeks, week_start),
+        _account_rows(weeks, week_start),
+    )
+
+
+def _data_through(con: duckdb.DuckDBPyConnection, snapshot: Path) -> date:
+    data_through = _query(con, "data_through")["data_through"].iloc[0]
+    if pd.isna(data_through):
+        raise ContentpulseError(f"report: {snapshot} holds no daily data yet")
+    return pd.Timestamp(data_through).date()
+
+
 def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> ReportOutput:
     """Render the report for `week` (default: the last complete week in the data)."""
     from reports.findings import findings as find
 
     with open_snapshot(snapshot) as con:
-        data_through = _query(con, "data_through")["data_through"].iloc[0]
-        if pd.isna(data_through):
-            raise ContentpulseError(f"report: {snapshot} holds no daily data yet")
-        data_through = pd.Timestamp(data_through).date()
+        data_through = _data_through(con, snapshot)
         week = week or last_complete_week(data_through)
         week_start, week_end = parse_week(week)
         params = {"week_start": week_start, "week_end": week_end}
@@ -237,6 +291,8 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     )
     releases = charts.new_release_charts(frames["new_releases"], frames["release_bands"])
     segments = frames["segments"]
+    tiles = _tiles(frames["kpi_weeks"], week_start)
+    account_rows = _account_rows(frames["kpi_weeks"], week_start)
     env = environment()
     page = env.get_template("weekly.html.j2").render(
         week=week,
@@ -247,8 +303,8 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         findings=found,
         platforms=sorted({p for p, _ in accounts}),
         accounts=accounts,
-        tiles=_tiles(frames["kpi_weeks"], week_start),
-        account_rows=_account_rows(frames["kpi_weeks"], week_start),
+        tiles=tiles,
+        account_rows=account_rows,
         daily_chart=_chart(charts.daily_views(frames["daily_views"], week_start, week_end), "daily")
         if not frames["daily_views"].empty
         else None,
@@ -276,7 +332,8 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     path = out_dir / f"weekly-{week}.html"
     _write_atomic(path, page)
     write_index(out_dir, env)
-    return ReportOutput(week, path, sum(len(f) for f in frames.values()))
+    summary = _summary(week, (week_start, week_end, data_through), found, tiles, account_rows)
+    return ReportOutput(week, path, sum(len(f) for f in frames.values()), summary)
 
 
 def _count(value: object, sign: bool = False) -> str:
