@@ -47,7 +47,7 @@ class Connection:
     login: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
-    host: str = ""
+    host: str = field(default="", repr=False)  # a webhook's host is its secret URL
     port: int | None = None
 
     def secret(self, key: str) -> Secret:
@@ -59,6 +59,27 @@ class Connection:
     def value(self, key: str, default: str | None = None) -> str | None:
         value = self.extra.get(key, default)
         return None if value is None else str(value)
+
+    def require(self, platform: str, alternatives: tuple[tuple[str, ...], ...]) -> None:
+        """Stop in one line unless the extra holds one of these sets of fields, naming what
+        is missing and what the platform's connection needs."""
+        if not alternatives or any(
+            all(self.extra.get(k) for k in fields) for fields in alternatives
+        ):
+            return
+
+        def distance(fields: tuple[str, ...]) -> tuple[int, int]:  # most given, then fewest missing
+            given = sum(bool(self.extra.get(k)) for k in fields)
+            return -given, len(fields) - given
+
+        closest = min(alternatives, key=distance)
+        missing = [k for k in closest if not self.extra.get(k)]
+        needs = ", or ".join(", ".join(fields) for fields in alternatives)
+        raise CredentialsError(
+            f"connection {self.conn_id!r}: extra field{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(k) for k in missing)} missing (a {platform} connection needs "
+            f"extra {needs}; see docs/operations.md)"
+        )
 
 
 def env_var(conn_id: str) -> str:
@@ -124,7 +145,10 @@ def _from_uri(conn_id: str, text: str) -> Connection:
                 ) from None
         else:
             extra = query
-    host = unquote(parts.hostname or "")
+    host = parts.netloc.rsplit("@", 1)[-1]  # the netloc keeps the host's case (a URL's path)
+    if parts.port is not None:
+        host = host.rsplit(":", 1)[0]
+    host = unquote(host)
     if protocol and host:
         host = f"{protocol}://{host}{parts.path if parts.path not in ('', '/') else ''}"
     return _from_json(

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from connectors import connection_fields
 from connectors import connector as platform_connector
 from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
@@ -57,6 +58,26 @@ def night_window(cfg: Config, platform: str, run_date: date) -> Window:
     """The reporting dates a night re-reads: run_date and the lookback before it."""
     source = dict(cfg.iter_sources())[platform]
     return Window(run_date - timedelta(days=source.lookback_days - 1), run_date)
+
+
+def backfill_range(start: object, end: object) -> Window | None:
+    """The range of a manual backfill (the nightly DAG's trigger form, as ISO dates), or
+    None when neither is given; anything else is one line naming what is wrong."""
+    if start in (None, "") and end in (None, ""):
+        return None
+    if start in (None, "") or end in (None, ""):
+        raise ContentpulseError("backfill: give both Backfill from and Backfill to, or neither")
+    try:
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        raise ContentpulseError(
+            f"backfill: not a date (YYYY-MM-DD): {start!r} or {end!r}"
+        ) from None
+    if last < first:
+        raise ContentpulseError(f"backfill: the end {last} is before the start {first}")
+    if last > datetime.now(UTC).date():
+        raise ContentpulseError(f"backfill: the end {last} is in the future")
+    return Window(first, last)
 
 
 def _covered(chunk: Window, done: list[Window]) -> bool:
@@ -143,7 +164,7 @@ def extract_source(
             return
         account = accounts[account_id]
         result = connector.extract_metrics(
-            account, chunk, uploads, source, _connection(account), run_id, throttle
+            account, chunk, uploads, source, _connection(platform, account), run_id, throttle
         )
         land(result)
 
@@ -153,7 +174,7 @@ def extract_source(
             kwargs["state"] = connector.landed_state(store, account_id)
         account = accounts[account_id]
         return connector.extract_items(
-            account, window, source, _connection(account), run_id, throttle, **kwargs
+            account, window, source, _connection(platform, account), run_id, throttle, **kwargs
         )
 
     # Under a per-run budget, parallel units would split it and none might finish: run them
@@ -214,9 +235,14 @@ def _record_runs(store, platform, window, run_id, started_at, spent, failures, s
         write_run_record(store, platform, account_id, record)
 
 
-def _connection(account):
-    """The account's credentials; None for sources that need none (CSV exports)."""
-    return get_connection(account.conn_id) if account.conn_id else None
+def _connection(platform: str, account):
+    """The account's credentials, checked for the fields its platform needs (one line naming
+    what is missing); None for sources that need none (CSV exports)."""
+    if not account.conn_id:
+        return None
+    conn = get_connection(account.conn_id)
+    conn.require(platform, connection_fields(platform))
+    return conn
 
 
 def extract_account(

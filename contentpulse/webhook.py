@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from contentpulse.credentials import get_connection
 from contentpulse.errors import ContentpulseError
@@ -18,8 +19,14 @@ TIMEOUT_S = 10.0
 
 
 def webhook_url(conn_id: str) -> str:
+    """Extra `webhook_url`, else the host as a URL (with the connection's port, which
+    Airflow's URI form `http://https://host:port/path` keeps apart)."""
     conn = get_connection(conn_id)
     url = conn.value("webhook_url") or conn.host or conn.value("host") or conn.login
+    if url and conn.port and not conn.value("webhook_url"):
+        parts = urlsplit(url)
+        if parts.port is None and parts.hostname:
+            url = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{conn.port}"))
     if not url or not url.startswith(("http://", "https://")):
         raise ContentpulseError(
             f"connection {conn_id!r}: no webhook URL (give extra webhook_url, or an http(s) host)"

@@ -112,7 +112,8 @@ def test_the_mail_carries_the_headline_decisions_and_kpis_and_attaches_the_repor
     assert "901,234" in accounts and "≈ 333,333" in accounts and "+7.5 %" in accounts
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == report.name
-    assert attachment.get_content() in (report.read_text(), report.read_bytes())
+    content = attachment.get_content()
+    assert (content if isinstance(content, bytes) else content.encode()) == report.read_bytes()
 
 
 def test_with_a_site_the_mail_and_chat_link_the_week_and_the_site_has_latest(
