@@ -480,10 +480,20 @@ def status(cfg: Config, today: date | None = None) -> list:
 
 def report_and_send(cfg: Config, week: str | None = None, send: bool = False) -> list[StepResult]:
     """`contentpulse report [--send]`: the report, then (with send) its delivery."""
+    if send:
+        _delivery_configured(cfg)  # before building: a missing `delivery:` is a usage error
     built = report(cfg, week)
     if not send:
         return [built]
     return [built, deliver(cfg, built.outputs["week"])]
+
+
+def _delivery_configured(cfg: Config) -> None:
+    if not cfg.delivery.configured:
+        raise ContentpulseError(
+            f"deliver: nothing to deliver to: set delivery.site, delivery.email_to or "
+            f"delivery.webhook_conn_id in {cfg.source_file or 'the config'}"
+        )
 
 
 def deliver(cfg: Config, week: str | None = None) -> StepResult:
@@ -492,11 +502,7 @@ def deliver(cfg: Config, week: str | None = None) -> StepResult:
     from reports.weekly import week_summary
 
     started = time.perf_counter()
-    if not cfg.delivery.configured:
-        raise ContentpulseError(
-            "deliver: nothing to deliver to (set delivery.site, email_to or webhook_conn_id "
-            "in the config)"
-        )
+    _delivery_configured(cfg)
     summary = week_summary(cfg.paths.analytics, week)
     path = cfg.paths.reports / f"weekly-{summary.week}.html"
     if not path.exists():

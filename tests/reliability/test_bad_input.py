@@ -355,6 +355,10 @@ CASES = [
          "sources.youtube.accounts[1].conn_id: required", _account_field("conn_id", None)),
     Case("account listed twice", "config values", ["run", "--date", str(END)],
          "is listed twice", _duplicate_account),
+    Case("mail without recipients", "config values", ["report", "--send"],
+         "delivery: smtp_conn_id needs email_to", _set("delivery", {"smtp_conn_id": "mail"})),
+    Case("report sent with no delivery", "config values", ["report", "--send"],
+         "deliver: nothing to deliver to", None),
     # -- credentials ----------------------------------------------------------------------
     Case("credentials missing", "credentials", ["extract", "--date", str(END)],
          f"connection '{SANDBOX_CONN_ID}' not found", _no_credentials),
