@@ -35,12 +35,12 @@ test: $(BIN)/.synced chromium redis lint ## lint, then every test (unit, sandbox
 lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint --disable-progress-bar models reports/sql
+	$(BIN)/sqlfluff lint --disable-progress-bar models reports/sql transforms/sql
 
 format: $(BIN)/.synced ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql
+	$(BIN)/sqlfluff fix --disable-progress-bar models reports/sql transforms/sql
 
 bench: $(BIN)/.synced ## every benchmark: the whole night at scale, each source's extraction, the models, the report (prints figures; ~1 h)
 	$(BIN)/python bench/night_bench.py

@@ -37,3 +37,9 @@ def landing_schemas(platform: str) -> dict[str, pa.Schema]:
     """The streams a platform's connector lands, with their Arrow schemas (from the settings
     module alone: the loader needs no client library)."""
     return _module(platform, ".settings").SCHEMAS
+
+
+def connection_fields(platform: str) -> tuple[tuple[str, ...], ...]:
+    """The extra fields a platform's connection must hold: any one of these sets (none for a
+    source that needs no credentials). docs/operations.md lists them."""
+    return getattr(_module(platform, ".settings"), "CONNECTION_EXTRA", ())

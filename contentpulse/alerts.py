@@ -4,26 +4,25 @@ The line names the DAG, the task, the account (for a mapped extract) and the one
 for example `contentpulse_nightly.extract_youtube [youtube UCabc] failed (try 3 of 3):
 youtube UCabc: reports.query: 503 backendError (gave up after 6 attempts)`. It goes to a
 webhook as Slack-compatible JSON (`{"text": ...}`; Mattermost, Teams workflows and Discord's
-Slack endpoint take the same) and by mail, each when configured (`alerts:` in
-contentpulse.yml). Sending never raises: an alert that cannot go out is logged, and the task's
-own failure stays what Airflow reports.
+Slack endpoint take the same, which is why it is posted by `contentpulse.webhook` rather than
+the Slack provider's notifier, which speaks to Slack only and is not installed) and by mail
+through the SMTP provider's `SmtpNotifier` (Airflow's own; the SMTP connection's fields are
+Airflow's smtp type), each when configured (`alerts:` in contentpulse.yml). Sending never
+raises: an alert that cannot go out is logged, and the task's own failure stays what Airflow
+reports.
 """
 
 from __future__ import annotations
 
-import json
+import html
 import logging
-import smtplib
-import urllib.request
-from email.message import EmailMessage
 from typing import Any
 
 from contentpulse.config import Alerts, Config
-from contentpulse.credentials import get_connection
 from contentpulse.errors import ContentpulseError
+from contentpulse.webhook import post_json
 
 log = logging.getLogger(__name__)
-TIMEOUT_S = 10.0
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -55,57 +54,36 @@ def _account(context: dict[str, Any]) -> str:
     return ""
 
 
-def send(alerts: Alerts, text: str) -> list[str]:
+def send(alerts: Alerts, text: str, context: dict[str, Any] | None = None) -> list[str]:
     """Post `text` to each configured channel; the channels it reached."""
     reached = []
     if alerts.webhook_conn_id:
         try:
-            _post_webhook(alerts.webhook_conn_id, text)
+            post_json(alerts.webhook_conn_id, {"text": text})
             reached.append("webhook")
         except (ContentpulseError, OSError, ValueError) as exc:
             log.error("alert: webhook %s unreachable: %s", alerts.webhook_conn_id, one_line(exc))
     if alerts.email_to and alerts.smtp_conn_id:
         try:
-            _send_mail(alerts, text)
+            _send_mail(alerts, text, context or {})
             reached.append("email")
-        except (ContentpulseError, OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # the provider raises its own, smtplib's and socket errors
             log.error("alert: mail via %s failed: %s", alerts.smtp_conn_id, one_line(exc))
     return reached
 
 
-def _post_webhook(conn_id: str, text: str) -> None:
-    conn = get_connection(conn_id)
-    url = conn.value("webhook_url") or conn.value("host") or conn.login
-    if not url or not url.startswith(("http://", "https://")):
-        raise ContentpulseError(f"connection {conn_id!r}: no webhook_url (extra) or http(s) host")
-    body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            response.read()
-    except OSError as exc:
-        # the URL carries the webhook's secret: name the connection, never the URL
-        reason = getattr(exc, "reason", None) or getattr(exc, "code", None) or type(exc).__name__
-        raise ContentpulseError(f"POST to the webhook of {conn_id!r} failed: {reason}") from None
+def _send_mail(alerts: Alerts, text: str, context: dict[str, Any]) -> None:
+    """The alert line by mail, through the SMTP provider's notifier. Every field is given,
+    so the notifier renders no template: the text (an exception's) is never Jinja input."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-
-def _send_mail(alerts: Alerts, text: str) -> None:
-    assert alerts.smtp_conn_id
-    conn = get_connection(alerts.smtp_conn_id)
-    host = conn.value("host") or "127.0.0.1"
-    port = int(conn.value("port") or 25)
-    message = EmailMessage()
-    message["Subject"] = f"[contentpulse] {text[:120]}"
-    message["From"] = alerts.email_from
-    message["To"] = ", ".join(alerts.email_to)
-    message.set_content(text + "\n")
-    with smtplib.SMTP(host, port, timeout=TIMEOUT_S) as smtp:
-        if conn.login:
-            smtp.starttls()
-            smtp.login(conn.login, conn.password.reveal())
-        smtp.send_message(message)
+    SmtpNotifier(
+        to=alerts.email_to,
+        from_email=alerts.email_from,
+        subject=f"[contentpulse] {text[:120]}",
+        html_content=f"<p>{html.escape(text)}</p>",
+        smtp_conn_id=alerts.smtp_conn_id,
+    ).notify(context)
 
 
 def _config() -> Config | None:
@@ -124,7 +102,7 @@ def task_failed(context: dict[str, Any]) -> None:
     text = task_message(context)
     log.error("alert: %s", text)
     if cfg is not None:
-        send(cfg.alerts, text)
+        send(cfg.alerts, text, context)
 
 
 def run_failed(context: dict[str, Any]) -> None:
@@ -140,4 +118,4 @@ def run_failed(context: dict[str, Any]) -> None:
     text = f"{dag_id} {run_id}: {reason}"
     log.error("alert: %s", text)
     if cfg is not None:
-        send(cfg.alerts, text)
+        send(cfg.alerts, text, context)

@@ -30,22 +30,31 @@ def _yesterday() -> date:
 
 
 def setup_logging(verbose: bool = False) -> None:
+    """By default a run prints one line per step (and warnings); `-v` adds what each step
+    logs as it goes: the per-table check lines, per-account extraction figures, the
+    identity and findings summaries."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     for name in ("contentpulse", "connectors", "transforms", "models", "reports"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
-    # step summaries are printed at the end; log them as they happen only with -v
-    logging.getLogger("contentpulse").setLevel(logging.DEBUG if verbose else logging.WARNING)
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+_last_progress = [""]
 
 
 def _progress(message: str) -> None:
+    """On a terminal, one line rewritten in place; elsewhere (a log file, CI), a line when
+    a new step starts, not one per unit of work."""
     _Run.where = message
     if sys.stderr.isatty():
         print(f"\r\033[K… {message}", end="", file=sys.stderr, flush=True)
-    else:
+        return
+    step = message.split(":", 1)[0]
+    if step != _last_progress[0]:
+        _last_progress[0] = step
         print(f"… {message}", file=sys.stderr, flush=True)
 
 
@@ -61,7 +70,9 @@ def _finish(steps, started: float) -> int:
         f"done in {time.perf_counter() - started:.1f} s"
         + (f", {len(errors)} failed" if errors else "")
     )
-    return 1 if errors else 0
+    if not errors:
+        return 0
+    return max([1] + [s.exit_code for s in steps])  # 2: a credentials error among them
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,19 +82,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("contentpulse")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+EPILOG = """exit codes: 0 all is well; 1 some accounts failed (the others are loaded and
+published; the next run retries); 2 a usage, config, credentials or check error (fix it:
+a rerun alone will not)"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="contentpulse", description=__doc__)
+    p = _Parser(
+        prog="contentpulse",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--config", help="config file (default: $CONTENTPULSE_CONFIG or ./contentpulse.yml)"
     )
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also log what each step does as it goes (per-table checks, per-account figures)",
+    )
+    p.add_argument("--version", action="version", version=f"contentpulse {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
     sb = sub.add_parser("sandbox", help="the local fake APIs").add_subparsers(
         dest="sandbox_command", required=True
     )
     serve = sb.add_parser("serve", help="serve the sandbox APIs on 127.0.0.1 until interrupted")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)"
+    )
     serve.add_argument("--today", type=_date, help="the sandbox's clock (default: today, UTC)")
     serve.add_argument(
         "--write-config", type=Path, help="write a contentpulse.yml for this sandbox here"
@@ -99,8 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--date", type=_date, help="night to extract (with lookback); default yesterday"
     )
-    ex.add_argument("--start", type=_date)
-    ex.add_argument("--end", type=_date)
+    ex.add_argument("--start", type=_date, help="first date of a range (with --end; no lookback)")
+    ex.add_argument("--end", type=_date, help="last date of a range (with --start)")
     sub.add_parser("load", help="load new landing files into the warehouse")
     bd = sub.add_parser("build", help="build the models (incremental unless --full)")
     bd.add_argument(
@@ -113,13 +151,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("publish", help="publish the checked build as analytics.duckdb")
     rp = sub.add_parser("report", help="build the weekly report from the published snapshot")
     rp.add_argument("--week", help="ISO week like 2026-W47 (default: the last complete week)")
+    rp.add_argument(
+        "--send",
+        action="store_true",
+        help="then deliver it: the site, the email and the chat message of `delivery:` in the config",
+    )
     run = sub.add_parser(
         "run", help="the whole night: extract -> load -> build -> check -> publish -> report"
     )
     run.add_argument("--date", type=_date, help="reporting date of the night (default yesterday)")
     bf = sub.add_parser("backfill", help="extract a date range, then load -> ... -> report")
     bf.add_argument("--start", type=_date, help="first date (default: history_start in the config)")
-    bf.add_argument("--end", type=_date, required=True)
+    bf.add_argument("--end", type=_date, required=True, help="last date (required)")
     bf.add_argument(
         "--no-resume",
         action="store_true",
@@ -136,7 +179,14 @@ def _parser() -> argparse.ArgumentParser:
     pools = sub.add_parser("pools", help="the Airflow pools this config needs (sizes per source)")
     pools.add_argument("--json", type=Path, help="write them for `airflow pools import FILE`")
     demo = sub.add_parser("demo", help="the whole night against the sandbox, no credentials needed")
-    demo.add_argument("--dir", type=Path, default=Path("demo"))
+    demo.add_argument(
+        "--dir", type=Path, default=Path("demo"), help="working folder (default ./demo)"
+    )
+    st = sub.add_parser(
+        "status",
+        help="each account's state: newest day landed, last run and failure, quota, next reads",
+    )
+    st.add_argument("--json", action="store_true", help="one JSON object per account, as a list")
     return p
 
 
@@ -221,6 +271,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         args.start = cfg.history_start
     if args.command == "pools":
         return _pools(cfg, args.json)
+    if args.command == "status":
+        return _status(cfg, args.json)
     if args.command == "extract":
         if args.start or args.end:
             if not (args.start and args.end):
@@ -239,12 +291,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         "build": lambda: [pipeline.build(cfg, full=args.full)],
         "check": lambda: [pipeline.check(cfg, args.date or _yesterday())],
         "publish": lambda: [pipeline.publish(cfg)],
-        "report": lambda: [pipeline.report(cfg, args.week)],
         "landing": lambda: [
             pipeline.landing_check(cfg)
             if args.landing_command == "check"
             else pipeline.landing_redo(cfg, args.files, _progress)
         ],
+        "report": lambda: pipeline.report_and_send(cfg, args.week, args.send),
         "run": lambda: pipeline.run_night(cfg, args.date or _yesterday(), progress=_progress),
         "backfill": lambda: pipeline.backfill(
             cfg, args.start, args.end, progress=_progress, resume=not args.no_resume
@@ -264,6 +316,59 @@ def _not_in_future(args: argparse.Namespace) -> None:
             raise ContentpulseError(
                 f"{args.command}: --{flag} {day} is in the future (today is {latest - timedelta(days=1)} UTC)"
             )
+
+
+def _status(cfg, as_json: bool) -> int:
+    """`contentpulse status`: one row per account (dlt's `pipeline info`, for every account)."""
+    import json
+
+    from contentpulse.pipeline import status
+
+    rows = status(cfg)
+    if as_json:
+        print(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
+        return 0
+
+    def when(value) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+    header = (
+        "account",
+        "newest day",
+        "last ok run",
+        "last failure",
+        "calls",
+        "quota",
+        "estimated",
+        "next night re-reads",
+    )
+    table = [header]
+    for r in rows:
+        table.append(
+            (
+                f"{r.platform} {r.name}",
+                str(r.newest_complete_day or "none"),
+                when(r.last_success_at),
+                when(r.last_failure_at) if r.last_failure else "none",
+                "" if r.last_run_calls is None else f"{r.last_run_calls:,}",
+                "" if r.last_run_quota is None else f"{r.last_run_quota:,}",
+                "" if r.estimated_share_7d is None else f"{r.estimated_share_7d:.0%}",
+                r.next_reads,
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    failed = [r for r in rows if r.last_failure]
+    if failed:
+        print()
+    for r in failed:
+        print(f"last failure of {r.platform} {r.account_id}: {r.last_failure}")
+    print(
+        "\nnewest day: the newest complete day landed; calls and quota: the last run's; "
+        "estimated: the estimated share of the last 7 published days' views"
+    )
+    return 0
 
 
 def _pools(cfg, out: Path | None) -> int:

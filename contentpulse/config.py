@@ -580,12 +580,48 @@ class Paths(_Strict):
         return self
 
 
+class Delivery(_Strict):
+    """Where the weekly report goes once built (the weekly DAG, `contentpulse report --send`).
+    Each part is optional. Secrets stay in connections: the SMTP server's (`smtp_conn_id`,
+    Airflow's smtp type) and the webhook's URL (`webhook_conn_id`: its `host` or extra
+    `webhook_url`); an object-store site's keys in `site_store.conn_id`, as for the landing."""
+
+    # the static site: the reports folder (index, weeks, quality pages) plus latest.html,
+    # copied to a local folder or an s3://bucket/prefix
+    site: Annotated[Path | str, BeforeValidator(_landing_root)] | None = None
+    site_store: LandingStoreOptions | None = None
+    # the site's public address: the mail and the chat message link there (and the mail no
+    # longer attaches the report)
+    site_url: EndpointUrl | None = None
+    email_to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    email_from: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "contentpulse@localhost"
+    smtp_conn_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    webhook_conn_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Delivery:
+        if self.email_to and not self.smtp_conn_id:
+            raise ValueError("email_to needs smtp_conn_id (the SMTP server's connection)")
+        if self.smtp_conn_id and not self.email_to:
+            raise ValueError("smtp_conn_id needs email_to (the recipients)")
+        if self.site_store is not None and not isinstance(self.site, str):
+            raise ValueError("site_store is for an object-store site (site: s3://bucket/prefix)")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.site or self.site_url or self.email_to or self.webhook_conn_id)
+
+
 class Config(_Strict):
     paths: Paths = Field(default_factory=Paths)
     registry: Path | None = None
     history_start: date | None = None
     sources: Sources = Field(default_factory=Sources)
     alerts: Alerts = Field(default_factory=Alerts)
+    delivery: Delivery = Field(default_factory=Delivery)
     # Where the config was read from; set by load_config, never by the file itself.
     source_file: Path | None = Field(default=None, exclude=True)
 
@@ -686,6 +722,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         inbox = _resolve(base, sources.csv_export.inbox)
         csv_export = sources.csv_export.model_copy(update={"inbox": inbox})
         sources = sources.model_copy(update={"csv_export": csv_export})
+    delivery = cfg.delivery
+    if isinstance(delivery.site, Path):
+        delivery = delivery.model_copy(update={"site": _resolve(base, delivery.site)})
     return cfg.model_copy(
-        update={"paths": paths, "registry": registry, "sources": sources, "source_file": file}
+        update={
+            "paths": paths,
+            "registry": registry,
+            "sources": sources,
+            "delivery": delivery,
+            "source_file": file,
+        }
     )

@@ -1,8 +1,10 @@
 """Credentials for an account, looked up by its Airflow connection id.
 
 Inside Airflow the connection comes from Airflow (its metadata DB or secrets backend).
-Outside Airflow it comes from the environment in Airflow's own format,
-`AIRFLOW_CONN_<CONN_ID>` holding the connection as JSON, so one definition serves both.
+Outside Airflow it comes from the environment in Airflow's own formats,
+`AIRFLOW_CONN_<CONN_ID>` holding the connection as JSON or as a URI
+(`smtp://user:pass@host:587?from_email=a%40b.c`, extras as query parameters or a JSON
+`__extra__`), so one definition serves both.
 Secrets are wrapped so that they never print: not in logs, reprs or exception text.
 """
 
@@ -13,6 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from contentpulse.errors import CredentialsError
 
@@ -44,6 +47,8 @@ class Connection:
     login: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    host: str = field(default="", repr=False)  # a webhook's host is its secret URL
+    port: int | None = None
 
     def secret(self, key: str) -> Secret:
         value = self.extra.get(key)
@@ -57,6 +62,27 @@ class Connection:
     def value(self, key: str, default: str | None = None) -> str | None:
         value = self.extra.get(key, default)
         return None if value is None else str(value)
+
+    def require(self, platform: str, alternatives: tuple[tuple[str, ...], ...]) -> None:
+        """Stop in one line unless the extra holds one of these sets of fields, naming what
+        is missing and what the platform's connection needs."""
+        if not alternatives or any(
+            all(self.extra.get(k) for k in fields) for fields in alternatives
+        ):
+            return
+
+        def distance(fields: tuple[str, ...]) -> tuple[int, int]:  # most given, then fewest missing
+            given = sum(bool(self.extra.get(k)) for k in fields)
+            return -given, len(fields) - given
+
+        closest = min(alternatives, key=distance)
+        missing = [k for k in closest if not self.extra.get(k)]
+        needs = ", or ".join(", ".join(fields) for fields in alternatives)
+        raise CredentialsError(
+            f"connection {self.conn_id!r}: extra field{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(k) for k in missing)} missing (a {platform} connection needs "
+            f"extra {needs}; see docs/operations.md)"
+        )
 
 
 def env_var(conn_id: str) -> str:
@@ -78,20 +104,84 @@ def _from_json(conn_id: str, text: str) -> Connection:
             extra = json.loads(extra)
         except json.JSONDecodeError:
             raise CredentialsError(f"connection {conn_id!r}: 'extra' is not valid JSON") from None
+    if not isinstance(extra, dict):
+        raise CredentialsError(f"connection {conn_id!r}: 'extra' must be a JSON object")
+    try:
+        port = int(data["port"]) if data.get("port") not in (None, "") else None
+    except (TypeError, ValueError):
+        raise CredentialsError(f"connection {conn_id!r}: 'port' is not a number") from None
     return Connection(
         conn_id=conn_id,
         conn_type=str(data.get("conn_type", "")),
         login=str(data.get("login") or ""),
         password=Secret(str(data.get("password") or "")),
         extra=dict(extra),
+        host=str(data.get("host") or ""),
+        port=port,
     )
+
+
+def _from_uri(conn_id: str, text: str) -> Connection:
+    """Airflow's URI form: `type://login:password@host:port/schema?key=value` (a host that
+    is itself a URL nests its scheme: `http://https%3A%2F%2Fhooks.example%2Fx` or
+    `http://https://hooks.example/x`), extras as query parameters or a JSON `__extra__`."""
+    conn_type, rest = text.split("://", 1)
+    protocol = None
+    if "://" in rest:  # a host with its own scheme, as Airflow writes it
+        protocol, rest = rest.split("://", 1)
+    try:
+        parts = urlsplit(f"//{rest}")
+        port = parts.port
+    except ValueError:
+        raise CredentialsError(
+            f"connection {conn_id!r}: {env_var(conn_id)} is neither JSON nor a valid URI"
+        ) from None
+    extra: dict[str, Any] = {}
+    if parts.query:
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if "__extra__" in query:
+            try:
+                extra = json.loads(query["__extra__"])
+            except json.JSONDecodeError:
+                raise CredentialsError(
+                    f"connection {conn_id!r}: __extra__ is not valid JSON"
+                ) from None
+        else:
+            extra = query
+    host = parts.netloc.rsplit("@", 1)[-1]  # the netloc keeps the host's case (a URL's path)
+    if parts.port is not None:
+        host = host.rsplit(":", 1)[0]
+    host = unquote(host)
+    if protocol and host:
+        host = f"{protocol}://{host}{parts.path if parts.path not in ('', '/') else ''}"
+    return _from_json(
+        conn_id,
+        json.dumps(
+            {
+                "conn_type": conn_type.replace("-", "_"),
+                "login": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "host": host,
+                "port": port,
+                "extra": extra,
+            }
+        ),
+    )
+
+
+def parse_connection(conn_id: str, text: str) -> Connection:
+    """An `AIRFLOW_CONN_*` value: JSON (starts with `{`) or Airflow's URI form."""
+    stripped = text.strip()
+    if not stripped.startswith("{") and "://" in stripped.split("?", 1)[0]:
+        return _from_uri(conn_id, stripped)
+    return _from_json(conn_id, stripped)
 
 
 def get_connection(conn_id: str) -> Connection:
     """The named connection, from the environment or (inside Airflow) from Airflow."""
     text = os.environ.get(env_var(conn_id))
     if text:
-        return _from_json(conn_id, text)
+        return parse_connection(conn_id, text)
     if "airflow.sdk" in sys.modules:  # running inside an Airflow task
         from airflow.sdk import Connection as AirflowConnection
 
@@ -106,6 +196,8 @@ def get_connection(conn_id: str) -> Connection:
                 login=conn.login or "",
                 password=Secret(conn.password or ""),
                 extra=dict(conn.extra_dejson),
+                host=conn.host or "",
+                port=conn.port,
             )
     raise CredentialsError(
         f"connection {conn_id!r} not found: define it in Airflow or set {env_var(conn_id)}"

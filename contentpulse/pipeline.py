@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from connectors import connection_fields
 from connectors import connector as platform_connector
 from connectors.quota import QuotaStop, RateLimiter, Throttle
 from connectors.streams import Window
@@ -37,6 +38,9 @@ class StepResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # with errors: 1 (some accounts failed; the next run may succeed), 2 (a credentials or
+    # setup error that needs a fix), as the CLI exits
+    exit_code: int = 0
 
     def line(self) -> str:
         parts = [f"{self.rows:,} rows"]
@@ -55,6 +59,26 @@ def night_window(cfg: Config, platform: str, run_date: date) -> Window:
     """The reporting dates a night re-reads: run_date and the lookback before it."""
     source = dict(cfg.iter_sources())[platform]
     return Window(run_date - timedelta(days=source.lookback_days - 1), run_date)
+
+
+def backfill_range(start: object, end: object) -> Window | None:
+    """The range of a manual backfill (the nightly DAG's trigger form, as ISO dates), or
+    None when neither is given; anything else is one line naming what is wrong."""
+    if start in (None, "") and end in (None, ""):
+        return None
+    if start in (None, "") or end in (None, ""):
+        raise ContentpulseError("backfill: give both Backfill from and Backfill to, or neither")
+    try:
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        raise ContentpulseError(
+            f"backfill: not a date (YYYY-MM-DD): {start!r} or {end!r}"
+        ) from None
+    if last < first:
+        raise ContentpulseError(f"backfill: the end {last} is before the start {first}")
+    if last > datetime.now(UTC).date():
+        raise ContentpulseError(f"backfill: the end {last} is in the future")
+    return Window(first, last)
 
 
 def _covered(chunk: Window, done: list[Window]) -> bool:
@@ -84,6 +108,7 @@ def extract_source(
     from transforms.landing import completed_windows, landing_store, write_result
 
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     store = landing_store(cfg)  # a missing bucket or refused credentials stop here, once
     source = dict(cfg.iter_sources())[platform]
     connector = platform_connector(platform)
@@ -106,6 +131,9 @@ def extract_source(
     units_done = quota_units = 0
     if progress:
         progress(f"extract {platform}: 0/{units_total} units")
+    # per account, for its run_log record: [units done, units planned, calls, quota units]
+    spent = {a: [0, 1 + len(todo[a]) if a in todo else 0, 0, 0] for a in account_ids}
+    failures: dict[str, str] = {}
 
     def land(result) -> None:
         nonlocal units_done, quota_units
@@ -115,6 +143,10 @@ def extract_source(
             quota_units += result.calls.units
             step.rows += result.rows
             step.calls += result.calls.calls
+            mine = spent.setdefault(result.account_id, [0, 0, 0, 0])
+            mine[0] += 1
+            mine[2] += result.calls.calls
+            mine[3] += result.calls.units
         if progress:
             progress(f"extract {platform}: {units_done}/{units_total} units")
 
@@ -124,19 +156,22 @@ def extract_source(
             # the connection may serve several accounts: say whose credentials failed
             message = f"{platform} {account_id}: {message}"
         with lock:
+            failures.setdefault(account_id, message)
+            # a credentials error needs a fix (a rerun alone will not do), any other may pass
+            step.exit_code = max(step.exit_code, 2 if isinstance(exc, CredentialsError) else 1)
             if isinstance(exc, QuotaStop):
                 if stop.is_set():
                     return
                 stop.set()
             step.errors.append(message)
-        log.error("extract: %s", message)
+        log.info("extract: %s", message)  # printed once, as the step's error, by the caller
 
     def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
         if stop.is_set():
             return
         account = accounts[account_id]
         result = connector.extract_metrics(
-            account, chunk, uploads, source, _connection(account), run_id, throttle
+            account, chunk, uploads, source, _connection(platform, account), run_id, throttle
         )
         land(result)
 
@@ -146,7 +181,7 @@ def extract_source(
             kwargs["state"] = connector.landed_state(store, account_id)
         account = accounts[account_id]
         return connector.extract_items(
-            account, window, source, _connection(account), run_id, throttle, **kwargs
+            account, window, source, _connection(platform, account), run_id, throttle, **kwargs
         )
 
     # Under a per-run budget, parallel units would split it and none might finish: run them
@@ -168,6 +203,7 @@ def extract_source(
                 parts = split(chunk, uploads)
                 with lock:
                     units_total += len(parts) - 1
+                    spent[account_id][1] += len(parts) - 1
                 for part in parts:
                     future = pool.submit(metrics_unit, account_id, chunk, part)
                     metric_futures[future] = account_id
@@ -176,6 +212,7 @@ def extract_source(
                 future.result()
             except ContentpulseError as exc:
                 fail(metric_futures[future], exc)
+    _record_runs(store, platform, window, run_id, started_at, spent, failures, stop)
     left = units_total - units_done
     step.detail = (
         f"{platform} {len(account_ids)} accounts, {units_done}/{units_total} units {window}"
@@ -204,6 +241,33 @@ def _units(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
 def _connection(account):
     """The account's credentials; None for sources that need none (CSV exports)."""
     return get_connection(account.conn_id) if account.conn_id else None
+
+
+def _record_runs(store, platform, window, run_id, started_at, spent, failures, stop) -> None:
+    """One run_log record per account (what `contentpulse status` reads). An account with
+    nothing to do in this window (a resumed backfill) finished; one whose units a quota stop
+    left unread did not."""
+    from transforms.status import RunRecord, write_run_record
+
+    finished_at = datetime.now(UTC)
+    for account_id, (done, total, calls, units) in spent.items():
+        error = failures.get(account_id)
+        if error is None and done < total and stop.is_set():
+            error = next(iter(failures.values()), "stopped before all its units ran")
+        record = RunRecord(
+            run_id, started_at, finished_at, window, error, calls, units, done, total
+        )
+        write_run_record(store, platform, account_id, record)
+
+
+def _connection(platform: str, account):
+    """The account's credentials, checked for the fields its platform needs (one line naming
+    what is missing); None for sources that need none (CSV exports)."""
+    if not account.conn_id:
+        return None
+    conn = get_connection(account.conn_id)
+    conn.require(platform, connection_fields(platform))
+    return conn
 
 
 def extract_account(
@@ -239,6 +303,7 @@ def extract(
         total.rows += one.rows
         total.calls += one.calls
         total.errors += one.errors
+        total.exit_code = max(total.exit_code, one.exit_code)
         total.outputs[f"{platform}_quota_units"] = one.outputs.get("quota_units", "0")
         total.detail = one.detail if not total.detail else f"{total.detail}; {one.detail}"
     total.seconds = time.perf_counter() - started
@@ -351,7 +416,7 @@ def report(cfg: Config, week: str | None = None) -> StepResult:
         f"{out.week} -> {out.path}",
         rows=out.rows,
         seconds=time.perf_counter() - started,
-        outputs={"path": str(out.path)},
+        outputs={"path": str(out.path), "week": out.week},
     )
     log.info(step.line())
     return step
@@ -482,3 +547,74 @@ def _account_of(cfg: Config, file) -> str:
     raise ContentpulseError(
         f"{file.rel}: no {file.source} account {file.account_id!r} in the config"
     )
+
+
+def status(cfg: Config, today: date | None = None) -> list:
+    """Each configured account's state (`contentpulse status`), from the landing and the
+    published snapshot: no warehouse lock, so it answers while a night runs."""
+    from transforms.landing import landing_store
+    from transforms.status import account_status, estimated_shares
+
+    store = landing_store(cfg)
+    shares = estimated_shares(cfg.paths.analytics)
+    by_account = {account_id: share for (_, account_id), share in shares.items()}
+    night = (today or datetime.now(UTC).date()) - timedelta(days=1)
+
+    def next_reads(platform: str, account) -> Window | str:
+        if platform == "csv_export":
+            return f"new files in its inbox folder {account.id}/"
+        return night_window(cfg, platform, night)
+
+    return [
+        account_status(
+            store,
+            platform,
+            account.id,
+            account.display_name,
+            next_reads(platform, account),
+            shares.get((platform, account.id), by_account.get(account.id)),
+        )
+        for platform, account in cfg.accounts()
+    ]
+
+
+def report_and_send(cfg: Config, week: str | None = None, send: bool = False) -> list[StepResult]:
+    """`contentpulse report [--send]`: the report, then (with send) its delivery."""
+    if send:
+        _delivery_configured(cfg)  # before building: a missing `delivery:` is a usage error
+    built = report(cfg, week)
+    if not send:
+        return [built]
+    return [built, deliver(cfg, built.outputs["week"])]
+
+
+def _delivery_configured(cfg: Config) -> None:
+    if not cfg.delivery.configured:
+        raise ContentpulseError(
+            f"deliver: nothing to deliver to: set delivery.site, delivery.email_to or "
+            f"delivery.webhook_conn_id in {cfg.source_file or 'the config'}"
+        )
+
+
+def deliver(cfg: Config, week: str | None = None) -> StepResult:
+    """The week's report (built already) to the site, the mail and the chat of `delivery:`."""
+    from reports.delivery import deliver as deliver_report
+    from reports.weekly import week_summary
+
+    started = time.perf_counter()
+    _delivery_configured(cfg)
+    summary = week_summary(cfg.paths.analytics, week)
+    path = cfg.paths.reports / f"weekly-{summary.week}.html"
+    if not path.exists():
+        raise ContentpulseError(
+            f"deliver: {path} not found (build it first: contentpulse report --week {summary.week})"
+        )
+    out = deliver_report(cfg.delivery, summary, cfg.paths.reports, path)
+    step = StepResult(
+        "deliver",
+        f"{summary.week}: {', '.join(out.reached) or 'nothing reached'}",
+        seconds=time.perf_counter() - started,
+        errors=out.errors,
+    )
+    log.info(step.line())
+    return step

@@ -5,10 +5,11 @@ Every night at 03:00 UTC, for the data interval that just closed:
 
 1. **accounts_&lt;platform&gt;**: reads `contentpulse.yml` (`$CONTENTPULSE_CONFIG`) and
    lists the platform's accounts (none: its extract task is skipped);
-2. **extract_&lt;platform&gt;**: one mapped task per account, in the platform's pool
-   (`contentpulse_<platform>`, sized from the source's config: `contentpulse pools`), each
-   writing only its own landing files for the interval's reporting date plus the source's
-   lookback; each emits the `contentpulse_landing` Asset;
+2. **extract_&lt;platform&gt;**: one mapped task per account, named by the account in the UI
+   (`map_index_template`), in the platform's pool (`contentpulse_<platform>`, sized from the
+   source's config: `contentpulse pools`), each writing only its own landing files for the
+   interval's reporting date plus the source's lookback; each emits the `contentpulse_landing`
+   Asset;
 3. **load** -> **build** -> **check** -> **publish**: the single writer of the warehouse (pool
    `contentpulse_warehouse`, one slot, plus a lock file; under Celery, the queue named by
    `$CONTENTPULSE_WAREHOUSE_QUEUE`, which only the warehouse machine's worker consumes), the models, the Great Expectations
@@ -24,8 +25,14 @@ published 6 hours after it started times out (`dagrun_timeout`), and its failure
 tells the on-call channel. (Airflow 3.3's experimental DeadlineAlert breaks
 `airflow dags test`, so the deadline is the run timeout.)
 
+**Backfill from the UI**: *Trigger* with **Backfill from** and **Backfill to** set reads that
+range of reporting dates for every account (in month chunks; chunks an earlier backfill
+landed are skipped), then loads, builds, checks and publishes: `contentpulse backfill
+--start --end`. Left empty, a manual run is the night of its data interval.
+
 Every step is a function in `contentpulse.pipeline` and also runs as `contentpulse <step>`.
-Credentials come from the Airflow connection named by each account's `conn_id`.
+Credentials come from the Airflow connection named by each account's `conn_id`
+(docs/operations.md lists each platform's fields).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from connectors import PLATFORMS
@@ -51,9 +58,19 @@ def _config():
     return load_config()
 
 
+def _backfill():
+    """The range a manual trigger asked for (the form's two dates), or None for a night."""
+    from contentpulse.pipeline import backfill_range
+
+    params = get_current_context()["params"]
+    return backfill_range(params.get("backfill_start"), params.get("backfill_end"))
+
+
 def _run_date():
-    """The interval's reporting date: the day the data interval starts on (UTC)."""
-    return get_current_context()["data_interval_start"].date()
+    """The interval's reporting date: the day the data interval starts on (UTC); for a
+    backfill, its last date."""
+    requested = _backfill()
+    return requested.end if requested else get_current_context()["data_interval_start"].date()
 
 
 def _failed(context) -> None:
@@ -78,6 +95,23 @@ def _run_failed(context) -> None:
     tags=["contentpulse", "nightly"],
     dagrun_timeout=DEADLINE,
     on_failure_callback=_run_failed,
+    params={
+        "backfill_start": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Backfill from",
+            description="First reporting date to read for every account (with Backfill to). "
+            "Empty: the night of the run's data interval.",
+        ),
+        "backfill_end": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Backfill to",
+            description="Last reporting date to read (inclusive).",
+        ),
+    },
     default_args={
         "owner": "data-engineering",
         "retry_exponential_backoff": 2.0,
@@ -89,20 +123,31 @@ def contentpulse_nightly() -> None:
     @task(execution_timeout=timedelta(minutes=5))
     def accounts(platform: str) -> list[dict[str, str]]:
         return [
-            {"platform": p, "account_id": account.id}
+            {"platform": p, "account_id": account.id, "name": account.display_name}
             for p, account in _config().accounts()
             if p == platform
         ]
 
-    @task(outlets=[LANDING], execution_timeout=timedelta(hours=2))
+    @task(
+        outlets=[LANDING],
+        execution_timeout=timedelta(hours=2),
+        map_index_template="{{ task.op_kwargs['account']['platform'] }} "
+        "{{ task.op_kwargs['account']['name'] }} ({{ task.op_kwargs['account']['account_id'] }})",
+    )
     def extract(account: dict[str, str]) -> dict[str, str]:
         from contentpulse import pipeline
 
         cfg = _config()
-        window = pipeline.night_window(cfg, account["platform"], _run_date())
+        requested = _backfill()
+        window = requested or pipeline.night_window(cfg, account["platform"], _run_date())
         run_id = get_current_context()["run_id"]
         step = pipeline.extract_account(
-            cfg, account["platform"], account["account_id"], window, run_id
+            cfg,
+            account["platform"],
+            account["account_id"],
+            window,
+            run_id,
+            resume=requested is not None,
         )
         return {"summary": step.line(), **step.outputs}
 

@@ -8,9 +8,11 @@ it never reads a half-built warehouse. Two triggers:
 - **each update of the `contentpulse_published` Asset** (every published night): the report
   of the newest complete week is rebuilt, so late and restated numbers reach it.
 
-Writes `weekly-<week>.html` and refreshes `index.html` in the reports folder. Same step as
-`contentpulse report --week <week>`. A failure alerts the on-call channel (`alerts:` in
-contentpulse.yml).
+Writes `weekly-<week>.html` and refreshes `index.html` in the reports folder (**report**),
+then delivers it as `delivery:` in contentpulse.yml says (**deliver**): the static site with
+`latest.html`, the mail (headline, decisions, KPIs; the report attached or linked), the
+chat message. Same steps as `contentpulse report --week <week> --send`. A failure alerts
+the on-call channel (`alerts:` in contentpulse.yml).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _failed(context) -> None:
 )
 def contentpulse_weekly_report() -> None:
     @task(execution_timeout=timedelta(minutes=30))
-    def report() -> str:
+    def report() -> dict[str, str]:
         from contentpulse import pipeline
         from contentpulse.config import load_config
         from reports.weekly import week_of
@@ -54,9 +56,24 @@ def contentpulse_weekly_report() -> None:
         triggered_by_asset = bool(context.get("triggering_asset_events")) or logical is None
         # Monday's run: the week that ended yesterday; a publish: the newest complete week
         week = None if triggered_by_asset else week_of(logical.date() - timedelta(days=1))
-        return pipeline.report(load_config(), week).line()
+        step = pipeline.report(load_config(), week)
+        return {"summary": step.line(), "week": step.outputs["week"]}
 
-    report()
+    @task(execution_timeout=timedelta(minutes=30))
+    def deliver(built: dict[str, str]) -> str:
+        from contentpulse import pipeline
+        from contentpulse.config import load_config
+        from contentpulse.errors import ContentpulseError
+
+        cfg = load_config()
+        if not cfg.delivery.configured:
+            return "deliver: nothing configured (delivery: in contentpulse.yml)"
+        step = pipeline.deliver(cfg, built["week"])
+        if step.errors:  # the channels that worked did; the task fails and alerts
+            raise ContentpulseError("; ".join(step.errors))
+        return step.line()
+
+    deliver(report())
 
 
 contentpulse_weekly_report()

@@ -18,7 +18,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 PALETTE = ["#2f6fde", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#6c757d", "#c0392b", "#27ae60"]
-LAYOUT = {"template": "plotly_white", "legend": {"orientation": "h", "y": -0.18}}
+# Plotly's named templates add ~7 KB of JSON to every figure; an empty one and a few axis
+# settings draw the same white charts
+AXIS = {"gridcolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "automargin": True}
+STYLE = {
+    "template": go.layout.Template(),
+    "paper_bgcolor": "#fff",
+    "plot_bgcolor": "#fff",
+    "font": {"color": "#2a3f5f"},
+    "xaxis": AXIS,
+    "yaxis": AXIS,
+}
+LAYOUT = {**STYLE, "legend": {"orientation": "h", "y": -0.18}}
 
 
 def esc(value: object) -> str:
@@ -196,7 +207,7 @@ def new_release_charts(
             xaxis_title="days since publish",
             yaxis_title="views so far",
             showlegend=False,
-            template="plotly_white",
+            **STYLE,
         )
         charts.append((row.platform, row.account_name, row.format, fig))
     return charts
@@ -248,51 +259,43 @@ def performance_index(recent: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def heatmap(heat: pd.DataFrame) -> go.Figure:
+def heatmap_table(heat: pd.DataFrame) -> dict:
+    """The platform x format (rows) by account (columns) median index as an HTML table's
+    data: each cell its value, releases and a diverging colour (blue above the peers, red
+    below). A table, not a chart: it reads in a mail client, scrolls on a phone, and needs
+    no heatmap trace in the page's plotly.js."""
     rows = sorted({(p, f) for p, f in zip(heat.platform, heat.format, strict=True)})
-    accounts = sorted(set(heat.account_name))
-    z, text, custom = [], [], []
+    columns = sorted({(p, a) for p, a in zip(heat.platform, heat.account_name, strict=True)})
+    bound = max([abs(float(v)) for v in heat.median_index] + [0.5])
+    cells = {
+        (r.platform, r.format, r.account_name): (float(r.median_index), int(r["items"]))
+        for _, r in heat.iterrows()
+    }
+    body = []
     for platform, fmt in rows:
-        z_row, t_row, c_row = [], [], []
-        for account in accounts:
-            cell = heat[
-                (heat.platform == platform) & (heat.format == fmt) & (heat.account_name == account)
-            ]
-            if cell.empty:
-                z_row.append(None)
-                t_row.append("")
-                c_row.append(0)
-            else:
-                value = float(cell.median_index.iloc[0])
-                z_row.append(value)
-                t_row.append(f"{value:+.2f}")
-                c_row.append(int(cell["items"].iloc[0]))
-        z.append(z_row)
-        text.append(t_row)
-        custom.append(c_row)
-    bound = max([abs(v) for r in z for v in r if v is not None] + [0.5])
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[esc(a) for a in accounts],
-            y=[f"{p} · {f}" for p, f in rows],
-            text=text,
-            texttemplate="%{text}",
-            customdata=custom,
-            zmin=-bound,
-            zmax=bound,
-            colorscale="RdBu",
-            colorbar={"title": "median index"},
-            hovertemplate=(
-                "%{y} on %{x}<br>median index %{z:+.2f} over %{customdata} releases<extra></extra>"
-            ),
-        )
-    )
-    fig.update_layout(
-        height=120 + 50 * len(rows), margin={"l": 110, "r": 10, "t": 10, "b": 40},
-        template="plotly_white",
-    )  # fmt: skip
-    return fig
+        line = []
+        for column_platform, account in columns:
+            value, items = cells.get((platform, fmt, account), (None, 0))
+            line.append(
+                {
+                    "platform": column_platform,
+                    "account_name": account,
+                    "value": value,
+                    "items": items,
+                    "background": None if value is None else diverging(value / bound),
+                    "light_text": value is not None and abs(value / bound) > 0.6,
+                }
+            )
+        body.append({"label": f"{platform} · {fmt}", "cells": line})
+    return {"columns": [{"platform": p, "account_name": a} for p, a in columns], "rows": body}
+
+
+def diverging(share: float) -> str:
+    """A colour from red (-1) through white (0) to blue (+1), like RdBu."""
+    share = max(-1.0, min(1.0, share))
+    end = (33, 102, 172) if share >= 0 else (178, 24, 43)
+    mix = [round(255 + (c - 255) * abs(share)) for c in end]
+    return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
 def segment_effects(segments: pd.DataFrame, limit: int = 14) -> go.Figure:
@@ -327,6 +330,6 @@ def segment_effects(segments: pd.DataFrame, limit: int = 14) -> go.Figure:
     fig.add_vline(x=0, line_dash="dot", line_color="#888")
     fig.update_layout(
         height=120 + 26 * len(top), margin={"l": 220, "r": 10, "t": 10, "b": 40},
-        xaxis_title="effect on the performance index (shrunk)", template="plotly_white",
+        xaxis_title="effect on the performance index (shrunk)", **STYLE,
     )  # fmt: skip
     return fig

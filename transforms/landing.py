@@ -54,8 +54,11 @@ class LandingStore:
         fs: Any = None,
         endpoint: str | None = None,
         hidden: tuple[str, ...] = (),
+        label: str = "landing store",
+        setting: str = "paths.landing",
     ) -> None:
         self.url = str(url).rstrip("/")  # what messages name: the folder or s3://bucket/prefix
+        self.label, self.setting = label, setting  # what the store is for, where it is set
         self.fs = fs  # None: a local folder, handled by pathlib
         self.endpoint = endpoint or "AWS S3"
         self._hidden = tuple(h for h in hidden if h)  # never shown in an error
@@ -249,17 +252,17 @@ class LandingStore:
             if action != "open":  # gone since it was listed, or the bucket since opened
                 raise self._failed(action, exc) from None
             raise ContentpulseError(
-                f"landing store {self.url}: bucket {bucket!r} not found at {self.endpoint} "
-                "(create it, or fix paths.landing)"
+                f"{self.label} {self.url}: bucket {bucket!r} not found at {self.endpoint} "
+                f"(create it, or fix {self.setting})"
             ) from None
         except PermissionError:
             raise ContentpulseError(
-                f"landing store {self.url}: {self.endpoint} refused the credentials "
-                "(check paths.landing_store.conn_id's connection, or the AWS credential chain)"
+                f"{self.label} {self.url}: {self.endpoint} refused the credentials "
+                f"(check {self.setting}_store.conn_id's connection, or the AWS credential chain)"
             ) from None
         except NoCredentialsError:
             raise ContentpulseError(
-                f"landing store {self.url}: no credentials (set paths.landing_store.conn_id, "
+                f"{self.label} {self.url}: no credentials (set {self.setting}_store.conn_id, "
                 "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
             ) from None
         except (BotoCoreError, OSError) as exc:
@@ -270,7 +273,7 @@ class LandingStore:
         for hidden in self._hidden:
             reason = reason.replace(hidden, "***")
         return ContentpulseError(
-            f"landing store {self.url}: cannot {action} at {self.endpoint}: "
+            f"{self.label} {self.url}: cannot {action} at {self.endpoint}: "
             f"{type(exc).__name__}: {reason}"
         )
 
@@ -314,17 +317,25 @@ def _storage_options(url: str, opts: LandingStoreOptions) -> tuple[dict[str, Any
 def landing_store(cfg: Config) -> LandingStore:
     """The configured landing root, checked once: a missing bucket or refused credentials
     stop here with one line, before any extraction or load."""
+    return open_store(cfg.paths.landing, cfg.paths.landing_store)
+
+
+def open_store(
+    root: Path | str,
+    opts: LandingStoreOptions | None,
+    label: str = "landing store",
+    setting: str = "paths.landing",
+) -> LandingStore:
+    """A local folder or an object-store prefix (the landing, or the report site), checked."""
     from contentpulse.config import LandingStoreOptions
 
-    landing = cfg.paths.landing
-    if isinstance(landing, Path):
-        return LandingStore(landing)
+    if isinstance(root, Path):
+        return LandingStore(root, label=label, setting=setting)
     import fsspec
 
-    opts = cfg.paths.landing_store or LandingStoreOptions()
-    options, hidden = _storage_options(landing, opts)
-    fs, _ = fsspec.core.url_to_fs(landing, **options)
-    store = LandingStore(landing, fs, options.get("endpoint_url"), hidden)
+    options, hidden = _storage_options(root, opts or LandingStoreOptions())
+    fs, _ = fsspec.core.url_to_fs(root, **options)
+    store = LandingStore(root, fs, options.get("endpoint_url"), hidden, label, setting)
     store.check()
     return store
 

@@ -30,10 +30,12 @@ SNAPSHOT_STORAGE_VERSION = "v1.4.0"
 README_COLUMNS = {
     "name": "A view (query it by this name) or a schema.table.",
     "kind": "view or table.",
+    "summary": "What it holds, in one line (the description's first sentence).",
     "reads": "The table a view reads.",
-    "description": "What it holds.",
     "approx_rows": "Rows, approximately (tables only).",
+    "description": "What it holds, in full.",
 }
+SUMMARY_CHARS = 100
 META_TABLES = {
     "build": "The build this snapshot holds: when, full or incremental, from which day.",
     "check_results": "Every Great Expectations result of the check that passed this build.",
@@ -177,14 +179,20 @@ def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id:
             )
     con.execute(
         "create table snapshot.main.readme as "
-        "select view_name as name, 'view' as kind, 'marts.' || view_name as reads, "
-        "comment as description, null::bigint as approx_rows from duckdb_views() "
+        "select view_name as name, 'view' as kind, null::varchar as summary, "
+        "'marts.' || view_name as reads, null::bigint as approx_rows, "
+        "comment as description from duckdb_views() "
         "where database_name = 'snapshot' and schema_name = 'main' "
         "union all "
-        "select schema_name || '.' || table_name, 'table', null, comment, estimated_size "
+        "select schema_name || '.' || table_name, 'table', null, null, estimated_size, comment "
         "from duckdb_tables() "
         f"where database_name = 'snapshot' and schema_name in {PUBLISHED_SCHEMAS} "
         "order by kind desc, name"
+    )
+    rows = con.execute("select name, description from snapshot.main.readme").fetchall()
+    con.executemany(
+        "update snapshot.main.readme set summary = ? where name = ?",
+        [[summary(text), name] for name, text in rows],
     )
     for column, text in README_COLUMNS.items():
         con.execute(f"comment on column snapshot.main.readme.{column} is {sql_string(text)}")
@@ -195,6 +203,18 @@ def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id:
         "query (posts, post_performance, ...: the marts by their plain names), then every "
         "published table, with what each holds.'"
     )
+
+
+def summary(description: str | None, limit: int = SUMMARY_CHARS) -> str | None:
+    """A description's first sentence on one line, cut at a word to `limit` characters: what
+    `select * from readme` shows in a terminal beside the full text."""
+    if not description:
+        return None
+    text = " ".join(description.split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first
+    return first[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:

@@ -6,6 +6,8 @@ from connectors import social
 from connectors.graph import Metric, metric
 
 PLATFORM = "facebook"
+# the connection: a long-lived Page access token
+CONNECTION_EXTRA = (("access_token",),)
 PAGE_LIMIT = 100  # posts per page (the API caps `limit`)
 POST_FIELDS = (
     "id,message,created_time,permalink_url,attachments{media_type},shares,"

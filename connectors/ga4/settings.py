@@ -3,6 +3,13 @@
 import pyarrow as pa
 
 PLATFORM = "ga4"
+# the connection (google_cloud_platform): a service-account key, as JSON or a path, or an
+# OAuth client and refresh token
+CONNECTION_EXTRA = (
+    ("keyfile_dict",),
+    ("key_path",),
+    ("client_id", "client_secret", "refresh_token"),
+)
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPES = ("https://www.googleapis.com/auth/analytics.readonly",)
 PAGE_MAX = 250_000  # rows per runReport request, the API's maximum

@@ -6,6 +6,8 @@ from connectors import social
 from connectors.graph import Metric, metric
 
 PLATFORM = "instagram"
+# the connection: a long-lived Graph API user token (sent as a header, never in a URL)
+CONNECTION_EXTRA = (("access_token",),)
 PAGE_LIMIT = 100  # media per page (the API caps `limit`)
 MEDIA_FIELDS = (
     "id,caption,media_type,media_product_type,timestamp,permalink,"

@@ -11,6 +11,8 @@ import pyarrow as pa
 from connectors import social
 
 PLATFORM = "tiktok"
+# the connection: the app's client key and secret and the account's refresh token
+CONNECTION_EXTRA = (("client_key", "client_secret", "refresh_token"),)
 BASE_URL = "https://open.tiktokapis.com"
 BUSINESS_BASE_URL = "https://business-api.tiktok.com"
 TOKEN_URI = "https://open.tiktokapis.com/v2/oauth/token/"

@@ -3,6 +3,8 @@
 import pyarrow as pa
 
 PLATFORM = "youtube"
+# the connection (Airflow's google_cloud_platform type): an OAuth client and refresh token
+CONNECTION_EXTRA = (("client_id", "client_secret", "refresh_token"),)
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPES = (
     "https://www.googleapis.com/auth/youtube.readonly",

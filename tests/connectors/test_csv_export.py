@@ -97,7 +97,10 @@ def landed(cfg: Config, stream: str) -> list[dict]:
 
 
 def landing_files(cfg: Config) -> list[Path]:
-    return sorted(cfg.paths.landing.glob("**/*.parquet"))
+    """The data files landed (each run also lands its run_log record, for `status`)."""
+    return sorted(
+        p for p in cfg.paths.landing.glob("**/*.parquet") if "stream=run_log" not in str(p)
+    )
 
 
 @contextmanager

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
-import threading
-from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import date, timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import yaml
@@ -22,6 +22,7 @@ from contentpulse.warehouse import connect
 from tests.conftest import CLOCK, END, REPO, small_portfolio
 from tests.marts import mart_checksums
 from tests.processes import kill_when
+from tests.receivers import SmtpReceiver, WebhookReceiver
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 # the night the kill test starts with `airflow dags test`
@@ -57,9 +58,9 @@ def airflow_env(tmp_path_factory):
         yield env, load_config(config), sandbox
 
 
-def dags_test(env, dag_id: str, logical_date: str) -> str:
+def dags_test(env, dag_id: str, logical_date: str, *options: str) -> str:
     run = subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id, logical_date],
+        [AIRFLOW, "dags", "test", dag_id, logical_date, *options],
         env=env,
         capture_output=True,
         text=True,
@@ -85,6 +86,14 @@ def test_nightly_dag_run_fills_the_warehouse_for_its_interval(airflow_env):
         ).fetchall()
         rows = con.sql("select count(*) from staging.stg_youtube__video_daily").fetchall()[0][0]
     assert dates == (date(2026, 11, 18), END, 2)
+    # each mapped extract is named by its account in the UI (map_index_template)
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        named = db.execute(
+            "select rendered_map_index from task_instance where task_id = 'extract_youtube'"
+        ).fetchall()
+    assert sorted(n for (n,) in named) == sorted(
+        f"youtube {a.display_name} ({a.id})" for a in cfg.sources.youtube.accounts
+    )
     truth = sandbox.portfolio.content_daily_truth(CLOCK, date(2026, 11, 18), END)
     assert rows == len(truth)
     assert check == [(True,)]
@@ -126,40 +135,84 @@ def test_rerunning_the_night_in_airflow_changes_no_mart(airflow_env):
     assert fingerprint() == before
 
 
-def test_weekly_report_dag_builds_last_weeks_report(airflow_env):
+def test_weekly_report_dag_builds_last_weeks_report_and_delivers_it(airflow_env, tmp_path):
+    """The report task, then the deliver task: the site (a folder here) with latest.html, and
+    the chat message with the headline and the week's link."""
     env, cfg, _ = airflow_env
-    dags_test(env, "contentpulse_weekly_report", "2026-11-23T06:00:00+00:00")
+    raw = yaml.safe_load(Path(env["CONTENTPULSE_CONFIG"]).read_text())
+    site = tmp_path / "site"
+    raw["delivery"] = {
+        "site": str(site),
+        "site_url": "https://reports.example.org/weekly",
+        "webhook_conn_id": "report_chat",
+    }
+    config = tmp_path / "delivering.yml"
+    config.write_text(yaml.safe_dump(raw))
+    with WebhookReceiver() as hook:
+        run_env = {
+            **env,
+            "CONTENTPULSE_CONFIG": str(config),
+            # Airflow's URI form of a URL host: http://<scheme>://host:port/path
+            "AIRFLOW_CONN_REPORT_CHAT": f"http://{hook.url('/hooks/report-token')}",
+        }
+        dags_test(run_env, "contentpulse_weekly_report", "2026-11-23T06:00:00+00:00")
     report = cfg.paths.reports / "weekly-2026-W47.html"
     assert report.exists() and report.stat().st_size > 1_000_000  # plotly.js inlined
+    assert report.stat().st_size < 2_000_000  # its basic bundle, not the full 4.8 MB
     assert "weekly-2026-W47.html" in (cfg.paths.reports / "index.html").read_text()
+    assert (site / "latest.html").read_bytes() == report.read_bytes()
+    assert {"index.html", "weekly-2026-W47.html"} <= {p.name for p in site.iterdir()}
+    assert any((site / "quality").rglob("*.html"))
+    [(path, payload)] = hook.received
+    headline = re.search(r'<p class="headline">(.*?)</p>', report.read_text(), re.S)
+    assert path == "/hooks/report-token"
+    assert payload["text"].endswith("https://reports.example.org/weekly/weekly-2026-W47.html")
+    assert headline is None or html_lib.unescape(headline[1]) in payload["text"]
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        _Hook.received.append({"path": self.path, "json": json.loads(body)})
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args) -> None:
-        pass
+def test_a_manual_trigger_with_a_backfill_range_reads_that_range(airflow_env, tmp_path):
+    """The nightly DAG's trigger form (Params): Backfill from/to read that range of every
+    account, then load -> publish, as `contentpulse backfill` would."""
+    env, _, sandbox = airflow_env
+    raw = yaml.safe_load(Path(env["CONTENTPULSE_CONFIG"]).read_text())
+    raw["paths"] = {k: str(tmp_path / "data" / Path(v).name) for k, v in raw["paths"].items()}
+    config = tmp_path / "backfill.yml"
+    config.write_text(yaml.safe_dump(raw))
+    start, end = END - timedelta(days=20), END - timedelta(days=14)
+    conf = json.dumps({"backfill_start": str(start), "backfill_end": str(end)})
+    dags_test(
+        {**env, "CONTENTPULSE_CONFIG": str(config)},
+        "contentpulse_nightly",
+        "2026-11-21T03:00:00+00:00",
+        "--conf",
+        conf,
+    )
+    filled = load_config(config)
+    with connect(filled.paths.analytics, read_only=True) as con:
+        first, last, rows = con.sql(
+            "select min(date), max(date), count(*) from staging.stg_youtube__video_daily"
+        ).fetchall()[0]
+    assert (first, last) == (start, end)
+    assert rows == len(sandbox.portfolio.content_daily_truth(CLOCK, start, end))
 
 
 def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_path):
+    """The failure callback's one line reaches the webhook and, through the SMTP provider's
+    SmtpNotifier, a mail server that takes a login; neither secret shows."""
     env = airflow_env[0]
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
     secret_path = "/services/T000/B000/webhook-secret-token"
-    try:
+    smtp_password = "smtp-secret-password-9Wc"
+    with WebhookReceiver() as hook, SmtpReceiver(login=("alerts", smtp_password)) as smtp:
         raw = yaml.safe_load(Path(env["CONTENTPULSE_CONFIG"]).read_text())
         raw["paths"] = {k: str(tmp_path / "data" / Path(v).name) for k, v in raw["paths"].items()}
         accounts = raw["sources"]["youtube"]["accounts"]
         accounts.append({**accounts[0], "id": "UCnoSuchChannel000000000", "name": "Gone"})
-        raw["alerts"] = {"webhook_conn_id": "alerts_hook"}
+        raw["alerts"] = {
+            "webhook_conn_id": "alerts_hook",
+            "email_to": ["oncall@example.org"],
+            "email_from": "contentpulse@example.org",
+            "smtp_conn_id": "alerts_mail",
+        }
         config = tmp_path / "partial.yml"
         config.write_text(yaml.safe_dump(raw))
         run_env = {
@@ -167,11 +220,9 @@ def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_
             "CONTENTPULSE_CONFIG": str(config),
             "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
             "AIRFLOW_CONN_ALERTS_HOOK": json.dumps(
-                {
-                    "conn_type": "http",
-                    "extra": {"webhook_url": f"http://127.0.0.1:{hook.server_port}{secret_path}"},
-                }
+                {"conn_type": "http", "extra": {"webhook_url": hook.url(secret_path)}}
             ),
+            "AIRFLOW_CONN_ALERTS_MAIL": json.dumps(smtp.connection(smtp_password, "alerts")),
         }
         run = subprocess.run(
             [AIRFLOW, "dags", "test", "contentpulse_nightly", "2026-11-21T03:00:00+00:00"],
@@ -180,8 +231,6 @@ def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_
             text=True,
             timeout=600,
         )
-    finally:
-        hook.shutdown()
     output = run.stdout + run.stderr
     assert "state=failed" in output, output[-3000:]  # the run says a task failed ...
     partial = load_config(config)
@@ -190,13 +239,16 @@ def test_a_failed_account_alerts_and_the_night_still_publishes(airflow_env, tmp_
             "select count(distinct account_id) from marts.posts where platform = 'youtube'"
         ).fetchall()[0][0]
     assert published == 2
-    [alert] = [r for r in _Hook.received if r["path"] == secret_path]
-    text = alert["json"]["text"]
+    [text] = [body["text"] for path, body in hook.received if path == secret_path]
     assert text.startswith(
         "contentpulse_nightly.extract_youtube [youtube UCnoSuchChannel000000000] failed"
     ), text
     assert "channel not found" in text and "\n" not in text
     assert "webhook-secret-token" not in output  # the webhook URL is a secret
+    [mail] = [m for m in smtp.messages if text[:100] in m["Subject"]]
+    assert smtp.logins == ["alerts"] and mail["To"] == "oncall@example.org"
+    assert html_lib.escape(text) in mail.get_body(preferencelist=("html",)).get_content()
+    assert smtp_password not in output
 
 
 def test_a_worker_killed_mid_extract_or_mid_load_loses_and_duplicates_nothing(

@@ -32,7 +32,10 @@ from airflow.models.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 print(json.dumps({
     "errors": {k: str(v)[:500] for k, v in bag.import_errors.items()},
-    "dags": {d.dag_id: {"doc": bool(d.doc_md), "owner": d.owner, "tags": sorted(d.tags), "tasks": len(d.tasks)}
+    "dags": {d.dag_id: {"doc": bool(d.doc_md), "owner": d.owner, "tags": sorted(d.tags), "tasks": len(d.tasks),
+                        "params": {k: d.params.get_param(k).schema for k in d.params},
+                        "named": {t.task_id: t.map_index_template for t in d.tasks
+                                  if t.task_id.startswith("extract_")}}
              for d in bag.dags.values()},
     "heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY or m.startswith("google.analytics")),
     "seconds": time.perf_counter() - started,
@@ -74,6 +77,17 @@ def test_every_dag_has_docs_owner_and_tags(dagbag):
         assert info["doc"], dag_id
         assert info["owner"] and info["owner"] != "airflow", dag_id
         assert "contentpulse" in info["tags"], dag_id
+
+
+@pytest.mark.airflow
+def test_the_nightly_trigger_form_asks_for_a_backfill_range_and_extracts_are_named(dagbag):
+    nightly = dagbag["dags"]["contentpulse_nightly"]
+    params = nightly["params"]
+    assert set(params) == {"backfill_start", "backfill_end"}
+    assert all(p["format"] == "date" and p["title"].startswith("Backfill") for p in params.values())
+    assert nightly["named"] and all(
+        "['account']['name']" in template for template in nightly["named"].values()
+    ), nightly["named"]
 
 
 @pytest.mark.airflow

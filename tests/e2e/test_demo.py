@@ -389,3 +389,179 @@ def test_the_report_shows_no_raw_value_and_a_null_as_a_dash(demo_runs, tmp_path)
     text = visible_text(out.path)
     assert RAW_VALUE.findall(text) == []
     assert "data through — (the platform has returned no complete day yet)" in text
+
+
+@pytest.mark.browser
+def test_the_demo_report_weighs_at_most_2_mb_and_fits_a_phone(demo_runs):
+    """One file under 2 MB (plotly.js's basic bundle, figures without templates), and at
+    390x844 nothing runs past the right edge: the page is no wider than the viewport, the
+    charts resize to it, the tiles stack, and wide tables scroll inside their card."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    workdir, first, _, _ = demo_runs
+    report = workdir.parent / re.search(r"^Report:\s+(\S+)$", first.stdout, re.M)[1]
+    assert report.stat().st_size <= 2_000_000, report.stat().st_size
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(report.as_uri(), wait_until="load")
+        page.wait_for_timeout(500)
+        layout = page.evaluate(
+            """() => ({
+                viewport: window.innerWidth,
+                page: document.documentElement.scrollWidth,
+                charts: [...document.querySelectorAll('.js-plotly-plot')]
+                    .map(c => Math.ceil(c.getBoundingClientRect().right)),
+                tiles: [...document.querySelectorAll('.tile')]
+                    .map(t => Math.round(t.getBoundingClientRect().left)),
+                tables: [...document.querySelectorAll('table')].map(t => ({
+                    scrolls: t.parentElement.classList.contains('scroll'),
+                    right: Math.ceil(t.parentElement.getBoundingClientRect().right),
+                    wider: t.scrollWidth > t.parentElement.clientWidth,
+                })),
+            })"""
+        )
+        browser.close()
+    assert layout["page"] <= layout["viewport"] == 390, layout["page"]
+    assert layout["charts"] and max(layout["charts"]) <= 390, layout["charts"]
+    assert len(layout["tiles"]) == 4 and len(set(layout["tiles"])) == 1, layout["tiles"]
+    assert any(t["wider"] for t in layout["tables"])  # a wide table: it scrolls in its card
+    assert all(t["scrolls"] and t["right"] <= 390 for t in layout["tables"]), layout["tables"]
+
+
+def analyst_queries() -> list[tuple[str, str]]:
+    """(question, SQL) of each example in docs/analysts.md."""
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "analysts.md").read_text(encoding="utf-8")
+    return re.findall(r"^### (.+?)\n.*?```sql\n(.*?)```", doc, re.S | re.M)
+
+
+def test_the_ten_example_queries_in_the_docs_answer_on_the_demo_snapshot(demo_runs):
+    """Each strategist's question in docs/analysts.md, run as written: no error, an answer."""
+    from contentpulse.warehouse import connect
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    queries = analyst_queries()
+    assert len(queries) == 10
+    with connect(db, read_only=True) as con:
+        for question, sql in queries:
+            rows = con.execute(sql).fetchall()
+            assert rows, f"no answer to {question!r}"
+        invest = con.execute(
+            dict(queries)["4. Where should we invest: which topic, format or length works?"]
+        ).fetchall()
+    # the sandbox's known winner is among the segments to invest in
+    assert any(r[0] == "youtube" and r[3] == "electric buses" for r in invest), invest
+
+
+def test_readme_has_a_one_line_summary_and_no_comment_names_a_missing_table(demo_runs):
+    """`select * from readme` reads in a terminal (a summary of at most 100 characters beside
+    the full description), and every schema.table a comment points at is in the snapshot
+    (the content-link review list is published as content_links)."""
+    from contentpulse.warehouse import connect
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    with connect(db, read_only=True) as con:
+        readme = con.sql("select name, summary, description from readme").fetchall()
+        comments = [
+            c
+            for (c,) in con.sql(
+                "select comment from duckdb_tables() where comment is not null "
+                "union all select comment from duckdb_views() where comment is not null "
+                "union all select comment from duckdb_columns() where comment is not null"
+            ).fetchall()
+        ]
+        tables = {
+            f"{s}.{t}"
+            for s, t in con.sql(
+                "select schema_name, table_name from duckdb_tables() "
+                "union all select schema_name, view_name from duckdb_views()"
+            ).fetchall()
+        }
+        review = con.sql("select count(*) from content_links where to_review").fetchall()[0][0]
+    assert readme and all(s and len(s) <= 100 and "\n" not in s for _, s, _ in readme)
+    assert all(d.startswith(s.rstrip("…")) for _, s, d in readme), readme[:3]
+    named = {
+        m
+        for c in comments
+        for m in re.findall(r"\b(?:staging|marts|intermediate|raw|meta)\.[a-z_]+\b", c)
+    }
+    assert named and named <= tables, named - tables
+    assert review > 0
+
+
+def test_report_send_mails_the_reports_headline_and_figures_and_posts_the_chat(demo_runs, tmp_path):
+    """`contentpulse report --send` on the demo's snapshot, to an SMTP server and a webhook on
+    127.0.0.1: the mail's headline, decisions and KPIs are the report's, the report is
+    attached byte for byte, and the chat message carries the headline."""
+    import html as html_lib
+    import json
+
+    import yaml
+
+    from tests.receivers import SmtpReceiver, WebhookReceiver
+
+    workdir, _, _, _ = demo_runs
+    raw = yaml.safe_load((workdir / "contentpulse.yml").read_text(encoding="utf-8"))
+    raw["paths"]["reports"] = str(tmp_path / "reports")
+    raw["delivery"] = {
+        "email_to": ["strategy@example.org"],
+        "smtp_conn_id": "demo_mail",
+        "webhook_conn_id": "demo_chat",
+    }
+    config = tmp_path / "contentpulse.yml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with SmtpReceiver() as smtp, WebhookReceiver() as hook:
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_DEMO_MAIL": json.dumps(smtp.connection()),
+            "AIRFLOW_CONN_DEMO_CHAT": json.dumps(
+                {"conn_type": "http", "extra": {"webhook_url": hook.url("/hooks/demo")}}
+            ),
+        }
+        run = subprocess.run(
+            [str(BIN / "contentpulse"), "--config", str(config), "report", "--send"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert re.search(r"^deliver: \d{4}-W\d\d: mail to 1, chat ", run.stdout, re.M), run.stdout
+    [report] = sorted((tmp_path / "reports").glob("weekly-*.html"))
+    page = report.read_text(encoding="utf-8")
+    headline = html_lib.unescape(re.search(r'<p class="headline">(.*?)</p>', page, re.S)[1])
+    [mail] = smtp.messages
+    body = mail.get_body(preferencelist=("html",)).get_content()
+    assert (
+        html_lib.unescape(re.search(r'<p class="headline"[^>]*>(.*?)</p>', body, re.S)[1])
+        == headline
+    )
+    decisions = re.search(r'<ol class="decisions">(.*?)</ol>', page, re.S)[1]
+    for decision in re.findall(r"<li>(.*?)</li>", decisions):
+        assert decision in body
+    tiles = re.findall(r'<div class="value">(?:≈ )?([^<]+)</div>', page)
+    kpis = re.search(r'<table class="kpis"(.*?)</table>', body, re.S)[1]
+    assert tiles and all(value in kpis for value in tiles), (tiles, kpis)
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == report.name
+    content = attachment.get_content()
+    assert (content if isinstance(content, bytes) else content.encode()) == report.read_bytes()
+    [(_, payload)] = hook.received
+    assert payload["text"] == f"contentpulse week {report.stem.removeprefix('weekly-')}: {headline}"
+
+
+def test_a_default_run_prints_one_line_per_step_and_no_per_table_check_lines(demo_runs):
+    """The check step's per-table INFO lines are behind -v; the step lines are on stdout."""
+    _, first, second, _ = demo_runs
+    for run in (first, second):
+        assert "INFO    check:" not in run.stderr, run.stderr[-2000:]
+        steps = [
+            line.split(":")[0] for line in run.stdout.splitlines() if re.match(r"^[a-z]+: ", line)
+        ]
+        assert steps == ["extract", "load", "build", "check", "publish", "report"], run.stdout

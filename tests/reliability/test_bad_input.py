@@ -409,6 +409,10 @@ CASES = [
     Case("data folder name holds a question mark", "config values", ["run", "--date", str(END)],
          "paths.warehouse: DuckDB cannot open a database whose path holds '?'",
          _question_mark_folder),
+    Case("mail without recipients", "config values", ["report", "--send"],
+         "delivery: smtp_conn_id needs email_to", _set("delivery", {"smtp_conn_id": "mail"})),
+    Case("report sent with no delivery", "config values", ["report", "--send"],
+         "deliver: nothing to deliver to", None),
     # -- credentials ----------------------------------------------------------------------
     Case("credentials missing", "credentials", ["extract", "--date", str(END)],
          f"connection '{SANDBOX_CONN_ID}' not found", _no_credentials),
@@ -591,6 +595,8 @@ def test_bad_input_stops_with_one_line_and_changes_nothing_published(
     stderr = run.stderr
     report = f"exit {run.returncode}\nstdout:\n{run.stdout[-3000:]}\nstderr:\n{stderr[-3000:]}"
     assert run.returncode != 0, report
+    if case.category == "credentials":  # as the README says: fix it, a rerun will not
+        assert run.returncode == 2, report
     assert "Traceback" not in stderr and "Traceback" not in run.stdout, report
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, report

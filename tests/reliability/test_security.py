@@ -214,7 +214,7 @@ def test_the_grep_finds_a_canary_where_one_is(canary_night):
 def test_no_canary_in_cli_output_or_anything_the_night_wrote(canary_night):
     run, secrets = canary_night["run"], canary_night["secrets"]
     out = run.stdout + run.stderr
-    assert run.returncode == 1, out[-3000:].decode(errors="replace")  # the refused account
+    assert run.returncode == 2, out[-3000:].decode(errors="replace")  # the refused account
     text = out.decode(errors="replace")
     assert "invalid_grant" in text, text[-3000:]
     assert "report: " in text, text[-3000:]  # the night still reported

@@ -112,9 +112,38 @@ def test_report_opens_offline_without_console_errors(page_events, report):
 @pytest.mark.browser
 def test_every_chart_renders(page_events):
     ids = set(page_events["chart_ids"])
-    assert {"chart-daily", "chart-performance-index", "chart-heatmap", "chart-segments"} <= ids
+    assert {"chart-daily", "chart-performance-index", "chart-segments"} <= ids
     assert any(i.startswith("chart-release-") for i in ids), ids
     assert all(n > 10 for n in page_events["charts"]), page_events["charts"]
+
+
+def test_the_heatmap_is_a_table_of_coloured_cells_one_column_per_account(report):
+    """The platform x format x account heatmap needs no heatmap trace (not in the basic
+    plotly.js bundle): a table whose cells are the median index, blue above 0, red below."""
+    path, _ = report
+    html = path.read_text(encoding="utf-8")
+    table = re.search(r'<table class="heat">(.*?)</table>', html, re.S)[1]
+    header = re.findall(r'<th class="num" data-platform="[^"]+" data-account="([^"]+)">', table)
+    assert len(header) == 2, header  # the two channels of the small portfolio
+    cells = re.findall(r'style="background: (#[0-9a-f]{6})"[^>]*>([+-]\d\.\d\d)</td>', table)
+    assert cells
+    for colour, value in cells:
+        red, blue = int(colour[1:3], 16), int(colour[5:7], 16)
+        assert (blue >= red) if value.startswith("+") else (red >= blue), (colour, value)
+
+
+def test_the_inlined_plotly_js_is_the_version_python_plotly_ships():
+    """The vendored partial bundle must match the figures plotly (Python) writes."""
+    from plotly.offline import get_plotlyjs
+
+    from reports.weekly import PLOTLY_JS
+
+    full = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", get_plotlyjs()[:300])[1]
+    vendored = PLOTLY_JS.read_text(encoding="utf-8")
+    assert re.search(r"plotly\.js \(basic - minified\) v(\d+\.\d+\.\d+)", vendored[:300])[1] == full
+    notes = (PLOTLY_JS.parent / "README.md").read_text(encoding="utf-8")
+    assert f"plotly.js-basic-dist-min@{full}" in notes
+    assert (PLOTLY_JS.parent / "plotly.js-LICENSE").read_text().startswith("MIT License")
 
 
 @pytest.mark.browser
