@@ -97,14 +97,14 @@ postgres: postgresql ## a private PostgreSQL on 127.0.0.1:5433 (PG_PORT) in .pos
 	bin=$${bin:-$$(dirname "$$(command -v initdb)")}; as=(); \
 	mkdir -p $(PG_DIR); \
 	if [ "$$(id -u)" = 0 ]; then chown postgres: $(PG_DIR); as=(runuser -u postgres --); fi; \
-	[ -f $(PG_DIR)/data/PG_VERSION ] || "$${as[@]}" $$bin/initdb -D $(PG_DIR)/data -A trust -U postgres >/dev/null; \
+	[ -f $(PG_DIR)/data/PG_VERSION ] || "$${as[@]}" $$bin/initdb -D $(PG_DIR)/data -A trust -U postgres -E UTF8 --no-locale >/dev/null; \
 	"$${as[@]}" $$bin/pg_ctl -D $(PG_DIR)/data status >/dev/null || \
 	"$${as[@]}" $$bin/pg_ctl -D $(PG_DIR)/data -l $(PG_DIR)/postgres.log -w \
 	  -o "-p $(PG_PORT) -k $(PG_DIR) -c listen_addresses=127.0.0.1" start >/dev/null; \
 	$$bin/psql -h 127.0.0.1 -p $(PG_PORT) -U postgres -tAc "select 1 from pg_database where datname = 'airflow'" \
 	  | grep -q 1 || $$bin/createdb -h 127.0.0.1 -p $(PG_PORT) -U postgres airflow; \
 	echo "PostgreSQL on 127.0.0.1:$(PG_PORT), user postgres, database airflow (log: $(PG_DIR)/postgres.log; make postgres-stop stops it)"; \
-	echo "  AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://postgres@127.0.0.1:$(PG_PORT)/airflow"
+	echo "  AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/airflow"
 
 postgres-stop: ## stop the PostgreSQL of make postgres
 	@bin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); \

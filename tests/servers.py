@@ -21,13 +21,13 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg
 
 
 def free_port() -> int:
@@ -103,6 +103,10 @@ class Postgres:
             "trust",
             "-U",
             self.user,
+            # UTF8, as a production server is (with SQL_ASCII psycopg returns text as bytes)
+            "-E",
+            "UTF8",
+            "--no-locale",
             "--no-sync",
         )
         options = [
@@ -146,23 +150,21 @@ class Postgres:
         self.stop()
 
     # addresses
-    def url(self, database: str, scheme: str = "postgresql+psycopg2") -> str:
-        """A SQLAlchemy URL (Airflow's sql_alchemy_conn; `db+postgresql` for Celery's result
-        backend)."""
+    def url(self, database: str, scheme: str = "postgresql+psycopg") -> str:
+        """A SQLAlchemy URL (Airflow's sql_alchemy_conn; `db+postgresql+psycopg` for Celery's
+        result backend)."""
         return f"{scheme}://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def dsn(self, database: str, user: str | None = None) -> str:
-        """A libpq connection string (psycopg2, DuckDB's postgres extension)."""
+        """A libpq connection string (psycopg, DuckDB's postgres extension)."""
         return f"dbname={database} host=127.0.0.1 port={self.port} user={user or self.user}"
 
     # statements
     def execute(self, sql: str, *params: object, database: str = "postgres") -> list[tuple]:
         """One statement in autocommit (CREATE DATABASE cannot run in a transaction); its rows."""
-        with closing(psycopg2.connect(self.dsn(database))) as con:
-            con.autocommit = True
-            with con.cursor() as cur:
-                cur.execute(sql, params or None)
-                return cur.fetchall() if cur.description else []
+        with psycopg.connect(self.dsn(database), autocommit=True) as con:
+            cur = con.execute(sql, params or None)
+            return cur.fetchall() if cur.description else []
 
     def create_database(self, name: str) -> str:
         self.execute(f'create database "{name}"')
