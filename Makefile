@@ -12,11 +12,14 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 SANDBOX_PORT ?= 8765
+# make postgres: a private PostgreSQL cluster (data, log and socket in PG_DIR) on 127.0.0.1
+PG_PORT ?= 5433
+PG_DIR ?= $(CURDIR)/.postgres
 # test files run in parallel workers (pytest-xdist), each file whole in one worker, in the
 # order tests/conftest.py gives them (the longest first), not xdist's (most tests first)
 TEST_WORKERS ?= 2
 
-.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-truth bench-night airflow chromium redis clean
+.PHONY: help demo test lint format bench bench-ga4 bench-models bench-report bench-social bench-truth bench-night airflow chromium redis postgresql postgres postgres-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,7 +32,7 @@ $(BIN)/.synced: pyproject.toml uv.lock
 demo: $(BIN)/.synced ## the whole night against the local sandbox, no credentials needed
 	$(BIN)/contentpulse demo
 
-test: $(BIN)/.synced chromium redis lint ## lint, then every test (unit, sandbox, Airflow, Celery, browser, e2e)
+test: $(BIN)/.synced chromium redis postgresql lint ## lint, then every test (unit, sandbox, Airflow, Celery, PostgreSQL, DuckLake, browser, e2e)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=12
 
 lint: $(BIN)/.synced ## ruff (with the Airflow rules) and sqlfluff
@@ -81,6 +84,34 @@ redis: ## Debian's redis-server for the Celery tests (installs it when missing a
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
+postgresql: ## Debian's PostgreSQL server for the Celery and DuckLake tests (installs it when missing and root)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is missing: sudo apt-get install postgresql" >&2; exit 1; fi; }
+
+# initdb refuses root, so as root the cluster is the postgres user's (PG_DIR must be reachable
+# by that user); trust authentication, on 127.0.0.1 only
+postgres: postgresql ## a private PostgreSQL on 127.0.0.1:5433 (PG_PORT) in .postgres/, with a database airflow
+	@bin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); \
+	bin=$${bin:-$$(dirname "$$(command -v initdb)")}; as=(); \
+	mkdir -p $(PG_DIR); \
+	if [ "$$(id -u)" = 0 ]; then chown postgres: $(PG_DIR); as=(runuser -u postgres --); fi; \
+	[ -f $(PG_DIR)/data/PG_VERSION ] || "$${as[@]}" $$bin/initdb -D $(PG_DIR)/data -A trust -U postgres -E UTF8 --no-locale >/dev/null; \
+	"$${as[@]}" $$bin/pg_ctl -D $(PG_DIR)/data status >/dev/null || \
+	"$${as[@]}" $$bin/pg_ctl -D $(PG_DIR)/data -l $(PG_DIR)/postgres.log -w \
+	  -o "-p $(PG_PORT) -k $(PG_DIR) -c listen_addresses=127.0.0.1" start >/dev/null; \
+	$$bin/psql -h 127.0.0.1 -p $(PG_PORT) -U postgres -tAc "select 1 from pg_database where datname = 'airflow'" \
+	  | grep -q 1 || $$bin/createdb -h 127.0.0.1 -p $(PG_PORT) -U postgres airflow; \
+	echo "PostgreSQL on 127.0.0.1:$(PG_PORT), user postgres, database airflow (log: $(PG_DIR)/postgres.log; make postgres-stop stops it)"; \
+	echo "  AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/airflow"
+
+postgres-stop: ## stop the PostgreSQL of make postgres
+	@bin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); \
+	bin=$${bin:-$$(dirname "$$(command -v pg_ctl)")}; as=(); \
+	if [ "$$(id -u)" = 0 ]; then as=(runuser -u postgres --); fi; \
+	[ ! -f $(PG_DIR)/data/postmaster.pid ] || "$${as[@]}" $$bin/pg_ctl -D $(PG_DIR)/data -w stop
+
 airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the sandbox on 127.0.0.1:8765
 	@umask 077; mkdir -p $(AIRFLOW_HOME) demo
 	umask 077; $(BIN)/contentpulse sandbox serve --port $(SANDBOX_PORT) --write-config demo/airflow.yml \
@@ -93,5 +124,5 @@ airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the s
 	  && $(BIN)/airflow pools import $(AIRFLOW_HOME)/pools.json; \
 	$(BIN)/airflow standalone
 
-clean: ## remove the demo output, Airflow's state and caches (keeps .venv)
-	rm -rf demo .airflow .pytest_cache .ruff_cache
+clean: postgres-stop ## remove the demo output, Airflow's state, make postgres's cluster and caches (keeps .venv)
+	rm -rf demo .airflow .postgres .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,15 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
                 f"{path}: in use by another process (another pipeline step or a writer); "
                 "retry when it finishes"
             ) from None
-        raise ContentpulseError(f"{path}: cannot open database: {exc}") from None
+        newer = re.search(r"version number (\d+).*created with an? newer version", str(exc), re.S)
+        if newer:
+            raise ContentpulseError(
+                f"{path}: written by a newer DuckDB (storage version {newer[1]}) than this one "
+                f"({duckdb.__version__}), which cannot read it; move it away and rebuild it "
+                "from the landing files (contentpulse load, then build, check, publish)"
+            ) from None
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise ContentpulseError(f"{path}: cannot open database: {first_line}") from None
     con.execute("set timezone = 'UTC'")
     return con
 

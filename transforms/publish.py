@@ -22,8 +22,9 @@ from contentpulse.tempfiles import remove, sweep, temp_path
 from contentpulse.warehouse import connect, sql_string
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
-# DuckDB 2.0 writes storage version 69, which DuckDB 1.x clients (the duckdb CLI on PyPI,
-# DBeaver, older notebooks) refuse; the snapshot is written in the 1.4 format they read.
+# The snapshot is written in DuckDB's 1.4 storage format, whatever DuckDB writes it (1.5.5
+# today; 2.0 writes a format every 1.x client refuses): the duckdb CLI, DBeaver and notebooks
+# of DuckDB 1.4 and later read it.
 SNAPSHOT_STORAGE_VERSION = "v1.4.0"
 
 

@@ -16,7 +16,7 @@ import os
 import resource
 import shutil
 import signal
-import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -36,6 +36,7 @@ from contentpulse.config import load_config
 from contentpulse.credentials import env_var
 from contentpulse.demo import SANDBOX_CONN_ID, write_sandbox_config
 from tests.conftest import CLOCK, END, small_portfolio
+from tests.servers import free_port
 
 CONTENTPULSE = str(Path(sys.executable).parent / "contentpulse")
 # a secret the refused-credentials case sends; it must never show in the output
@@ -224,15 +225,9 @@ def _unknown_channel(ctx: Ctx) -> None:
     account["id"] = "UCnotachannel0000000000"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _nothing_listening(ctx: Ctx) -> None:
     ctx.one_channel()
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     ctx.youtube.update(base_url=url, token_uri=f"{url}/token", max_attempts=2)
 
 
@@ -287,6 +282,23 @@ def _warehouse_garbage(ctx: Ctx) -> None:
     path = ctx.data / "warehouse.duckdb"
     with path.open("r+b") as f:
         f.write(os.urandom(8192))
+
+
+def _warehouse_from_a_newer_duckdb(ctx: Ctx) -> None:
+    """The warehouse's main header as DuckDB 2.0 writes it: storage version 999 at byte 12,
+    and the block checksum (bytes 0-7) recomputed the way DuckDB computes it, so that the
+    version, not a corrupt block, is what this DuckDB refuses."""
+    path = ctx.data / "warehouse.duckdb"
+    with path.open("r+b") as f:
+        header = bytearray(f.read(4096))
+        assert header[8:12] == b"DUCK"
+        header[12:20] = struct.pack("<Q", 999)
+        checksum = 5381
+        for (word,) in struct.iter_unpack("<Q", bytes(header[8:])):
+            checksum ^= (word * 0xBF58476D1CE4E5B9) % 2**64
+        header[0:8] = struct.pack("<Q", checksum)
+        f.seek(0)
+        f.write(header)
 
 
 def _warehouse_text(ctx: Ctx) -> None:
@@ -489,6 +501,9 @@ CASES = [
     Case("warehouse not a database", "warehouse", ["publish"], "warehouse.duckdb",
          _warehouse_text),
     Case("warehouse is a folder", "warehouse", ["load"], "warehouse.duckdb", _warehouse_folder),
+    Case("warehouse from a newer DuckDB", "warehouse", ["load"],
+         "warehouse.duckdb: written by a newer DuckDB (storage version 999)",
+         _warehouse_from_a_newer_duckdb),
     # -- the disk -------------------------------------------------------------------------------
     Case("disk full writing landing", "disk", ["extract", "--date", str(END)],
          ".parquet: File too large",

@@ -1,9 +1,11 @@
 """A real Airflow deployment for tests: Redis, the API server, the scheduler, the DAG processor
-and Celery workers, each its own process group in a temporary AIRFLOW_HOME, all on 127.0.0.1.
+and Celery workers, each its own process group in a temporary AIRFLOW_HOME, all on 127.0.0.1,
+with a private PostgreSQL (`tests.servers.Postgres`) as the metadata database and the Celery
+result backend, as in production.
 
 `AirflowStack` starts what a test asks for and kills every process group it started when it
-closes (also when the test fails). `local_home` prepares an AIRFLOW_HOME for LocalExecutor
-`airflow dags test` runs (the reference the Celery runs are compared with).
+closes (also when the test fails). `prepare_home` prepares an AIRFLOW_HOME for LocalExecutor
+`airflow dags test` runs (the reference the Celery runs are compared with; SQLite).
 """
 
 from __future__ import annotations
@@ -14,32 +16,26 @@ import secrets
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 from connectors.sandbox import Sandbox
 from contentpulse.demo import write_sandbox_config
 from contentpulse.pools import WAREHOUSE_QUEUE_ENV
+from tests.servers import Postgres, free_port
 
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "contentpulse_nightly"
 WAREHOUSE_QUEUE = "warehouse"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -108,16 +104,20 @@ def dags_test(env: dict[str, str], logical_date: str) -> str:
 
 
 class AirflowStack:
-    """Redis + api-server + scheduler + dag-processor + Celery workers in `home`."""
+    """Redis + api-server + scheduler + dag-processor + Celery workers in `home`, on the
+    database `airflow` of `postgres` (a started cluster; the stack creates the database)."""
 
     def __init__(
         self,
         home: Path,
         sandbox: Sandbox,
+        postgres: Postgres,
         workers: tuple[str, ...] = ("w1", "w2"),
         youtube_pool_slots: int | None = None,
     ):
         self.home = home
+        self.postgres = postgres
+        self.database = postgres.create_database("airflow")
         self.workers = workers
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs = home / "proc"
@@ -131,11 +131,11 @@ class AirflowStack:
             sandbox,
             {
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                # SQLite takes one writer at a time; the scheduler, the API server and the CLI
-                # write at once: wait for the lock (default 5 s: "database is locked" under load)
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url(self.database),
                 "AIRFLOW__CELERY__BROKER_URL": f"{redis}/0",
-                "AIRFLOW__CELERY__RESULT_BACKEND": f"{redis}/1",
+                "AIRFLOW__CELERY__RESULT_BACKEND": postgres.url(
+                    self.database, "db+postgresql+psycopg"
+                ),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api}/execution/",
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.api_port),
@@ -240,7 +240,7 @@ class AirflowStack:
         self.wait_for(
             lambda: (
                 self._tcp_open(self.api_port)
-                and self.query("select 1 from dag where dag_id = ? and is_paused = 0", DAG_ID)
+                and self.query("select 1 from dag where dag_id = %s and not is_paused", DAG_ID)
             ),
             180,
             "the DAG to be parsed and unpaused, and the API server to listen",
@@ -289,17 +289,18 @@ class AirflowStack:
         return run(self.env, *argv, timeout=timeout)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
-        """Read the metadata database directly (read-only): the scheduler's own state, without
-        depending on the API server answering on a loaded machine."""
-        uri = f"file:{self.home / 'airflow.db'}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
-            return con.execute(sql, params).fetchall()
+        """Read the metadata database directly (`%s` parameters, a read-only session): the
+        scheduler's own state, without depending on the API server answering on a loaded
+        machine."""
+        with psycopg.connect(self.postgres.dsn(self.database), autocommit=True) as con:
+            con.read_only = True
+            return con.execute(sql, params or None).fetchall()
 
     def runs(self, backfill_id: int) -> list[tuple[str, str, str]]:
         """(run_id, logical date, state) of the backfill's runs."""
         return self.query(
-            "select run_id, substr(logical_date, 1, 10), state from dag_run "
-            "where dag_id = ? and backfill_id = ? order by logical_date",
+            "select run_id, to_char(logical_date at time zone 'UTC', 'YYYY-MM-DD'), state "
+            "from dag_run where dag_id = %s and backfill_id = %s order by logical_date",
             DAG_ID,
             backfill_id,
         )
@@ -307,7 +308,7 @@ class AirflowStack:
     def running(self, task_id: str) -> bool:
         return bool(
             self.query(
-                "select 1 from task_instance where dag_id = ? and task_id = ? "
+                "select 1 from task_instance where dag_id = %s and task_id = %s "
                 "and state = 'running'",
                 DAG_ID,
                 task_id,
@@ -332,7 +333,7 @@ class AirflowStack:
             "--max-active-runs",
             str(max_active_runs),
         )
-        return self.query("select max(id) from backfill where dag_id = ?", DAG_ID)[0][0]
+        return self.query("select max(id) from backfill where dag_id = %s", DAG_ID)[0][0]
 
     def wait_backfill(self, backfill_id: int, timeout: float) -> list[tuple[str, str, str]]:
         """Wait until the backfill completed; its runs, each of which must have succeeded."""
@@ -341,7 +342,7 @@ class AirflowStack:
             runs = self.runs(backfill_id)
             failed = [r[0] for r in runs if r[2] == "failed"]
             assert not failed, f"backfill {backfill_id}: runs failed: {failed}\n{self.tails()}"
-            completed = self.query("select completed_at from backfill where id = ?", backfill_id)
+            completed = self.query("select completed_at from backfill where id = %s", backfill_id)
             return runs if completed[0][0] else None
 
         runs = self.wait_for(done, timeout, f"backfill {backfill_id} to complete", every=2)

@@ -1,7 +1,8 @@
-"""The nightly DAG on a real Celery deployment: Redis on 127.0.0.1, the API server, the
-scheduler, the DAG processor and two Celery workers (concurrency 2), driven by
-`airflow backfill create`, compared with LocalExecutor `airflow dags test` runs of the same
-intervals against the same sandbox.
+"""The nightly DAG on a real Celery deployment: Redis and a private PostgreSQL (the metadata
+database and the Celery result backend) on 127.0.0.1, the API server, the scheduler, the DAG
+processor and two Celery workers (concurrency 2), driven by `airflow backfill create`,
+compared with LocalExecutor `airflow dags test` runs of the same intervals against the same
+sandbox.
 
 One stack serves the module (starting it takes ~40 s); the tests run in order: the backfill,
 then its last night again with the scheduler SIGKILLed mid-run. Per-phase wall times are
@@ -22,6 +23,7 @@ from contentpulse.warehouse import connect
 from tests.conftest import CLOCK, END
 from tests.marts import mart_checksums
 from tests.scale.airflow_stack import AirflowStack, dags_test, prepare_home
+from tests.servers import Postgres
 
 pytestmark = [pytest.mark.scale, pytest.mark.airflow]
 
@@ -92,11 +94,17 @@ def cluster(tmp_path_factory):
     with Sandbox(portfolio(), clock=CLOCK) as sandbox:
         reference = Reference(tmp_path_factory.mktemp("local_home"), sandbox)
         try:
-            with AirflowStack(
-                tmp_path_factory.mktemp("celery_home"), sandbox, youtube_pool_slots=CHANNELS
-            ) as stack:
+            with (
+                Postgres() as postgres,
+                AirflowStack(
+                    tmp_path_factory.mktemp("celery_home"),
+                    sandbox,
+                    postgres,
+                    youtube_pool_slots=CHANNELS,
+                ) as stack,
+            ):
                 stack.start_all()
-                times["stack up (migrate, pools, 6 processes, DAG parsed)"] = (
+                times["stack up (PostgreSQL, migrate, pools, 6 processes, DAG parsed)"] = (
                     time.monotonic() - started
                 )
                 yield stack, reference, times

@@ -7,8 +7,6 @@ twice; and a wrong URL, bucket, endpoint or key stops with one clear line, secre
 from __future__ import annotations
 
 import json
-import logging
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from contentpulse.credentials import env_var
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
 from tests.marts import mart_checksums
+from tests.servers import free_port, moto_s3
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)
@@ -60,16 +59,9 @@ def aws_env(tmp_path_factory) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def s3(aws_env) -> Iterator[str]:
     """moto's S3 on a free loopback port, with an empty bucket; yields the endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client(endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+    with moto_s3() as endpoint:
+        client(endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
 
 
 def client(endpoint: str):
@@ -200,12 +192,6 @@ def test_a_rerun_on_the_store_rewrites_nothing_and_loads_nothing_twice(nights):
     assert mart_checksums(cfg.paths.warehouse) == before
     again = pipeline.load(cfg)
     assert (again.rows, again.detail) == (0, "0 landing files")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def store_config(tmp_path: Path, landing: str, store: dict | None) -> Path:
