@@ -6,12 +6,14 @@ Every call goes through `GraphClient.get`, which:
   scrubbed before it is followed or shown);
 - paces itself on the usage Meta reports on every response (`X-App-Usage`,
   `X-Business-Use-Case-Usage`, in percent of the limit): it sleeps `slow_down_s` before a
-  call once usage reaches `slow_down_at`, and stops cleanly (`GraphThrottled`, a QuotaStop)
-  at `stop_at`, before Meta blocks the app for up to an hour;
+  call once usage reaches `slow_down_at`, and a response at `stop_at` stops the run cleanly
+  (`GraphThrottled`, a QuotaStop: no request after it), before Meta blocks the app for up
+  to an hour;
 - retries what is transient (429, 5xx, timeouts, malformed or truncated JSON, Graph codes
   1/2 and `is_transient`) through `connectors.retry`;
-- turns Graph's throttling codes (4, 17, 32, 613, 80002) into `GraphThrottled` (the next
-  run resumes: the landed snapshots are the state), code 190 into a one-line
+- turns Graph's throttling codes (4, 17, 32, 613, 80001, 80002) into `GraphThrottled`, and
+  stops the run's other requests with it (`Throttle.halt`; the next run resumes: the landed
+  snapshots are the state), code 190 into a one-line
   CredentialsError, and every other Graph error into `GraphError` for the caller to judge
   (100 about a metric: drop that metric; 10: not enough viewers, recorded).
 """
@@ -45,7 +47,9 @@ logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 GRAPH_URL = "https://graph.facebook.com"
 GRAPH_CALLS = "graph_calls"  # the per-run budget every Graph call draws on
-THROTTLE_CODES = frozenset({4, 17, 32, 613, 80002})
+# app (4), user (17), Page (32) and hourly (613) limits; Business Use Case limits of Pages
+# (80001) and Instagram (80002)
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
 TRANSIENT_CODES = frozenset({1, 2})  # "unknown error", "service temporarily unavailable"
 TOKEN_CODE = 190
 NOT_ENOUGH_VIEWERS = 10
@@ -157,8 +161,8 @@ class GraphClient:
         what = f"{self.what}: {label}"
 
         def attempt() -> GraphResponse:
-            self._pace(what)
             self.throttle.before_call(GRAPH_CALLS, 1, what)
+            self._pace(what)
             self.calls.record(label, 1)
             try:
                 response = self.session.get(url, params=params, timeout=self.source.timeout_s)
@@ -167,14 +171,25 @@ class GraphClient:
             usage = max_usage_percent(response.headers)
             if usage is not None:
                 self.throttle.usage[self.what] = usage
-            body = self._json(response)
-            if isinstance(body, dict) and isinstance(body.get("error"), dict):
-                self._raise(what, response.status_code, body["error"], response.headers)
-            if response.status_code in RETRY_STATUSES:
-                raise Retry(f"HTTP {response.status_code}", _retry_after(response.headers))
-            if response.status_code != 200 or not isinstance(body, dict):
-                raise SourceError(f"{what}: unexpected HTTP {response.status_code} response")
-            return GraphResponse(body, response.headers.get("Date"))
+            try:
+                body = self._json(response)
+                if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                    self._raise(what, response.status_code, body["error"], response.headers)
+                if response.status_code in RETRY_STATUSES:
+                    raise Retry(f"HTTP {response.status_code}", _retry_after(response.headers))
+                if response.status_code != 200 or not isinstance(body, dict):
+                    raise SourceError(f"{what}: unexpected HTTP {response.status_code} response")
+                return GraphResponse(body, response.headers.get("Date"))
+            finally:
+                # usage at stop_at stops the run's requests, whatever this answer was (a
+                # throttling code in it is the stop already); its data, if any, still counts
+                if usage is not None and usage >= self.source.stop_at:
+                    self.throttle.halt(
+                        GraphThrottled(
+                            f"{what}: Graph API usage at {usage:g}% "
+                            f"(stop_at {self.source.stop_at:g}%); the next run resumes from here"
+                        )
+                    )
 
         try:
             return with_retries(attempt, what, self.policy, on_retry=self._count_retry)
@@ -202,15 +217,11 @@ class GraphClient:
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     def _pace(self, what: str) -> None:
-        """Slow down, or stop cleanly, on the usage Meta reported with the last response."""
+        """Slow down on the usage Meta reported with the last response (usage at `stop_at`
+        has stopped the run's requests already)."""
         usage = self.throttle.usage.get(self.what)
         if usage is None:
             return
-        if usage >= self.source.stop_at:
-            raise GraphThrottled(
-                f"{what}: Graph API usage at {usage:g}% (stop_at {self.source.stop_at:g}%); "
-                "the next run resumes from here"
-            )
         if usage >= self.source.slow_down_at and self.source.slow_down_s:
             log.info(
                 "%s: Graph API usage at %g%%, slowing down %.1f s",
@@ -234,9 +245,11 @@ class GraphClient:
         subcode = _int(error.get("error_subcode"))
         message = one_line(scrub(str(error.get("message", ""))), 300)
         if code in THROTTLE_CODES:
-            raise GraphThrottled(
-                f"{what}: throttled by Meta (Graph error {code}: {message}); "
-                "the next run resumes from here"
+            raise self.throttle.halt(
+                GraphThrottled(
+                    f"{what}: throttled by Meta (Graph error {code}: {message}); "
+                    "the next run resumes from here"
+                )
             )
         if code == TOKEN_CODE:
             raise CredentialsError(

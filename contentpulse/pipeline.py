@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from connectors import connection_fields
 from connectors import connector as platform_connector
@@ -26,6 +27,7 @@ from contentpulse.credentials import get_connection
 from contentpulse.errors import ContentpulseError, CredentialsError
 
 log = logging.getLogger("contentpulse")
+T = TypeVar("T")
 Progress = Callable[[str], None]
 
 
@@ -98,7 +100,9 @@ def extract_source(
 
     Units: each account's metadata, then each (account, window chunk). With `resume`, chunks
     already landed by an earlier run are skipped, so an interrupted backfill picks up where
-    it stopped. A quota stop lets running units finish and starts no new ones.
+    it stopped. The first throttling or quota answer (or a spent budget) stops the run: the
+    throttle every request passes through refuses to send another, so units in flight end
+    at their next request, and no new unit starts.
 
     Connectors may refine this with three optional hooks: `landed_state(root, account_id)`
     reads what earlier runs landed (passed to `extract_items` as `state`), `metric_units(chunk,
@@ -115,7 +119,7 @@ def extract_source(
     throttle = Throttle(connector.budget(source), RateLimiter(source.max_calls_per_second))
     step = StepResult("extract")
     lock = threading.Lock()
-    stop = threading.Event()
+    stop_line: list[int] = []  # where the run's stop is in step.errors, once reported
     todo: dict[str, list[Window]] = {}
     accounts = {a: cfg.account(platform, a) for a in account_ids}
     by_window = getattr(connector, "RESUME_BY_WINDOW", True)
@@ -156,25 +160,42 @@ def extract_source(
             # the connection may serve several accounts: say whose credentials failed
             message = f"{platform} {account_id}: {message}"
         with lock:
+            if isinstance(exc, QuotaStop):
+                throttle.halt(exc)
+                message = str(throttle.stopped or exc)  # as the platform first answered it
             failures.setdefault(account_id, message)
             # a credentials error needs a fix (a rerun alone will not do), any other may pass
             step.exit_code = max(step.exit_code, 2 if isinstance(exc, CredentialsError) else 1)
             if isinstance(exc, QuotaStop):
-                if stop.is_set():
-                    return
-                stop.set()
+                if stop_line:
+                    return  # the stop is reported once
+                stop_line.append(len(step.errors))
             step.errors.append(message)
         log.info("extract: %s", message)  # printed once, as the step's error, by the caller
 
+    def halting(unit: Callable[..., T]) -> Callable[..., T]:
+        """A unit that stops the run's requests the moment it stops (in its own thread: the
+        worker's next unit is refused, not started)."""
+
+        def run(*args):
+            throttle.check(f"{platform} {args[0]}")
+            try:
+                return unit(*args)
+            except QuotaStop as exc:
+                throttle.halt(exc)
+                raise
+
+        return run
+
+    @halting
     def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
-        if stop.is_set():
-            return
         account = accounts[account_id]
         result = connector.extract_metrics(
             account, chunk, uploads, source, _connection(platform, account), run_id, throttle
         )
         land(result)
 
+    @halting
     def items_unit(account_id: str):
         kwargs = {}
         if hasattr(connector, "landed_state"):
@@ -212,13 +233,15 @@ def extract_source(
                 future.result()
             except ContentpulseError as exc:
                 fail(metric_futures[future], exc)
-    _record_runs(store, platform, window, run_id, started_at, spent, failures, stop)
+    _record_runs(
+        store, platform, window, run_id, started_at, spent, failures, throttle.stopped is not None
+    )
     left = units_total - units_done
     step.detail = (
         f"{platform} {len(account_ids)} accounts, {units_done}/{units_total} units {window}"
     )
-    if left and stop.is_set():
-        step.errors[0] += f" ({left} of {units_total} units left for the next run)"
+    if left and stop_line:
+        step.errors[stop_line[0]] += f" ({left} of {units_total} units left for the next run)"
     step.outputs["quota_units"] = str(quota_units)
     step.seconds = time.perf_counter() - started
     log.info(step.line())
@@ -243,7 +266,9 @@ def _connection(account):
     return get_connection(account.conn_id) if account.conn_id else None
 
 
-def _record_runs(store, platform, window, run_id, started_at, spent, failures, stop) -> None:
+def _record_runs(
+    store, platform, window, run_id, started_at, spent, failures, stopped: bool
+) -> None:
     """One run_log record per account (what `contentpulse status` reads). An account with
     nothing to do in this window (a resumed backfill) finished; one whose units a quota stop
     left unread did not."""
@@ -252,7 +277,7 @@ def _record_runs(store, platform, window, run_id, started_at, spent, failures, s
     finished_at = datetime.now(UTC)
     for account_id, (done, total, calls, units) in spent.items():
         error = failures.get(account_id)
-        if error is None and done < total and stop.is_set():
+        if error is None and done < total and stopped:
             error = next(iter(failures.values()), "stopped before all its units ran")
         record = RunRecord(
             run_id, started_at, finished_at, window, error, calls, units, done, total

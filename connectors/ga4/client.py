@@ -286,6 +286,7 @@ class Ga4Client:
         name = f"properties/{self.property_id}/metadata"
 
         def send() -> Metadata:
+            self.throttle.check(f"ga4 {self.property_id}: getMetadata")
             self.calls.record("getMetadata", 0)
             return self._client.get_metadata(name=name, timeout=self.timeout_s, retry=None)
 
@@ -295,9 +296,14 @@ class Ga4Client:
         """One runReport; the property's quota figures update the gauge."""
 
         def send() -> RunReportResponse:
+            what = f"ga4 {self.property_id}: runReport {label}"
+            self.throttle.check(what)
             if self.gauge:
-                self.gauge.before_call(f"ga4 {self.property_id}: runReport {label}")
-            self.throttle.before_call(settings.REQUESTS, 1, f"ga4 {self.property_id}: runReport")
+                try:
+                    self.gauge.before_call(what)
+                except QuotaExhausted as low:
+                    raise self.throttle.halt(low) from None
+            self.throttle.before_call(settings.REQUESTS, 1, what)
             self.calls.record(f"runReport {label}", 0)
             response = self._client.run_report(request=request, timeout=self.timeout_s, retry=None)
             quota = _quota_dict(response)
@@ -317,9 +323,11 @@ class Ga4Client:
             except gexc.TooManyRequests as err:
                 message = _api_message(err)
                 if any(q in message for q in settings.QUOTA_SPENT):
-                    raise QuotaExhausted(
-                        f"{what}: GA4 quota spent ({message.rstrip('.')}); "
-                        "the next run resumes from here"
+                    raise self.throttle.halt(
+                        QuotaExhausted(
+                            f"{what}: GA4 quota spent ({message.rstrip('.')}); "
+                            "the next run resumes from here"
+                        )
                     ) from None
                 if settings.CONCURRENCY_SPENT in message:
                     raise Retry(

@@ -6,7 +6,9 @@ the GA4 Data API v1beta (`/v1beta/properties/...`) from a Ga4Portfolio when give
 and, from a SocialPortfolio when given one, Meta's Graph API (`/graph/...`) and TikTok's
 Display and Business APIs (`/tiktok/...`, `/tiktok-business/...`) as mounted APIs,
 charges quota per call, and injects faults on demand. Admin endpoints under `/_sandbox/` set the clock,
-add faults and report call counts; tests drive them through `Sandbox` directly.
+add faults and report call counts; tests drive them through `Sandbox` directly. Every API
+request is logged in order (`Sandbox.received`: when it arrived, how it was answered), so a
+test can count what a client sent after a given answer (`requests_after`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter
-from dataclasses import asdict
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as daytime
 from email.utils import format_datetime
@@ -55,7 +58,22 @@ lwIDAQAB
 """
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DATA_API_QUOTA = 10_000
+RECEIVED_KEPT = 100_000
 UNIT_COST = {"/youtube/v3/channels": 1, "/youtube/v3/playlistItems": 1, "/youtube/v3/videos": 1}
+
+
+@dataclass
+class Received:
+    """One API request, in the order of the sandbox's log: `arrived` and `answered` are ticks
+    of one counter, so a request whose `arrived` is past another's `answered` was sent after
+    its client could have read that answer. Error bodies are kept (they are short)."""
+
+    path: str
+    arrived: int
+    answered: int = 0
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class MountedApi(Protocol):
@@ -106,6 +124,9 @@ class Sandbox:
 
             self.mount(GraphApi(social)).mount(TikTokApi(social))
         self.calls: Counter[str] = Counter()
+        # every API request, in arrival order (the newest RECEIVED_KEPT: a long-lived sandbox)
+        self.received: deque[Received] = deque(maxlen=RECEIVED_KEPT)
+        self._tick = 0
         self.quota_used: Counter[date] = Counter()
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -159,6 +180,30 @@ class Sandbox:
     def expire_tokens(self) -> None:
         with self._lock:
             self._tokens.clear()
+
+    def arrive(self, path: str) -> Received:
+        with self._lock:
+            self._tick += 1
+            entry = Received(path, self._tick)
+            self.received.append(entry)
+            return entry
+
+    def answer(self, entry: Received, status: int, headers: dict[str, str], body: bytes) -> None:
+        with self._lock:
+            self._tick += 1
+            entry.answered, entry.status, entry.headers = self._tick, status, dict(headers)
+            entry.body = body if status != 200 else b""
+
+    def requests_after(self, is_stop: Callable[[Received], bool]) -> list[Received] | None:
+        """The requests that arrived after the first answer `is_stop` picks (a throttling or
+        quota answer): what a client sent once it could know it should stop. None when no
+        answer was picked."""
+        with self._lock:
+            log = list(self.received)
+        stop = next((r for r in log if r.answered and is_stop(r)), None)
+        if stop is None:
+            return None
+        return [r for r in log if r.arrived > stop.answered]
 
     def charge(self, path: str) -> None:
         cost = UNIT_COST.get(path, 0)
@@ -222,6 +267,8 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._dispatch("POST")
 
+        _entry: Received | None = None  # the API request being answered (None: admin)
+
         def _send(
             self,
             status: int,
@@ -229,6 +276,9 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             content_type: str = "application/json; charset=UTF-8",
             headers: dict[str, str] | None = None,
         ) -> None:
+            if self._entry is not None:
+                sandbox.answer(self._entry, status, headers or {}, body)
+                self._entry = None
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -254,9 +304,11 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if method == "POST" and self.headers.get("X-HTTP-Method-Override", "").upper() == "GET":
                 # google-api-python-client sends URLs over 2,048 characters this way.
                 method, params = "GET", params | parse_qs(body.decode(), keep_blank_values=False)
+            self._entry = None
             try:
                 if path.startswith("/_sandbox/"):
                     return self._admin(method, path, body)
+                self._entry = sandbox.arrive(path)
                 with sandbox._lock:
                     sandbox.calls[path] += 1
                 if sandbox.latency_s:

@@ -7,9 +7,10 @@ it is about to expire, and refreshes it once more when an API says it is invalid
 
 The two APIs report errors differently: the Display API (v2) with an HTTP status and a
 body `error.code` string, the Business API mostly with HTTP 200 and a non-zero body
-`code`. Both are classified the same way: rate limits and server errors are retried
-(a rate limit that persists stops the run cleanly, to resume next time), an invalid
-token is refreshed, a refused scope or anything else is one line naming the account.
+`code`. Both are classified the same way: server errors are retried, a rate limit stops
+the run cleanly at its first answer (no request of the run follows it; the next run
+resumes), an invalid token is refreshed, a refused scope or anything else is one line
+naming the account.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ EXPIRY_MARGIN_S = 300.0
 
 
 class RateLimited(QuotaStop):
-    """TikTok kept answering 'rate limit exceeded' after slowing down: stop, resume next run."""
+    """TikTok answered 'rate limit exceeded': stop the run's requests, resume next run."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,6 @@ class TikTokClient:
     # -- the one way to call -----------------------------------------------------------
     def _call(self, endpoint: str, send, classify) -> Reply:
         what = f"tiktok {self.account_id}: {endpoint}"
-        last = {"kind": ""}
 
         def attempt() -> Reply:
             stale = None
@@ -259,10 +259,8 @@ class TikTokClient:
                 try:
                     response = send(token)
                 except (requests.Timeout, requests.ConnectionError) as err:
-                    last["kind"] = "retry"
                     raise Retry(f"{type(err).__name__} (network)") from None
                 outcome = classify(response.status_code, _json(response))
-                last["kind"] = outcome.kind
                 if outcome.kind == "ok":
                     return Reply(outcome.data or {}, response.headers.get("Date"))
                 if outcome.kind == "token" and not refreshed:
@@ -274,24 +272,24 @@ class TikTokClient:
         try:
             return with_retries(attempt, what, self.policy, on_retry=self._count_retry)
         except GaveUp as gave_up:
-            if last["kind"] == "rate":
-                raise RateLimited(
-                    f"{what}: TikTok's rate limit still exceeded after {gave_up.attempts} "
-                    "attempts; the next run resumes from here"
-                ) from None
             raise SourceError(str(gave_up)) from None
 
-    @staticmethod
-    def _fail(what: str, outcome: Outcome, response: requests.Response) -> Reply:
+    def _rate_limited(self, what: str, detail: str) -> RateLimited:
+        """TikTok's rate limit (per endpoint and minute) answered: the run sends nothing more."""
+        return self.throttle.halt(
+            RateLimited(
+                f"{what}: TikTok's rate limit exceeded ({detail}); the next run resumes from here"
+            )
+        )
+
+    def _fail(self, what: str, outcome: Outcome, response: requests.Response) -> Reply:
         after = response.headers.get("Retry-After")
         try:
             after_s = float(after) if after else None
         except ValueError:
             after_s = None
         if outcome.kind == "rate":
-            raise Retry(
-                outcome.detail, after_s if after_s is not None else settings.RATE_LIMIT_WAIT_S
-            )
+            raise self._rate_limited(what, outcome.detail)
         if outcome.kind == "retry":
             raise Retry(outcome.detail, after_s)
         if outcome.kind == "token":
@@ -323,11 +321,9 @@ class TikTokClient:
             "open_id": self.account_id,
         }
 
-        last = {"status": 0}
-
         def attempt() -> dict[str, Any]:
+            self.throttle.check(what)
             self.calls.record("oauth.token", 0)
-            last["status"] = 0
             try:
                 response = self.session.post(
                     self.token_uri,
@@ -338,9 +334,8 @@ class TikTokClient:
             except (requests.Timeout, requests.ConnectionError) as err:
                 raise Retry(f"{type(err).__name__} (network)") from None
             body = _json(response)
-            last["status"] = response.status_code
             if response.status_code == 429:
-                raise Retry("HTTP 429", settings.RATE_LIMIT_WAIT_S)
+                raise self._rate_limited(what, "HTTP 429")
             if response.status_code >= 500:
                 raise Retry(f"HTTP {response.status_code}")
             if not isinstance(body, dict):
@@ -357,9 +352,4 @@ class TikTokClient:
         try:
             return with_retries(attempt, what, self.policy, on_retry=self._count_retry)
         except GaveUp as gave_up:
-            if last["status"] == 429:
-                raise RateLimited(
-                    f"{what}: TikTok's rate limit still exceeded after {gave_up.attempts} "
-                    "attempts; the next run resumes from here"
-                ) from None
             raise SourceError(str(gave_up)) from None

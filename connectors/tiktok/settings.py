@@ -25,8 +25,6 @@ BUSINESS_GET = "/open_api/v1.3/business/get/"
 
 PAGE_SIZE = 20  # video/list max_count and video/query video_ids: at most 20 each
 CALLS = "calls"  # the per-run budget key (TikTok prices no call; it counts requests)
-# a 429 without Retry-After: TikTok counts requests per minute, so a short wait rarely helps
-RATE_LIMIT_WAIT_S = 15.0
 
 USER_FIELDS = (
     "open_id",

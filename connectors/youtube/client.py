@@ -110,9 +110,11 @@ class YouTubeClient:
                         f"HTTP {status} {reason}".strip(), float(after) if after else None
                     ) from None
                 if status == 403 and reason in {"quotaExceeded", "dailyLimitExceeded"}:
-                    raise QuotaExhausted(
-                        f"{what}: daily quota exhausted (403 {reason}); "
-                        "the next run resumes from here"
+                    raise self.throttle.halt(
+                        QuotaExhausted(
+                            f"{what}: daily quota exhausted (403 {reason}); "
+                            "the next run resumes from here"
+                        )
                     ) from None
                 if status == 401:
                     raise CredentialsError(f"{what}: credentials rejected (HTTP 401)") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors import quota
-from connectors.quota import Budget, QuotaStop, RateLimiter
+from connectors.quota import Budget, QuotaStop, RateLimiter, Stopped, Throttle
 
 
 class FakeClock:
@@ -57,3 +57,27 @@ def test_budget_refuses_the_call_that_would_overspend():
     with pytest.raises(QuotaStop, match=r"videos.list: the run's units budget of 3 units is spent"):
         budget.spend("units", 1, "videos.list")
     assert budget.spent == {"units": 3, "queries": 10_000}
+
+
+def test_a_stop_refuses_every_later_request_and_keeps_the_first_reason():
+    throttle = Throttle(Budget({"units": 2}))
+    throttle.before_call("units", 1, "first")
+    first = QuotaStop("graph: throttled by Meta (Graph error 4)")
+    assert throttle.halt(first) is first
+    throttle.halt(QuotaStop("a later stop"))
+    assert throttle.stopped is first
+    with pytest.raises(Stopped, match=r"^second: not sent, the run stopped: graph: throttled"):
+        throttle.before_call("units", 1, "second")
+    with pytest.raises(Stopped):
+        throttle.check("getMetadata")  # a request that draws on no budget
+    assert throttle.budget.spent == {"units": 1}  # nothing spent on what was not sent
+
+
+def test_a_spent_budget_stops_the_run_for_every_worker():
+    throttle = Throttle(Budget({"units": 1}))
+    throttle.before_call("units", 1, "call")
+    with pytest.raises(QuotaStop, match="budget of 1 units is spent") as spent:
+        throttle.before_call("units", 1, "videos.list")
+    assert throttle.stopped is spent.value
+    with pytest.raises(Stopped):
+        throttle.before_call("other", 0, "reports.query")  # another API of the same run

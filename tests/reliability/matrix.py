@@ -270,6 +270,8 @@ SOURCES = [
         social_truth("tiktok"),
         ("/tiktok/v2/video/query/", 0),
         lambda calls, log: calls["/tiktok/v2/oauth/token/"] > 0,
+        # TikTok's 429 is its rate limit: the run stops at the first one (the next resumes)
+        frozenset({"429", "throttle"}),
     ),
 ]
 
