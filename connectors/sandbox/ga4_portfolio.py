@@ -21,6 +21,9 @@ GA4 quirks the sandbox reproduces, all deterministic:
   `subjectToThresholding` and rows with fewer than `threshold_users` users are withheld.
 - "(other)": a day with more rows than `cardinality_limit` keeps its top rows (by the
   first metric) and folds the rest into one "(other)" row (`dataLossFromOtherRow`).
+- "(not set)" (opt-in, `PropertySpec.not_set_views`): hits GA4 recorded without a page
+  (events sent before a page_view, measurement-protocol hits) come as rows whose pagePath
+  and pageTitle are "(not set)", as on real properties.
 - Sampling is decided per request in `ga4_api.py` (events in the range above a limit).
 """
 
@@ -82,6 +85,7 @@ USER_METRICS = frozenset({"activeUsers", "totalUsers"})
 USERS_ACROSS_PAGES = 0.85
 USERS_ACROSS_DAYS = 0.6
 OTHER = "(other)"
+NOT_SET = "(not set)"
 
 
 def _token(*parts: object) -> int:
@@ -103,6 +107,7 @@ class PropertySpec:
     locales: tuple[str, ...] = ()  # some visits arrive under /<locale>/<path>
     stories: bool = False  # also publishes every story of the linked YouTube portfolio
     cardinality_limit: int = 50_000  # rows a report keeps per day before "(other)"
+    not_set_views: float = 0.0  # typical daily views of "(not set)" rows (0: none)
 
 
 @dataclass
@@ -229,7 +234,20 @@ class Ga4Portfolio:
                     story_id=f"web-{index}-{i}",
                 )
             )
+        if spec.not_set_views:
+            pages.append(self._not_set(index, spec))
         return Property(property_id, spec, pages)
+
+    def _not_set(self, index: int, spec: PropertySpec) -> Page:
+        """The hits GA4 could not tie to a page: pagePath and pageTitle "(not set)", on the
+        property's host, every day (its own random stream: the other pages stay as they were)."""
+        rng = np.random.default_rng([self.seed, index, 5])
+        views = rng.poisson(spec.not_set_views, self.days).astype(np.int64)
+        order, mix = self._traffic(rng, TRAFFIC_WEIGHTS)
+        return Page(
+            NOT_SET, NOT_SET, NOT_SET, NOT_SET, "", None, "", 0, views, ((spec.host, NOT_SET),),
+            np.array([1.0]), order, mix, **self._rates(rng),
+        )  # fmt: skip
 
     def _story_pages(self, index: int, spec: PropertySpec) -> list[Page]:
         """A page for every story of the linked YouTube portfolio, two hours before its

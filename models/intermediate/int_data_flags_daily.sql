@@ -1,7 +1,7 @@
 -- per platform, account and reporting day: what the platform says about its own numbers,
 -- from the requests behind each day's winning extraction (GA4: sampled, subject to
--- thresholding) and from the rows (the share of views in GA4's "(other)" row); one
--- union branch per source that reports such flags
+-- thresholding) and from the rows (the share of views in GA4's "(other)" row and in its
+-- "(not set)" rows); one union branch per source that reports such flags
 with covered as (
     select
         account_id,
@@ -44,7 +44,9 @@ page_other as (
     select
         account_id,
         date,
-        sum(views) filter (where is_other_row) / nullif(sum(views), 0) as other_share
+        sum(views) filter (where is_other_row) / nullif(sum(views), 0) as other_share,
+        coalesce(sum(views) filter (where is_not_set_row), 0)
+        / nullif(sum(views), 0) as not_set_share
     from staging.stg_ga4__page_daily
     group by account_id, date
 ),
@@ -66,7 +68,8 @@ select
     request_flags.is_thresholded,
     greatest(
         coalesce(page_other.other_share, 0), coalesce(traffic_other.other_share, 0)
-    ) as other_row_share
+    ) as other_row_share,
+    coalesce(page_other.not_set_share, 0) as not_set_row_share
 from request_flags
 left join page_other
     on request_flags.account_id = page_other.account_id and request_flags.date = page_other.date

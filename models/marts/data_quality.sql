@@ -102,7 +102,8 @@ select
     -- flags the platform reports about its own numbers (GA4); NULL where it reports none
     flags.is_sampled,
     flags.is_thresholded,
-    flags.other_row_share
+    flags.other_row_share,
+    flags.not_set_row_share
 from days
 left join intermediate.int_coverage as coverage
     on days.platform = coverage.platform and days.account_id = coverage.account_id

@@ -1,7 +1,8 @@
 -- one row per GA4 page (item) and reporting day: the path variants GA4 reports separately
 -- (query strings, trailing slashes, AMP, locale prefixes) summed into their item; a day
 -- is taken whole from the newest extraction whose pages requests covered it, so restated
--- days win and rows GA4 no longer reports for a day (thresholds, "(other)") go with it
+-- days win and rows GA4 no longer reports for a day (thresholds, "(other)") go with it;
+-- GA4's "(other)" and "(not set)" rows stay, flagged
 with covered as (
     -- each extraction's days (requests replaced by shorter windows do not count)
     select distinct
@@ -67,6 +68,7 @@ select
     keyed.engagement_time_s,
     keyed.key_events,
     keyed.item_id = '(other)' as is_other_row,
+    keyed.item_id = '(not set)' as is_not_set_row,
     keyed.extractions,
     keyed.is_restated,
     keyed.extracted_at

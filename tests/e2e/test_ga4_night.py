@@ -156,33 +156,53 @@ def test_a_quota_stop_mid_backfill_resumes_to_the_same_tables(tmp_path, ga4_sand
     assert len(logs) == len({f.parent for f in logs}) == 2  # each chunk landed exactly once
 
 
-def test_data_quality_names_the_sampled_thresholded_and_other_days(tmp_path):
-    youtube, ga4 = ga4_portfolios(days=20, signals=True, cardinality_limit=60)
+def test_data_quality_names_the_sampled_thresholded_other_and_not_set_days(tmp_path):
+    youtube, ga4 = ga4_portfolios(days=20, signals=True, cardinality_limit=60, not_set_views=40.0)
     prop = ga4.properties[0]
     events = ga4.daily_events(prop.property_id, CLOCK)
     busiest = max(events, key=events.get)
+    pages = ga4.report(prop.property_id, PAGES, list(settings.PAGE_METRICS), ga4.start, END, CLOCK)
     other_days = (
-        ga4.report(
-            prop.property_id, PAGES, list(settings.PAGE_METRICS), ga4.start, END, CLOCK
-        ).other_days
+        pages.other_days
         | ga4.report(
             prop.property_id, TRAFFIC, list(settings.TRAFFIC_METRICS), ga4.start, END, CLOCK
         ).other_days
     )
-    assert other_days and busiest
+    # the truth of GA4's "(not set)" rows: their share of each day's page views
+    day_views: dict[date, int] = defaultdict(int)
+    not_set: dict[date, int] = defaultdict(int)
+    for (day, _, path, _), values in pages.rows:
+        when = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        day_views[when] += int(values[0])
+        if path == "(not set)":
+            not_set[when] += int(values[0])
+    assert other_days and busiest and not_set
     with Sandbox(youtube, clock=CLOCK, ga4=ga4) as sandbox:
         sandbox.ga4.sampling_limit_events = events[busiest] - 1  # that day alone is too big
         cfg = ga4_config(tmp_path, sandbox, sampling_event_limit=events[busiest] - 1)
         assert not land_and_build(cfg, ga4.start).errors
     with connect(cfg.paths.warehouse, read_only=True) as con:
         rows = con.sql(
-            "select date, is_sampled, is_thresholded, other_row_share from marts.data_quality "
-            "where platform = 'ga4' order by date"
+            "select date, is_sampled, is_thresholded, other_row_share, not_set_row_share "
+            "from marts.data_quality where platform = 'ga4' order by date"
         ).fetchall()
-    assert [d for d, sampled, _, _ in rows if sampled] == [busiest]
-    assert all(thresholded for _, _, thresholded, _ in rows)  # signals on, users asked for
-    assert {d for d, _, _, share in rows if share > 0} == other_days
-    assert all(0 <= share < 1 for *_, share in rows)
+        flagged = con.sql(
+            "select date, views from staging.stg_ga4__page_daily where is_not_set_row"
+        ).fetchall()
+        not_set_items = con.sql(
+            "select count(*) from marts.posts where item_id = '(not set)'"
+        ).fetchall()[0][0]
+    assert [d for d, sampled, *_ in rows if sampled] == [busiest]
+    assert all(thresholded for _, _, thresholded, *_ in rows)  # signals on, users asked for
+    assert {d for d, _, _, share, _ in rows if share > 0} == other_days
+    assert all(0 <= share < 1 for *_, share, _ in rows)
+    assert dict(flagged) == dict(not_set)  # every "(not set)" row kept and flagged
+    assert not_set_items == 0  # and none is a content item
+    shares = {d: share for d, *_, share in rows}
+    for day, views in not_set.items():
+        if day != busiest:  # the sampled day's total is GA4's estimate, not the truth
+            assert shares[day] == pytest.approx(views / day_views[day]), day
+    assert all(share == 0 for d, share in shares.items() if d not in not_set)
 
 
 def test_a_storys_web_page_and_its_videos_are_one_content_family(tmp_path, ga4_sandbox):
