@@ -12,13 +12,10 @@ import pyarrow as pa
 
 from contentpulse.errors import SourceError
 
-_LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+# the `links` column: URLs in a title, description or caption, with or without a scheme
+from contentpulse.links import find_links as find_links
+
 _HASHTAG = re.compile(r"#(\w+)")
-
-
-def find_links(text: str) -> list[str]:
-    """The URLs in a title, description or caption, in order (the `links` column)."""
-    return _LINK.findall(text or "")
 
 
 def find_hashtags(text: str) -> list[str]:

@@ -13,14 +13,23 @@ The rules (each one a choice; tests pin them):
    row with an empty account_id names the item on any account of that platform.
 2. Links. Two items whose text links (or own url) normalise to the same canonical URL
    (`normalise_url`: utm and every other query parameter, fragments, www/m/amp hosts,
-   /amp and trailing slashes dropped) are the same story (confidence 0.95). A site's home
-   page is no evidence, and neither is a URL found on more than `max_link_items` items:
-   that is a hub (a channel page, a "subscribe" link), not a story.
-3. Titles. Titles are transliterated to ASCII (`normalise_title`), so "Правда о ночном
-   поезде" and "Pravda o nochnom poezde" compare equal, and the letters romanisation
-   schemes disagree on are folded (y/j -> i, kh -> h). Similarity is the IDF-weighted
-   Jaccard of character trigrams (weight ln(1 + titles / titles with the trigram)), so the
-   distinctive words count most. Only items on different accounts or platforms published
+   /amp and trailing slashes dropped) are the same story (confidence 0.95). Links are
+   read with or without a scheme (`contentpulse.links.find_links`); a caption's
+   scheme-less mention of a host that any item links with a scheme (or is the url of)
+   counts whatever its top-level domain. A site's home page is no evidence, and neither
+   is a URL found on more than `max_link_items` items: that is a hub (a channel page, a
+   "subscribe" link), not a story.
+3. Campaign codes. Two items on different accounts that carry the same campaign code (a
+   `#spring24` hashtag, a `utm_campaign=spring-24` link parameter: one normalised form,
+   any script transliterated; letters and digits both, so topics are no code) are the
+   same story (confidence 0.85). A code one account carries on more than
+   `max_code_per_account` items is that account's tracking code, and one on more than
+   `max_link_items` items a campaign of many stories: neither is evidence.
+4. Titles. Titles, without the links in them, are transliterated to ASCII
+   (`normalise_title`), so "Правда о ночном поезде" and "Pravda o nochnom poezde" compare
+   equal, and the letters romanisation schemes disagree on are folded (y/j -> i, kh -> h).
+   Similarity is the IDF-weighted Jaccard of character trigrams (weight ln(1 + titles /
+   titles with the trigram)), so the distinctive words count most. Only items on different accounts or platforms published
    within `window_days` of each other are compared: an account rarely posts the same story
    twice, and when it does its own links say so. Candidates come from an inverted index on
    each title's rarest trigrams (a prefix filter, exact for the review threshold), so the
@@ -31,12 +40,12 @@ The rules (each one a choice; tests pin them):
    is only listed for review, as are linked title pairs under `title_certain`.
    Japanese kanji transliterate with Chinese readings: a Japanese title and its romaji
    version do not match.
-4. Generic titles do not glue families. An item whose title matches more than
+5. Generic titles do not glue families. An item whose title matches more than
    `max_title_matches` others is generic and gets no title evidence at all, and title
    evidence never grows a family past `max_title_family` items (links and the registry may).
 
-Families are formed with union-find, evidence applied in order: registry, links, then
-titles from the most similar down. A member's confidence is the weakest link on its path
+Families are formed with union-find, evidence applied in order: registry, links, campaign
+codes, then titles from the most similar down. A member's confidence is the weakest link on its path
 (in the evidence tree) to the family's anchor: the registry members, or else the earliest
 published member (which itself gets its strongest link); `family_method` is the method of
 that weakest link. family_id is the registry's id, or 'f_' + the first 12 hex digits of
@@ -54,16 +63,15 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
 from anyascii import anyascii
 
 from contentpulse.errors import ConfigError, ContentpulseError
+from contentpulse.links import campaign_codes, find_links, link_host, normalise_url
 
 __all__ = [
     "FAMILY_COLUMNS",
@@ -101,95 +109,13 @@ LINK_COLUMNS = [
     "note",
 ]
 LINK_CONFIDENCE = 0.95
-_METHOD_RANK = {"title": 0, "link": 1, "registry": 2}  # weaker evidence first, for ties
+CAMPAIGN_CONFIDENCE = 0.85
+# weaker evidence first, for ties
+_METHOD_RANK = {"title": 0, "campaign": 1, "link": 2, "registry": 3}
 _AUTO_ID = re.compile(r"^f_[0-9a-f]{12}$")
+_SCHEMED_HOST = re.compile(r"^https?://(?:[^@/?#]*@)?([^/:?#]+)", re.IGNORECASE)
 
 # -- normalisation ----------------------------------------------------------------------
-_URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?", re.S)
-_TRAILING_PUNCTUATION = ".,;:!?"  # sentence punctuation that text extractors keep on URLs
-_YOUTUBE_HOSTS = frozenset({"youtube.com", "youtu.be", "youtube-nocookie.com"})
-_YOUTUBE_ID_PATHS = frozenset({"shorts", "embed", "live", "v"})
-_YOUTUBE_V = re.compile(r"(?:^|[&;])v=([^&;]+)")
-
-
-def normalise_url(
-    url: str, *, drop_prefixes: Sequence[str] = ("amp",), locales: Sequence[str] = ()
-) -> str | None:
-    """The canonical form of a URL for matching, or None when it is not an http(s) URL.
-
-    `https://www.northwind.example/en/stories/x/amp/?utm_source=y#top` becomes
-    `northwind.example/stories/x` (with locales=("en",)): host lower-cased without its
-    scheme, user, port and leading "www.", "m." or `drop_prefixes` labels (while two labels
-    remain); path percent-decoded, without a leading locale segment, /amp segments, a .amp
-    suffix, empty segments and the trailing slash; query and fragment dropped. Path case is
-    kept (ids in paths are case-sensitive). A bare path (`/stories/x/?utm_source=y`, as
-    GA4's pagePath) gives the path alone (`/stories/x`). Scheme-less text is accepted only
-    when it starts with "www." or "//". One exception to dropping the query: a YouTube
-    video's id lives in it, so every form of a YouTube video URL (watch?v=, youtu.be/,
-    /shorts/, /embed/) becomes `youtube.com/watch?v=<id>`.
-    """
-    if not isinstance(url, str):
-        return None
-    text = url.strip().rstrip(_TRAILING_PUNCTUATION)
-    if not text:
-        return None
-    if text.startswith("//"):
-        text = "http:" + text
-    elif text.startswith("/"):
-        return _canonical_path(re.split(r"[?#]", text, maxsplit=1)[0], locales) or "/"
-    elif text[:4].lower() == "www.":
-        text = "http://" + text
-    parts = _URL_PARTS.match(text)
-    if not parts or parts.group(1).lower() not in ("http", "https"):
-        return None
-    host = parts.group(2).rpartition("@")[2].lower()
-    host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host
-    host = host.partition(":")[0] if not host.startswith("[") else host
-    labels = host.rstrip(".").split(".")
-    if not labels[0]:
-        return None
-    droppable = _droppable_labels(tuple(drop_prefixes))
-    while len(labels) > 2 and labels[0] in droppable:
-        labels = labels[1:]
-    host = ".".join(labels)
-    path = parts.group(3)
-    if host in _YOUTUBE_HOSTS:
-        video_id = _youtube_video_id(host, path, parts.group(4) or "")
-        if video_id:
-            return f"youtube.com/watch?v={video_id}"
-    return host + _canonical_path(path, locales)
-
-
-@lru_cache(maxsize=16)
-def _droppable_labels(drop_prefixes: tuple[str, ...]) -> frozenset[str]:
-    return frozenset({"www", "m", *(p.lower().strip(".") for p in drop_prefixes)})
-
-
-def _canonical_path(path: str, locales: Sequence[str]) -> str:
-    segments = [unquote(s) if "%" in s else s for s in path.split("/") if s]
-    if segments and locales:
-        wanted = {loc.casefold().replace("_", "-") for loc in locales}
-        if segments[0].casefold().replace("_", "-") in wanted:
-            segments = segments[1:]
-    if "amp" in path.lower():
-        segments = [s for s in segments if s.casefold() != "amp"]
-        if segments and segments[-1].casefold().endswith(".amp") and len(segments[-1]) > 4:
-            segments[-1] = segments[-1][:-4]
-    return "".join("/" + s for s in segments)
-
-
-def _youtube_video_id(host: str, path: str, query: str) -> str | None:
-    segments = [s for s in path.split("/") if s]
-    if host == "youtu.be":
-        return segments[0] if segments else None
-    if segments == ["watch"]:
-        found = _YOUTUBE_V.search(query)
-        return unquote(found.group(1)) if found else None
-    if len(segments) >= 2 and segments[0] in _YOUTUBE_ID_PATHS:
-        return segments[1]
-    return None
-
-
 _HASHTAG = re.compile(r"#\w+")
 _APOSTROPHES = re.compile(r"['`]")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -209,6 +135,16 @@ def normalise_title(title: str) -> str:
         title = title.translate(_TRANSLITERATION)
     text = _HASHTAG.sub(" ", title.casefold())
     return _NOT_ALNUM.sub(" ", _APOSTROPHES.sub("", text)).strip()
+
+
+def _without_links(title: object) -> object:
+    """A title without the links in it ("northwind.example/x 👈 full story"): a link is
+    link evidence, and two stories' links would make their titles look alike."""
+    if not isinstance(title, str) or "." not in title:
+        return title
+    for link in find_links(title):
+        title = title.replace(link, " ")
+    return title
 
 
 class _Transliteration(dict):
@@ -369,13 +305,15 @@ def content_families(
     max_title_matches: int = 8,
     max_title_family: int = 10,
     max_link_items: int = 20,
+    max_code_per_account: int = 2,
     common_gram_items: int = 25,
     locales: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every item's content family, and the evidence pairs considered (see the module doc).
 
     `items` has platform, account_id, item_id, title, links (list of URLs, may be empty or
-    None), url and published_at (UTC); `registry` is what `load_registry` returns.
+    None), url and published_at (UTC), and may have description (links and campaign codes
+    are read from title and description too); `registry` is what `load_registry` returns.
     Returns (families: one row per item, in the input order, FAMILY_COLUMNS;
     links: one row per evidence pair and method, LINK_COLUMNS). In `links`, status is
     'linked' when the pair joined (or agreed with) one family and 'review' when it did not;
@@ -445,11 +383,20 @@ def content_families(
             )
         evidence.append(verdict)
 
-    link_pairs, hubs = _link_pairs(items, order, max_link_items, locales)
+    texts = _texts(items, order)
+    item_links = _item_links(items, order, texts)
+    link_pairs, hubs = _link_pairs(item_links, max_link_items, locales)
     for a, b, url in link_pairs:
         consider(a, b, "link", LINK_CONFIDENCE, True, f"both link {url}")
 
-    titles = [_romanisation_fold(normalise_title(t)) for t in items["title"].iloc[order].tolist()]
+    code_pairs = _code_pairs(texts, item_links, keys, max_link_items, max_code_per_account)
+    for a, b, code in code_pairs:
+        consider(a, b, "campaign", CAMPAIGN_CONFIDENCE, True, f"both carry campaign code {code}")
+
+    titles = [
+        _romanisation_fold(normalise_title(_without_links(t)))
+        for t in items["title"].iloc[order].tolist()
+    ]
     account_codes: dict[tuple[str, str], int] = {}
     accounts = np.array([account_codes.setdefault(k[:2], len(account_codes)) for k in keys])
     ta, tb, sim, generic = _title_pairs(
@@ -485,12 +432,14 @@ def content_families(
     links = _links_frame(evidence, keys)
     log.info(
         "identity: %d items -> %d families (%s); %d link pairs (%d hub URLs ignored), "
-        "%d title pairs (%d generic titles ignored), %d to review; %.2f s",
+        "%d campaign-code pairs, %d title pairs (%d generic titles ignored), %d to review; "
+        "%.2f s",
         n,
         families["family_id"].nunique(),
         ", ".join(f"{m} {c}" for m, c in families["family_method"].value_counts().items()),
         len(link_pairs),
         hubs,
+        len(code_pairs),
         len(ta),
         generic,
         int(links["to_review"].sum()),
@@ -535,19 +484,50 @@ def _apply_registry(
     return registered
 
 
-def _link_pairs(
-    items: pd.DataFrame, order: list[int], max_link_items: int, locales: Sequence[str]
-) -> tuple[list[tuple[int, int, str]], int]:
-    """Pairs of items (canonical indices) that share a canonical story URL, and hub count."""
-    by_url: dict[str, set[int]] = defaultdict(set)
-    for i, (links, own) in enumerate(
-        zip(items["links"].iloc[order].tolist(), items["url"].iloc[order].tolist(), strict=True)
+def _texts(items: pd.DataFrame, order: list[int]) -> list[str]:
+    """Each item's title and description (canonical order), where links and codes are read."""
+    titles = items["title"].iloc[order].tolist()
+    if "description" not in items.columns:
+        return [t if isinstance(t, str) else "" for t in titles]
+    descriptions = items["description"].iloc[order].tolist()
+    return [
+        "\n".join(t for t in (title, text) if isinstance(t, str))
+        for title, text in zip(titles, descriptions, strict=True)
+    ]
+
+
+def _item_links(items: pd.DataFrame, order: list[int], texts: list[str]) -> list[list[str]]:
+    """Each item's URLs (canonical order): its own url, its links column, and the links in
+    its title and description, where a scheme-less mention of any host that the items link
+    with a scheme (or are at) counts whatever its top-level domain."""
+    given: list[list[str]] = []
+    for links, own in zip(
+        items["links"].iloc[order].tolist(), items["url"].iloc[order].tolist(), strict=True
     ):
         urls = [own] if isinstance(own, str) else []
         if isinstance(links, str):
             urls.append(links)
         elif isinstance(links, list | tuple | np.ndarray):
             urls.extend(u for u in links if isinstance(u, str))
+        given.append(urls)
+    hosts = {
+        link_host(found.group(1))
+        for urls in given
+        for url in urls
+        if (found := _SCHEMED_HOST.match(url))
+    }
+    return [
+        list(dict.fromkeys([*urls, *find_links(text, hosts)]))
+        for urls, text in zip(given, texts, strict=True)
+    ]
+
+
+def _link_pairs(
+    item_links: list[list[str]], max_link_items: int, locales: Sequence[str]
+) -> tuple[list[tuple[int, int, str]], int]:
+    """Pairs of items (canonical indices) that share a canonical story URL, and hub count."""
+    by_url: dict[str, set[int]] = defaultdict(set)
+    for i, urls in enumerate(item_links):
         for url in urls:
             canonical = normalise_url(url, locales=locales)
             if canonical and "/" in canonical:  # a site's home page is not a story
@@ -563,6 +543,34 @@ def _link_pairs(
             for b in members[x + 1 :]:
                 pairs.setdefault((a, b), url)
     return [(a, b, url) for (a, b), url in sorted(pairs.items())], hubs
+
+
+def _code_pairs(
+    texts: list[str],
+    item_links: list[list[str]],
+    keys: list[tuple[str, str, str]],
+    max_items: int,
+    max_per_account: int,
+) -> list[tuple[int, int, str]]:
+    """Pairs of items (canonical indices) on different accounts that carry the same
+    campaign code; codes an account uses on many items, or many items carry, are left out."""
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for i, (text, urls) in enumerate(zip(texts, item_links, strict=True)):
+        for code in campaign_codes(text, urls):
+            by_code[code].append(i)
+    pairs: dict[tuple[int, int], str] = {}
+    for code in sorted(by_code):
+        members = by_code[code]
+        per_account: dict[tuple[str, str], int] = defaultdict(int)
+        for i in members:
+            per_account[keys[i][:2]] += 1
+        if len(members) > max_items or max(per_account.values()) > max_per_account:
+            continue
+        for x, a in enumerate(members):
+            for b in members[x + 1 :]:
+                if keys[a][:2] != keys[b][:2]:
+                    pairs.setdefault((a, b), code)
+    return [(a, b, code) for (a, b), code in sorted(pairs.items())]
 
 
 # Titles are ASCII after normalisation: 37 symbols, so a trigram is an int below 37**3.
@@ -722,7 +730,7 @@ def _resolve(
         for i in group:
             family_id[i] = fid
         # The weakest link on each member's path to the anchors (the tree is a forest).
-        path: dict[int, tuple[float, int]] = {i: (math.inf, 3) for i in anchors}
+        path: dict[int, tuple[float, int]] = {i: (math.inf, len(_METHOD_RANK)) for i in anchors}
         stack = list(anchors)
         while stack:
             node = stack.pop()

@@ -10,7 +10,7 @@ limit/offset until rowCount. A response GA4 still sampled is replaced by two req
 over the halves of its window (a single day's stays, flagged). Every request lands a row
 in report_requests with GA4's sampling, thresholding and "(other)" flags and the tokens it
 cost; extract_log marks the chunk done. `pagePath` is normalised to the page's item_id
-(`transforms.identity.normalise_url`: host + path without query, trailing slash, AMP and
+(`contentpulse.links.normalise_url`: host + path without query, trailing slash, AMP and
 the configured locale prefixes), the key the models and content identity use.
 """
 
@@ -43,7 +43,7 @@ from connectors.streams import ExtractResult, Window
 from contentpulse.config import Account, GA4Source, PagePaths
 from contentpulse.credentials import Connection
 from contentpulse.errors import ConfigError, SourceError
-from transforms.identity import normalise_url
+from contentpulse.links import normalise_url
 
 __all__ = [
     "Plan",

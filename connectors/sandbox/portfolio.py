@@ -352,6 +352,11 @@ class Portfolio:
         """Ground truth of content identity: video_id -> story id."""
         return {v.video_id: v.story_id for c in self.channels for v in c.videos}
 
+    @cached_property
+    def stories_by_id(self) -> dict[str, Story]:
+        """Every story the portfolio tells (its URL, topic, subject), by story id."""
+        return {plan.story.story_id: plan.story for plan in self._plans.values()}
+
     # -- generation -------------------------------------------------------------------
     def _offsets(self, index: int, spec: ChannelSpec) -> np.ndarray:
         """Publish times of a channel's videos, in seconds after the start (sorted)."""

@@ -11,6 +11,12 @@ listed and their insights served only on the day after they went up.
 About a quarter of the posts repurpose a story of a YouTube portfolio when given one
 (same story id, the story's title in the caption and, where the platform allows links,
 its URL), so content identity has cross-platform families to find.
+
+With `real_captions` (opt-in: the demo's captions stay as they were), a repurposed post's
+caption is written the way real accounts write them (`real_caption`): the story's link
+without a scheme, on its `www.`, `m.` or `amp.` host, after "link in bio" arrows or a
+lead-in in another script, and the story's campaign code as a hashtag (`#nw2057`) or, on
+Facebook, as the link's `utm_campaign` (`nw-2057`). `campaign_code` is its truth.
 """
 
 from __future__ import annotations
@@ -117,6 +123,7 @@ class SocialPortfolio:
         end: date,
         seed: int = 11,
         youtube: Portfolio | None = None,
+        real_captions: bool = False,
     ) -> None:
         if end < start:
             raise ValueError("portfolio end is before its start")
@@ -131,6 +138,7 @@ class SocialPortfolio:
         self.tiktok_account_lag_days = TIKTOK_ACCOUNT_LAG_DAYS
         self._day_sums: dict[str, tuple[date, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()  # the sandbox's server threads share the portfolio
+        self.real_captions = real_captions
 
     @classmethod
     def demo(cls, youtube: Portfolio, posts: int = 150) -> SocialPortfolio:
@@ -335,6 +343,8 @@ class SocialPortfolio:
             link = source.description.split("Full story: ", 1)[-1].split("\n", 1)[0]
             caption = f"{title}\nFull story: {link}" if platform == "facebook" else title
             topic = next((t for t in TOPICS if t in title.lower()), topic)
+            if self.real_captions:
+                caption = self.real_caption(platform, source.story_id, title, ai, pi)
         else:
             story_id = f"social-{platform}-{ai}-{pi}"
             hostile = pi < len(HOSTILE_TITLES) and ai == 0
@@ -376,6 +386,41 @@ class SocialPortfolio:
             children,
             spec.timezone,
         )
+
+    # -- captions as real accounts write them (opt-in) -----------------------------------
+    @staticmethod
+    def campaign_code(story_id: str) -> str:
+        """A story's campaign code, letters and digits as campaign codes are: `nw2057` for
+        story 2-57 (on Facebook's links written `nw-2057`)."""
+        _, ci, vi = story_id.split("-")
+        return f"nw{int(ci)}{int(vi):03d}"
+
+    def real_caption(self, platform: str, story_id: str, title: str, ai: int, pi: int) -> str:
+        """A repurposed post's caption with the story's link written without a scheme (any of
+        the site's hosts) and its campaign code, in one of the shapes captions take."""
+        assert self.youtube is not None
+        story = self.youtube.stories_by_id[story_id]
+        rng = np.random.default_rng([self.seed, ai, pi, 7])  # its own stream: metrics stay
+        path = story.url.split("://", 1)[1].split("/", 1)[1]
+        host = ("northwind.example", "www.northwind.example", "m.northwind.example")[
+            int(rng.integers(0, 3))
+        ]
+        link = f"{host}/{path}"
+        if rng.random() < 0.25:
+            link = f"amp.northwind.example/{path}/amp/"
+        code = self.campaign_code(story_id)
+        if platform == "facebook":
+            hyphenated = f"{code[:2]}-{code[2:]}"
+            return f"{title}\nFull story: {link}?utm_source=facebook&utm_campaign={hyphenated}"
+        shape = int(rng.integers(0, 4))
+        if shape == 0:
+            return f"{title}\nFull story: {link}"
+        if shape == 1:
+            return f"{title}\n🔗 link in bio 👉{link}"
+        if shape == 2:
+            lead = ("Полная история", "全文はこちら→", "القصة الكاملة:")[int(rng.integers(0, 3))]
+            return f"{title}\n{lead} {link} #{code}"
+        return f"{title} #{code}"
 
     @staticmethod
     def _daily(

@@ -20,6 +20,7 @@ select
     case
         when bool_or(family_method = 'registry') then 'registry'
         when bool_or(family_method = 'title') then 'title'
+        when bool_or(family_method = 'campaign') then 'campaign'
         when bool_or(family_method = 'link') then 'link'
         else 'single'
     end as linked_by

@@ -17,6 +17,7 @@ import pytest
 
 from connectors.sandbox import Portfolio
 from contentpulse.errors import ConfigError, ContentpulseError
+from contentpulse.links import campaign_codes, find_links, normalise_code
 from tests.conftest import END
 from transforms.identity import (
     FAMILY_COLUMNS,
@@ -40,13 +41,14 @@ def item(
     links: list[str] | None = None,
     days: float = 0,
     url: str | None = None,
+    description: str = "",
 ) -> dict:
     return {
         "platform": platform,
         "account_id": account,
         "item_id": item_id,
         "title": title,
-        "description": "",
+        "description": description,
         "links": links,
         "url": url or f"https://www.youtube.com/watch?v={item_id}",
         "published_at": T0 + timedelta(days=days),
@@ -113,10 +115,75 @@ def test_normalise_url_keeps_what_identifies_the_page(url, expected):
 
 @pytest.mark.parametrize(
     "url", ["mailto:news@northwind.example", "ftp://northwind.example/x", "javascript:alert(1)",
-            "stories/x", "", "   ", None]
+            "stories/x", "", "   ", None, "report.pdf", "e.g.", "like.it"]
 )  # fmt: skip
 def test_normalise_url_is_none_for_what_is_not_http(url):
     assert normalise_url(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("northwind.example/news/city-budget?utm_campaign=spring-24", "northwind.example/news/city-budget"),
+        ("m.northwind.example/news/city-budget/", "northwind.example/news/city-budget"),
+        ("amp.northwind.example/news/city-budget/amp/", "northwind.example/news/city-budget"),
+        ("youtu.be/dQw4w9WgXcQ", "youtube.com/watch?v=dQw4w9WgXcQ"),
+    ],
+)  # fmt: skip
+def test_a_link_written_without_a_scheme_normalises_like_the_full_url(url, expected):
+    assert normalise_url(url) == expected
+
+
+# -- finding links and campaign codes in captions --------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("full story: northwind.example/news/city-budget", ["northwind.example/news/city-budget"]),
+        ("Read it at www.northwind.example/news/x.", ["www.northwind.example/news/x"]),
+        ("📱 m.northwind.example/news/x", ["m.northwind.example/news/x"]),
+        ("⚡ amp.northwind.example/news/x/amp/", ["amp.northwind.example/news/x/amp/"]),
+        ("🔗 link in bio 👉northwind.example/news/x", ["northwind.example/news/x"]),
+        ("(see northwind.example/news/x), then subscribe", ["northwind.example/news/x"]),
+        ("Полная история: northwind.example/news/x", ["northwind.example/news/x"]),
+        ("全文はこちら→northwind.example/news/x（プロフィールのリンク）", ["northwind.example/news/x"]),
+        ("القصة الكاملة: northwind.example/news/x", ["northwind.example/news/x"]),
+        ("पूरी कहानी: www.northwind.example/news/x।", ["www.northwind.example/news/x"]),
+        ("https://northwind.example/a and northwind.example/b", ["https://northwind.example/a", "northwind.example/b"]),
+        ("clip: youtu.be/dQw4w9WgXcQ, more at bit.ly/3abc", ["youtu.be/dQw4w9WgXcQ", "bit.ly/3abc"]),
+        ("bbc.co.uk/news/x", ["bbc.co.uk/news/x"]),
+        ("northwind.com", ["northwind.com"]),
+    ],
+)  # fmt: skip
+def test_links_are_found_with_or_without_a_scheme_in_any_script(text, expected):
+    assert find_links(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["e.g. the city budget", "i.e. twice", "U.S. news", "v2.0 is out", "3.5 million views",
+     "report.pdf attached", "see README.md", "run setup.py", "photos.zip", "Node.js tips",
+     "hello.world", "like.it", "Mr.Smith", "St.Petersburg", "at 10.30am", "etc.",
+     "news@northwind.example", "contact.us"]
+)  # fmt: skip
+def test_ordinary_text_and_file_names_are_no_links(text):
+    assert find_links(text) == []
+
+
+def test_a_known_host_counts_whatever_its_top_level_domain():
+    assert find_links("full story: nordwind.berlin/news/x") == []  # .berlin: not on the list
+    assert find_links("full story: nordwind.berlin/news/x", hosts=["www.nordwind.berlin"]) == [
+        "nordwind.berlin/news/x"
+    ]
+
+
+def test_campaign_codes_come_from_hashtags_and_utm_campaign_in_one_form():
+    links = [
+        "https://northwind.example/x?utm_source=fb&utm_campaign=Spring-24#frag99",
+        "northwind.example/y?utm_campaign=c0",  # a channel's tracking code: too short
+    ]
+    text = "春の特集#spring24 🌸 #Весна25 #shorts #news #2026 https://northwind.example/z#top10"
+    assert campaign_codes(text, links) == ["spring24", "vesna25"]
+    assert normalise_code("SPRING_24") == normalise_code("#spring-24") == "spring24"
 
 
 def test_normalise_title_transliterates_and_drops_hashtags_and_punctuation():
@@ -173,6 +240,111 @@ def test_a_link_shared_by_a_whole_channel_is_a_hub_not_a_story():
     items = pd.DataFrame([item(f"v{i}", f"Story {i}", links=[hub], days=i) for i in range(25)])
     families, links = content_families(items)
     assert families.family_id.nunique() == 25 and links.empty
+
+
+def test_a_reel_whose_caption_names_the_story_without_a_scheme_joins_its_page_and_video():
+    story = "https://northwind.example/news/city-budget"
+    items = pd.DataFrame(
+        [
+            item("v1", "How we fixed the city budget", links=[f"{story}?utm_source=youtube"]),
+            item("page", "The city budget | Northwind", platform="ga4", account="prop",
+                 url=story, days=-0.1),
+            item("reel", "Бюджет города за 60 секунд", platform="instagram", account="ig",
+                 url="https://www.instagram.com/reel/abc/", days=1,
+                 description="Бюджет города за 60 секунд\n🔗 ссылка в профиле → m.northwind.example/news/city-budget/"),
+            item("tt", "予算の話", platform="tiktok", account="tt", days=2,
+                 url="https://www.tiktok.com/@n/video/1",
+                 description="予算の話 全文→amp.northwind.example/news/city-budget/amp/"),
+        ]
+    )  # fmt: skip
+    families, links = content_families(items)
+    assert families.family_id.nunique() == 1
+    assert set(families.family_method) == {"link"}
+    assert set(links.method) == {"link"} and (links.status == "linked").all()
+
+
+def test_a_scheme_less_mention_of_a_linked_host_counts_whatever_its_domain():
+    story = "https://nordwind.berlin/news/x"  # .berlin: a host known from this link only
+    items = pd.DataFrame(
+        [
+            item("v1", "Story one", links=[story]),
+            item("reel", "Другая подпись", platform="instagram", account="ig", days=1,
+                 url="https://www.instagram.com/reel/abc/",
+                 description="full story: www.nordwind.berlin/news/x"),
+        ]
+    )  # fmt: skip
+    families, _ = content_families(items)
+    assert families.family_id.nunique() == 1
+    assert set(families.family_method) == {"link"}
+
+
+# -- campaign-code evidence -------------------------------------------------------------------
+def test_a_hashtag_and_a_utm_campaign_naming_one_code_are_one_family_across_scripts():
+    items = pd.DataFrame(
+        [
+            item("fb", "Spring sale starts", platform="facebook", account="page",
+                 links=["https://northwind.example/sale?utm_source=fb&utm_campaign=spring-24"]),
+            item("reel", "Весенняя распродажа", platform="instagram", account="ig", days=1,
+                 url="https://www.instagram.com/reel/abc/",
+                 description="Весенняя распродажа 🌸 #Spring24"),
+            item("tt", "春のセール", platform="tiktok", account="tt", days=2,
+                 url="https://www.tiktok.com/@n/video/1", description="春のセール#spring_24"),
+            item("other", "Autumn menu", platform="instagram", account="ig2", days=3,
+                 url="https://www.instagram.com/p/xyz/", description="Autumn menu #autumn24"),
+        ]
+    )  # fmt: skip
+    families, links = content_families(items)
+    family = family_of(families)
+    assert family["fb"] == family["reel"] == family["tt"] != family["other"]
+    got = families.set_index("item_id")
+    assert list(got.loc[["fb", "reel", "tt"], "family_method"]) == ["campaign"] * 3
+    assert list(got.loc[["fb", "reel", "tt"], "family_confidence"]) == [0.85] * 3
+    campaign = links[links.method == "campaign"]
+    assert len(campaign) == 3 and (campaign.status == "linked").all()
+    assert sorted(campaign.note) == [
+        "already in one family",  # the third pair: the first two joined all three
+        "both carry campaign code spring24",
+        "both carry campaign code spring24",
+    ]
+    assert not campaign.to_review.any()
+
+
+def test_a_link_outranks_a_campaign_code_as_a_familys_evidence():
+    story = "https://northwind.example/news/x"
+    items = pd.DataFrame(
+        [
+            item("v1", "One", links=[f"{story}?utm_campaign=nw2026"]),
+            item("v2", "Two", account="acct-b", days=1, links=[f"{story}/?utm_campaign=nw2026"]),
+        ]
+    )
+    families, links = content_families(items)
+    assert set(families.family_method) == {"link"}
+    assert set(zip(links.method, links.note, strict=True)) == {
+        ("link", "both link northwind.example/news/x"),
+        ("campaign", "already in one family"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("descriptions", "why"),
+    [
+        (["#spring24", "#spring24", "#spring24", "#spring24"], "one account's tracking code"),
+        (["#electricbuses", "#electricbuses"], "a topic: no digit"),
+        (["#2026", "#2026"], "a year: no letter"),
+    ],
+)
+def test_codes_that_name_no_single_story_are_no_evidence(descriptions, why):
+    accounts = ["a", "a", "a", "b"] if len(descriptions) == 4 else ["a", "b"]
+    items = pd.DataFrame(
+        [
+            item(f"i{n}", f"Unrelated title {n * 7919}", platform="instagram", account=acct,
+                 days=n, description=text)
+            for n, (acct, text) in enumerate(zip(accounts, descriptions, strict=True))
+        ]
+    )  # fmt: skip
+    families, links = content_families(items)
+    assert families.family_id.nunique() == len(items), why
+    assert (links.method != "campaign").all() if not links.empty else True
 
 
 # -- title evidence -------------------------------------------------------------------------
