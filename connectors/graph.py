@@ -54,6 +54,7 @@ TRANSIENT_CODES = frozenset({1, 2})  # "unknown error", "service temporarily una
 TOKEN_CODE = 190
 NOT_ENOUGH_VIEWERS = 10
 INVALID_PARAMETER = 100
+OBJECT_GONE = 33  # error 100's subcode: the object does not exist (deleted since listed)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 sleep = time.sleep  # module-level, so tests can count the slow-downs without waiting
 _TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"']+")
@@ -320,7 +321,8 @@ def metric(
 @dataclass(frozen=True)
 class Issue:
     """A metric missing for one object: code 'retired', 'unsupported', '100' (refused by
-    the API) or '10' (not enough viewers)."""
+    the API) or '10' (not enough viewers); or the object itself gone: code 'gone', metric
+    '*' (error 100, subcode 33: deleted since it was listed)."""
 
     metric: str
     code: str
@@ -401,7 +403,8 @@ def read_insights(
 ) -> tuple[dict[str, int | None], list[Issue]]:
     """One object's lifetime insights. A metric the API refuses (error 100) is dropped alone
     and the call repeated without it; error 10 (not enough viewers) is recorded for every
-    metric asked. Empty `data` or `values` stay None, never 0."""
+    metric asked; an object that no longer exists (error 100, subcode 33) is one 'gone'
+    issue. Empty `data` or `values` stay None, never 0."""
     values: dict[str, int | None] = {}
     issues: list[Issue] = []
     asked = list(metrics)
@@ -415,7 +418,9 @@ def read_insights(
                 return values, issues + [Issue(m, "10", err.message) for m in asked]
             if err.code != INVALID_PARAMETER:
                 raise
-            if "metric" not in err.message.lower():  # about the object (deleted...), not a metric
+            if err.subcode == OBJECT_GONE:  # deleted since the listing: a tombstone
+                return values, [*issues, Issue("*", "gone", err.message)]
+            if "metric" not in err.message.lower():  # about the object, not a metric
                 return values, issues + [Issue(m, "100", err.message) for m in asked]
             refused = batch[0] if len(batch) == 1 else refused_metric(err.message, batch)
             if refused is None:
@@ -476,6 +481,9 @@ def read_snapshots(
         values, refused = (
             read_insights(client, post.item_id, metrics, label) if metrics else ({}, [])
         )
+        gone = any(issue.code == "gone" for issue in refused)
+        if gone:
+            log.info("%s: post %s is gone (deleted since it was listed)", client.what, post.item_id)
         unknown = sorted(set(values) - set(columns))
         if unknown:
             log.warning("%s: metrics %s have no landing column; not landed", client.what, unknown)
@@ -484,7 +492,8 @@ def read_snapshots(
         row.update({c: None for c in columns})
         row.update({k: v for k, v in post.counters.items() if k in columns})
         row.update({k: v for k, v in values.items() if k in columns})
-        rows.append(row)
+        if not gone:  # a gone post lands its tombstone (an issue), no snapshot of NULLs
+            rows.append(row)
         for issue in issues + refused:
             issue_rows.append(
                 {

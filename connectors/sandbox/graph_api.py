@@ -258,6 +258,9 @@ class GraphApi:
         self.min_viewers = min_viewers  # lifetime reach below this: error 10
         self.throttle_after: int | None = None  # calls after which every call gets error 613
         self.empty_insights: set[str] = set()  # posts whose insights come back empty
+        # posts deleted between the listing and their insights call: listed, then refused
+        # with error 100 subcode 33 (a deletion in the middle of a run)
+        self.deleted_after_listing: set[str] = set()
         self.tokens = _tokens()
         self.calls = 0
         self.requests: list[str] = []  # path?query of every request (tests read the paging)
@@ -467,7 +470,7 @@ class GraphApi:
             if edge is None:
                 return {"id": object_id, "media_type": "IMAGE"}
         post = self.portfolio.posts_by_id.get(object_id)
-        if post is None or not _visible(post, clock):
+        if post is None or not _visible(post, clock) or self._deleted(post, clock):
             raise GraphFailure(
                 400,
                 100,
@@ -482,6 +485,10 @@ class GraphApi:
             render = self._ig_media if post.platform == "instagram" else self._fb_post
             return render(post, fields, clock)
         raise _bad_param(f"(#100) Tried accessing nonexisting field ({edge})")
+
+    def _deleted(self, post: SocialPost, clock: date) -> bool:
+        """Deleted by the clock, or in the middle of this run (after it was listed)."""
+        return self.portfolio.is_gone(post, clock) or post.post_id in self.deleted_after_listing
 
     def _account_node(
         self, account: SocialAccount, query: dict[str, str], clock: date

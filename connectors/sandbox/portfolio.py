@@ -14,6 +14,14 @@ Russian. `Portfolio.families()` is the ground truth for content identity.
 The sandbox has a clock. Analytics data for day X is served from clock X + lag on; the
 newest `provisional_days` served days are under-counted and restated upward when the
 clock moves on, as YouTube does while it finalises a day.
+
+On request (`streams`, `gone`: off by default, so the demo's numbers stay) a channel also
+has the videos real channels have (`stream_state`, `gone_on`): live streams (on air the
+day after they start: `liveBroadcastContent: live`, duration `P0D`; later a recording with
+its length and `liveStreamingDetails`), scheduled streams listed three days before they
+air (`upcoming`, `P0D`), and videos that go private or are deleted a week after they went
+up (a private one stays listed with `status.privacyStatus: private`; a deleted one is no
+longer listed nor returned by videos.list; Analytics keeps both's days).
 """
 
 from __future__ import annotations
@@ -277,6 +285,10 @@ class Video:
     # age in days -> extra views that day from an outside link (EXT_URL): an older video
     # resurfacing, the anomaly the models must find and attribute
     resurfacing: dict[int, int] = field(default_factory=dict)
+    # the shapes a portfolio serves on request (Portfolio streams / gone)
+    stream: str | None = None  # "live" (aired as a live stream) or "scheduled" (listed first)
+    gone: str | None = None  # "private" or "deleted", from gone_on
+    gone_on: date | None = None
 
     @property
     def publish_date(self) -> date:
@@ -320,6 +332,8 @@ class Portfolio:
         start: date,
         end: date,
         seed: int = 7,
+        streams: bool = False,
+        gone: bool = False,
     ) -> None:
         if end < start:
             raise ValueError("portfolio end is before its start")
@@ -327,6 +341,8 @@ class Portfolio:
         self.start = start
         self.end = end
         self.seed = seed
+        self.streams = streams  # live and scheduled streams among the videos
+        self.gone = gone  # videos that go private or are deleted
 
     @classmethod
     def demo(cls, end: date, days: int = 150, videos_per_channel: int = 120) -> Portfolio:
@@ -458,7 +474,7 @@ class Portfolio:
         weights = np.array([3, 4, 3, 1, 6 if is_short else 0.2, 1, 1, 1, 1], dtype=float)
         mix = np.random.default_rng([self.seed, ci, vi, 2]).dirichlet(weights * 2)
         resurfacing = self._resurface(np.random.default_rng([self.seed, ci, vi, 3]), daily)
-        return Video(
+        video = Video(
             video_id,
             channel_id,
             title,
@@ -472,6 +488,51 @@ class Portfolio:
             plan.story.story_id,
             resurfacing,
         )
+        self._real_world_shape(video, ci, vi)
+        return video
+
+    # -- the real-world shapes (opt-in) ----------------------------------------------------
+    STREAM_EVERY, GONE_EVERY = 7, 9  # every 7th video a stream, every 9th one goes
+    SCHEDULED_DAYS = 3  # a scheduled stream is listed this many days before it airs
+    GONE_AFTER_DAYS = 7
+
+    def _real_world_shape(self, video: Video, ci: int, vi: int) -> None:
+        """Which of the channel's videos are streams, and which go private or are deleted
+        (by index, no random draw: the other videos stay as they were)."""
+        if self.streams and not video.is_short and vi % self.STREAM_EVERY == 3:
+            video.stream = "scheduled" if vi % (2 * self.STREAM_EVERY) == 3 else "live"
+        if self.gone and video.stream is None and vi % self.GONE_EVERY == 4:
+            video.gone = "private" if ci % 2 else "deleted"
+            video.gone_on = video.publish_date + timedelta(days=self.GONE_AFTER_DAYS)
+
+    def stream_state(self, video: Video, clock: date) -> str:
+        """liveBroadcastContent at the clock: upcoming before a stream airs, live the day
+        after it started (its viewers still on), none otherwise."""
+        if video.stream is None:
+            return "none"
+        age = (clock - video.publish_date).days
+        if age <= 0:
+            return "upcoming"
+        return "live" if age == 1 else "none"
+
+    def listed(self, video: Video, clock: date) -> bool:
+        """In the channel's uploads and videos.list at the clock: published (or a scheduled
+        stream within its listing days), and not deleted."""
+        if video.gone == "deleted" and video.gone_on is not None and clock > video.gone_on:
+            return False
+        lead = self.SCHEDULED_DAYS if video.stream == "scheduled" else 0
+        return (video.publish_date - clock).days < lead
+
+    def is_private(self, video: Video, clock: date) -> bool:
+        return video.gone == "private" and video.gone_on is not None and clock > video.gone_on
+
+    def tombstones(self, clock: date) -> dict[str, str]:
+        """Ground truth of gone videos at the clock: video_id -> private | deleted."""
+        return {
+            v.video_id: v.gone
+            for v in self.videos_by_id.values()
+            if v.gone and v.gone_on is not None and clock > v.gone_on and v.publish_date < clock
+        }
 
     @staticmethod
     def _resurface(rng: np.random.Generator, daily: dict[str, np.ndarray]) -> dict[int, int]:

@@ -17,6 +17,10 @@ caption is written the way real accounts write them (`real_caption`): the story'
 without a scheme, on its `www.`, `m.` or `amp.` host, after "link in bio" arrows or a
 lead-in in another script, and the story's campaign code as a hashtag (`#nw2057`) or, on
 Facebook, as the link's `utm_campaign` (`nw-2057`). `campaign_code` is its truth.
+
+With `gone_share` (opt-in too), that share of the posts is deleted a few days after it
+went up (`gone_on`): from then on no API lists or returns it (the Graph API answers error
+100, subcode 33 for it), while what it had is history; `tombstones` is the truth.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class SocialPost:
     daily: dict[str, np.ndarray] = field(repr=False)
     children: list[str] = field(default_factory=list)  # carousel children (no insights)
     timezone: str = "UTC"  # the account's: its reporting days
+    gone_on: date | None = None  # deleted on this day (the gone_share shape)
 
     @property
     def publish_date(self) -> date:
@@ -124,6 +129,7 @@ class SocialPortfolio:
         seed: int = 11,
         youtube: Portfolio | None = None,
         real_captions: bool = False,
+        gone_share: float = 0.0,
     ) -> None:
         if end < start:
             raise ValueError("portfolio end is before its start")
@@ -139,6 +145,7 @@ class SocialPortfolio:
         self._day_sums: dict[str, tuple[date, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()  # the sandbox's server threads share the portfolio
         self.real_captions = real_captions
+        self.gone_share = gone_share
 
     @classmethod
     def demo(cls, youtube: Portfolio, posts: int = 150) -> SocialPortfolio:
@@ -186,7 +193,9 @@ class SocialPortfolio:
         out = [
             p
             for p in account.posts
-            if p.publish_date < clock and (not p.is_story or (clock - p.publish_date).days == 1)
+            if p.publish_date < clock
+            and (not p.is_story or (clock - p.publish_date).days == 1)
+            and not self.is_gone(p, clock)
         ]
         return out[::-1]
 
@@ -371,7 +380,7 @@ class SocialPortfolio:
         days = 1 if product_type == "STORY" else max(1, (self.end - local.date()).days + 1)
         effect = TOPIC_EFFECTS.get(topic, 1.0)
         daily = self._daily(rng, spec, local, days, duration, is_video, effect)
-        return SocialPost(
+        post = SocialPost(
             post_id,
             account_id,
             platform,
@@ -386,6 +395,32 @@ class SocialPortfolio:
             children,
             spec.timezone,
         )
+        post.gone_on = self._gone_on(ai, pi, post)
+        return post
+
+    # -- posts deleted after they went up (opt-in) -----------------------------------------
+    def _gone_on(self, ai: int, pi: int, post: SocialPost) -> date | None:
+        """The day a post is deleted (its own random stream: the others stay as they were)."""
+        if not self.gone_share or post.is_story:
+            return None
+        rng = np.random.default_rng([self.seed, ai, pi, 8])
+        if rng.random() >= self.gone_share:
+            return None
+        return post.publish_date + timedelta(days=int(rng.integers(2, 9)))
+
+    @staticmethod
+    def is_gone(post: SocialPost, clock: date) -> bool:
+        """Deleted by this clock: no longer listed, refused by id."""
+        return post.gone_on is not None and clock > post.gone_on
+
+    def tombstones(self, clock: date) -> dict[str, str]:
+        """Ground truth of the posts deleted by the clock, after they went up: post_id ->
+        'deleted'."""
+        return {
+            p.post_id: "deleted"
+            for p in self.posts_by_id.values()
+            if self.is_gone(p, clock) and p.publish_date < clock
+        }
 
     # -- captions as real accounts write them (opt-in) -----------------------------------
     @staticmethod

@@ -121,7 +121,7 @@ class YouTubeApi:
                 "The playlist identified with the request's playlistId parameter cannot be found.",
             )
         videos = sorted(
-            self.portfolio.visible_videos(channel, clock),
+            (v for v in channel.videos if self.portfolio.listed(v, clock)),
             key=lambda v: v.published_at,
             reverse=True,
         )
@@ -167,8 +167,9 @@ class YouTubeApi:
         items = []
         for vid in ids:
             video = self.portfolio.videos_by_id.get(vid)
-            if video is None or video.publish_date >= clock:
-                continue
+            if video is None or not self.portfolio.listed(video, clock):
+                continue  # unknown, not yet listed, or deleted: no item, as YouTube answers
+            state = self.portfolio.stream_state(video, clock)
             item: dict[str, Any] = {
                 "kind": "youtube#video",
                 "etag": _token(vid, clock, length=27),
@@ -182,11 +183,12 @@ class YouTubeApi:
                     "description": video.description,
                     "tags": video.tags,
                     "categoryId": "25",
-                    "liveBroadcastContent": "none",
+                    "liveBroadcastContent": state,
                 }
             if "contentDetails" in parts:
                 item["contentDetails"] = {
-                    "duration": _iso_duration(video.duration_s),
+                    # a stream on air or not yet aired has no length
+                    "duration": "P0D" if state != "none" else _iso_duration(video.duration_s),
                     "dimension": "2d",
                     "definition": "hd",
                     "caption": "false",
@@ -200,6 +202,7 @@ class YouTubeApi:
                     "favoriteCount": "0",
                     "commentCount": str(stats["commentCount"]),
                 }
+            item.update(self._stream_and_status(video, clock, parts, state))
             items.append(item)
         return {
             "kind": "youtube#videoListResponse",
@@ -207,6 +210,30 @@ class YouTubeApi:
             "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
             "items": items,
         }
+
+    def _stream_and_status(self, video, clock: date, parts: set[str], state: str) -> dict:
+        """The `status` and `liveStreamingDetails` parts: private from the day a video went
+        private; a stream's scheduled, actual start and end times."""
+        out: dict[str, Any] = {}
+        if "status" in parts:
+            private = self.portfolio.is_private(video, clock)
+            out["status"] = {
+                "uploadStatus": "processed",
+                "privacyStatus": "private" if private else "public",
+                "license": "youtube",
+                "embeddable": True,
+                "publicStatsViewable": True,
+                "madeForKids": False,
+            }
+        if "liveStreamingDetails" in parts and video.stream is not None:
+            start = video.published_at
+            details = {"scheduledStartTime": _rfc3339(start)}
+            if state != "upcoming":
+                details["actualStartTime"] = _rfc3339(start)
+            if state == "none":
+                details["actualEndTime"] = _rfc3339(start + timedelta(seconds=video.duration_s))
+            out["liveStreamingDetails"] = details
+        return out
 
     # -- Analytics API v2 ----------------------------------------------------------------
     def reports(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:

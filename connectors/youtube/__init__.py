@@ -2,7 +2,11 @@
 
 `extract_items` lists every upload (uploads playlist -> videos.list, 50 ids a call) with a
 snapshot of its lifetime statistics (content_items), and snapshots the channel's own
-lifetime statistics: subscribers, views, videos (account_snapshots). `extract_metrics` reads one window
+lifetime statistics: subscribers, views, videos (account_snapshots). A scheduled stream
+(`liveBroadcastContent: upcoming`) is no content until it airs: it is left out, as is a
+video the listing named but videos.list no longer returns (deleted meanwhile); staging
+marks a video gone once the channel's newest listing lacks it, or shows it private. A live
+stream is format `live`, its `P0D` duration NULL. `extract_metrics` reads one window
 chunk from YouTube Analytics v2: content_daily (200 videos a query, paged), account_daily
 (channel totals), traffic_daily (views by traffic source for the channel, and for each
 video in its first four weeks), plus an extract_log row that marks the chunk done.
@@ -44,16 +48,19 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
 def parse_duration(value: str) -> int | None:
-    """ISO 8601 duration (`PT1H2M3S`) in seconds; None when absent or unparseable."""
+    """ISO 8601 duration (`PT1H2M3S`) in seconds; None when absent, unparseable or zero
+    (`P0D`: what a live or scheduled stream reports, no length)."""
     match = _DURATION.match(value or "")
     if not match or value in ("P", "PT"):
         return None
     d, h, m, s = (int(g) if g else 0 for g in match.groups())
-    return ((d * 24 + h) * 60 + m) * 60 + s
+    return ((d * 24 + h) * 60 + m) * 60 + s or None
 
 
-def video_format(duration_s: int | None, snippet: dict) -> str:
-    if snippet.get("liveBroadcastContent") in ("live", "upcoming"):
+def video_format(duration_s: int | None, snippet: dict, live_details: dict | None = None) -> str:
+    """live for a stream (on air, scheduled, or past: liveStreamingDetails), else short or
+    video by length."""
+    if snippet.get("liveBroadcastContent") in ("live", "upcoming") or live_details:
         return "live"
     tagged = "#shorts" in (snippet.get("title", "") + snippet.get("description", "")).lower()
     if duration_s is not None and (
@@ -109,18 +116,30 @@ def _content_items(
     extracted_at: datetime,
     run_id: str,
 ) -> pa.Table:
+    """The videos' rows; a scheduled stream (not aired yet) and a video videos.list no
+    longer returns (deleted since the listing) have none."""
     rows = []
     for batch in _batches(video_ids, settings.DATA_PAGE_SIZE):
         body = client.call(
             "videos.list",
             client.data.videos().list(
-                part="snippet,contentDetails,statistics", id=",".join(batch), maxResults=len(batch)
+                part=settings.VIDEO_PARTS, id=",".join(batch), maxResults=len(batch)
             ),
         )
         with parsing(f"youtube {account.id}: videos.list"):
             rows += [
-                _video_row(account.id, item, extracted_at, run_id) for item in body.get("items", [])
+                _video_row(account.id, item, extracted_at, run_id)
+                for item in body.get("items", [])
+                if (item.get("snippet") or {}).get("liveBroadcastContent") != "upcoming"
             ]
+    missing = len(video_ids) - len(rows)
+    if missing:
+        log.info(
+            "youtube %s: %d listed videos not read (scheduled streams, or deleted since the "
+            "listing)",
+            account.id,
+            missing,
+        )
     return pa.Table.from_pylist(rows, schema=settings.SCHEMAS["content_items"])
 
 
@@ -128,6 +147,7 @@ def _video_row(account_id: str, item: dict, extracted_at: datetime, run_id: str)
     """One videos.list item as a content_items row (counters YouTube hides are NULL)."""
     snippet, stats = item.get("snippet", {}), item.get("statistics", {})
     duration = parse_duration(item.get("contentDetails", {}).get("duration", ""))
+    live = item.get("liveStreamingDetails")
     description = snippet.get("description", "")
     video_id = text_id(item["id"])
     return {
@@ -138,12 +158,13 @@ def _video_row(account_id: str, item: dict, extracted_at: datetime, run_id: str)
         "tags": snippet.get("tags") or [],
         "published_at": _ts(snippet["publishedAt"]),
         "duration_s": duration,
-        "format": video_format(duration, snippet),
+        "format": video_format(duration, snippet, live),
         "url": f"https://www.youtube.com/watch?v={video_id}",
         "links": find_links(description),
         "view_count": _int(stats.get("viewCount")),
         "like_count": _int(stats.get("likeCount")),
         "comment_count": _int(stats.get("commentCount")),
+        "privacy_status": (item.get("status") or {}).get("privacyStatus"),
         "raw_json": json.dumps(item, ensure_ascii=False, sort_keys=True),
         "extracted_at": extracted_at,
         "run_id": run_id,
@@ -238,8 +259,10 @@ def extract_items(
     """Every upload of the channel, with metadata and lifetime statistics."""
     extracted_at = datetime.now(UTC)
     with _client(account, source, conn, throttle) as client:
-        channel, uploads = _uploads(client, account.id)
-        items = _content_items(client, account, [v for v, _ in uploads], extracted_at, run_id)
+        channel, listed = _uploads(client, account.id)
+        items = _content_items(client, account, [v for v, _ in listed], extracted_at, run_id)
+    read = set(items.column("item_id").to_pylist())
+    uploads = [(v, published) for v, published in listed if v in read]  # content to measure
     stats = channel.get("statistics", {})
     snapshot = pa.Table.from_pylist(
         [

@@ -25,6 +25,8 @@ ANALYTICS_PAGE_SIZE = 200  # rows per Analytics page for video reports
 WINDOW_CHUNK_DAYS = 31  # long backfill windows are queried a month at a time
 SHORTS_MAX_DURATION_S = 180  # Shorts may run up to three minutes since 2024-10
 TRAFFIC_DAYS = 28  # per-video traffic sources cover each video's first four weeks
+# videos.list parts: status tells a private video, liveStreamingDetails a (past) live stream
+VIDEO_PARTS = "snippet,contentDetails,statistics,status,liveStreamingDetails"
 
 VIDEO_METRICS = (
     "views",
@@ -59,6 +61,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("view_count", pa.int64()),
             ("like_count", pa.int64()),
             ("comment_count", pa.int64()),
+            # public, unlisted or private (status.privacyStatus): a private video is gone
+            ("privacy_status", pa.string()),
             ("raw_json", pa.string()),
             *_RUN,
         ]

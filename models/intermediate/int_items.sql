@@ -1,4 +1,5 @@
 -- every platform item in the unified item shape; a new source adds one union branch here
+-- (gone_reason: why an item is gone, where its platform can tell; NULL while it is there)
 select
     platform,
     account_id,
@@ -10,7 +11,9 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    gone_reason,
+    gone_since
 from staging.stg_youtube__videos
 union all
 select
@@ -24,7 +27,9 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    cast(null as varchar) as gone_reason,
+    cast(null as timestamptz) as gone_since
 from staging.stg_ga4__pages
 union all
 select
@@ -38,7 +43,9 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    gone_reason,
+    gone_since
 from staging.stg_instagram__posts
 union all
 select
@@ -52,7 +59,9 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    gone_reason,
+    gone_since
 from staging.stg_facebook__posts
 union all
 select
@@ -66,7 +75,9 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    gone_reason,
+    gone_since
 from staging.stg_tiktok__posts
 union all
 select
@@ -80,5 +91,7 @@ select
     tags,
     published_at,
     format,
-    duration_s
+    duration_s,
+    cast(null as varchar) as gone_reason,
+    cast(null as timestamptz) as gone_since
 from staging.stg_csv_export__posts

@@ -1,5 +1,6 @@
 -- one row per platform item: format, length bucket, topic, local publish time and slot,
--- and the content family it belongs to
+-- the content family it belongs to, and whether it is gone (deleted or private: kept, with
+-- its history)
 with items as (
     select
         platform,
@@ -11,7 +12,9 @@ with items as (
         duration_s,
         published_at,
         tags,
-        links
+        links,
+        gone_reason,
+        gone_since
     from intermediate.int_items
 ),
 
@@ -78,7 +81,10 @@ select
     located.links,
     families.family_id,
     families.family_method,
-    families.family_confidence
+    families.family_confidence,
+    located.gone_reason is not null as is_gone,
+    located.gone_reason,
+    located.gone_since
 from located
 left join families
     on

@@ -24,7 +24,8 @@ scored as (
             posts.platform = performance.platform
             and posts.account_id = performance.account_id
             and posts.item_id = performance.item_id
-    where performance.performance_index is not null
+    -- a live stream's audience comes for the event, not its length or slot: no effects
+    where performance.performance_index is not null and posts.format <> 'live'
 ),
 
 segmented as (

@@ -249,8 +249,9 @@ def test_connection_secrets_do_not_print(monkeypatch):
 
 @pytest.mark.parametrize(
     ("iso", "seconds"),
-    [("PT4M13S", 253), ("PT1H", 3600), ("P1DT2S", 86402), ("PT0S", 0), ("", None), ("PT", None)],
-)
+    [("PT4M13S", 253), ("PT1H", 3600), ("P1DT2S", 86402), ("", None), ("PT", None),
+     ("P0D", None), ("PT0S", None)],  # a stream on air (or scheduled) reports P0D: no length
+)  # fmt: skip
 def test_parse_duration(iso, seconds):
     assert parse_duration(iso) == seconds
 
@@ -260,3 +261,6 @@ def test_video_format_rules():
     assert video_format(150, {"title": "x #Shorts"}) == "short"
     assert video_format(150, {"title": "x"}) == "video"
     assert video_format(3600, {"liveBroadcastContent": "live"}) == "live"
+    assert video_format(None, {"liveBroadcastContent": "upcoming"}) == "live"
+    # a recorded stream: liveBroadcastContent is none again, its length is the recording's
+    assert video_format(45, {"liveBroadcastContent": "none"}, {"actualEndTime": "x"}) == "live"
