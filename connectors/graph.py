@@ -304,10 +304,13 @@ def metric(
     )
 
 
+EMPTY_INSIGHT = "the insights response held no value for it"
+
+
 @dataclass(frozen=True)
 class Issue:
     """A metric missing for one object: code 'retired', 'unsupported', '100' (refused by
-    the API) or '10' (not enough viewers)."""
+    the API), '10' (not enough viewers) or 'empty' (answered, with no value)."""
 
     metric: str
     code: str
@@ -388,7 +391,9 @@ def read_insights(
 ) -> tuple[dict[str, int | None], list[Issue]]:
     """One object's lifetime insights. A metric the API refuses (error 100) is dropped alone
     and the call repeated without it; error 10 (not enough viewers) is recorded for every
-    metric asked. Empty `data` or `values` stay None, never 0."""
+    metric asked. Empty `data` or `values` stay None, never 0, and are recorded as 'empty'
+    (Meta gives no insights for posts from before the account turned business or creator,
+    some carousel albums, expired stories and some Facebook post types)."""
     values: dict[str, int | None] = {}
     issues: list[Issue] = []
     asked = list(metrics)
@@ -419,6 +424,7 @@ def read_insights(
             asked.remove(refused)
             continue
         values.update(insight_values(body, batch, f"{client.what} {object_id}/insights"))
+        issues += [Issue(m, "empty", EMPTY_INSIGHT) for m in batch if values.get(m) is None]
         asked = [m for m in asked if m not in batch]
     return values, issues
 

@@ -394,8 +394,13 @@ def test_empty_insights_stay_null_and_error_10_is_recorded(
     assert value(row, "views") is None and value(row, "reach") is None
     assert value(row, "like_count") == social_portfolio.lifetime(empty, CLOCK)["likes"]
     issues = landed(cfg, "instagram", "insight_issues")
-    assert set(issues.item_id) == few and (issues.code == "10").all()
-    assert issues.message.str.contains("Not enough viewers").all()
+    viewers = issues[issues.code == "10"]
+    assert set(viewers.item_id) == few
+    assert viewers.message.str.contains("Not enough viewers").all()
+    # an empty answer is recorded too, for every metric asked: why the post has no views
+    answered = issues[issues.code == "empty"]
+    assert set(answered.item_id) == {empty.post_id} and "views" in set(answered.metric)
+    assert set(issues.code) == {"10", "empty"}
     for post_id in few:
         assert value(snaps.loc[post_id], "views") is None
 
