@@ -25,6 +25,7 @@ YAML beside a model (only `grain` is needed; everything else is optional):
 
     grain: [platform, account_id, item_id, date]        # unique and never null
     max_row_drop: 0.05                                   # the default
+    by_source: true    # the default; false: `platform` does not name a source's data (a seed)
     freshness: {column: date, max_days: 4}               # the defaults, when present
     columns:
       - name: views
@@ -155,6 +156,14 @@ class ModelChecks:
     max_row_drop: float = DEFAULT_MAX_ROW_DROP
     # the rows an incremental build replaced (a predicate with $since); None: a whole table
     replace_where: str | None = None
+    # its platform column names a source's data (False: a reference table, like the metric
+    # dictionary's seed: checked whole, never charged to a source, and no source counts as
+    # present because of it)
+    by_source: bool = True
+
+    @property
+    def per_source(self) -> bool:
+        return self.by_source and PLATFORM in self.grain
 
     @property
     def source(self) -> str | None:
@@ -202,6 +211,10 @@ def parse_checks(table: str, doc: dict[str, Any], where: str | None = None) -> M
     """A model's checks from its YAML document; a mistake names the file, column and test."""
     where = where or table
     spec = ModelChecks(table=table, grain=list(doc.get("grain") or []))
+    by_source = doc.get("by_source", True)
+    if not isinstance(by_source, bool):
+        raise ContentpulseError(f"{where}: by_source must be true or false, got {by_source!r}")
+    spec.by_source = by_source
     if doc.get("materialized") == "incremental":
         spec.replace_where = doc.get("replace_where")
     drop = doc.get("max_row_drop", DEFAULT_MAX_ROW_DROP)
@@ -678,7 +691,7 @@ def _table_groups(
     """The table's row count, and per platform when its grain has one (each source's rows
     are judged on their own: one source emptied is its own break, not a few % of a table)."""
     table = spec.table
-    if PLATFORM not in spec.grain:
+    if not spec.per_source:
         return con.execute(f"select count(*) from {table}").fetchall()[0][0], {}
     counts = con.execute(f"select platform, count(*) from {table} group by platform").fetchall()
     per_platform = {p: n for p, n in counts if p is not None}
@@ -885,7 +898,7 @@ def _check_rows(
         for e, r in zip(expectations, gx_results, strict=True)
     ]
     failed = [i for i, r in enumerate(out) if not r.success and r.expectation.critical]
-    if failed and PLATFORM in index:
+    if failed and spec.per_source:
         _attribute_rows(con, gxv, spec, [out[i] for i in failed], query, params, scope, index)
     return out
 
@@ -984,7 +997,7 @@ def _check_distributions(
         for e, r, n in zip(expectations, gx_results, counts, strict=True)
     ]
     failed = [i for i, r in enumerate(out) if not r.success and r.expectation.critical]
-    if failed and PLATFORM in frame.columns:
+    if failed and spec.by_source and PLATFORM in frame.columns:
         # a source whose own rows fail it carries the failure; if none does on its own,
         # it is every source's (the distribution of them all)
         for platform, rows in frame.groupby(PLATFORM, sort=True):
