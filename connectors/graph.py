@@ -318,11 +318,14 @@ def metric(
     )
 
 
+EMPTY_INSIGHT = "the insights response held no value for it"
+
+
 @dataclass(frozen=True)
 class Issue:
     """A metric missing for one object: code 'retired', 'unsupported', '100' (refused by
-    the API) or '10' (not enough viewers); or the object itself gone: code 'gone', metric
-    '*' (error 100, subcode 33: deleted since it was listed)."""
+    the API), '10' (not enough viewers) or 'empty' (answered, with no value); or the object
+    itself gone: code 'gone', metric '*' (error 100, subcode 33: deleted since it was listed)."""
 
     metric: str
     code: str
@@ -404,7 +407,9 @@ def read_insights(
     """One object's lifetime insights. A metric the API refuses (error 100) is dropped alone
     and the call repeated without it; error 10 (not enough viewers) is recorded for every
     metric asked; an object that no longer exists (error 100, subcode 33) is one 'gone'
-    issue. Empty `data` or `values` stay None, never 0."""
+    issue. Empty `data` or `values` stay None, never 0, and are recorded as 'empty'
+    (Meta gives no insights for posts from before the account turned business or creator,
+    some carousel albums, expired stories and some Facebook post types)."""
     values: dict[str, int | None] = {}
     issues: list[Issue] = []
     asked = list(metrics)
@@ -437,6 +442,7 @@ def read_insights(
             asked.remove(refused)
             continue
         values.update(insight_values(body, batch, f"{client.what} {object_id}/insights"))
+        issues += [Issue(m, "empty", EMPTY_INSIGHT) for m in batch if values.get(m) is None]
         asked = [m for m in asked if m not in batch]
     return values, issues
 

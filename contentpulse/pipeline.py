@@ -385,6 +385,9 @@ def check(cfg: Config, run_date: date, since: date | None = None) -> StepResult:
 
     `since`: validate the rows of incremental models from that date; by default, the rows
     the builds since the last passed check replaced (every row before any check passed).
+    A critical failure that is some sources' alone holds those sources back: one error line
+    each, and publish keeps their last published rows (exit 1, like a failed account); any
+    other critical failure raises CheckFailed (publish is blocked).
     """
     from contentpulse.warehouse import open_warehouse
     from transforms.checks import rows_changed_since, run_checks
@@ -396,6 +399,11 @@ def check(cfg: Config, run_date: date, since: date | None = None) -> StepResult:
         summary = run_checks(con, run_date, since, docs_dir=cfg.paths.reports / "quality")
     warnings = len(summary.warnings)
     detail = f"{len(summary.results)} expectations on {len(summary.row_counts)} tables passed"
+    if summary.held_back:
+        detail = (
+            f"{len(summary.results)} expectations on {len(summary.row_counts)} tables: "
+            f"{', '.join(summary.held_back)} held back, the other sources passed"
+        )
     if warnings:
         detail += f", {warnings} warning{'s' if warnings > 1 else ''} (see {summary.docs})"
     step = StepResult(
@@ -404,6 +412,7 @@ def check(cfg: Config, run_date: date, since: date | None = None) -> StepResult:
         rows=sum(summary.row_counts.values()),
         seconds=time.perf_counter() - started,
         outputs={"check_id": summary.check_id, "docs": str(summary.docs)},
+        errors=[f"check: {summary.held_back_line(p)}" for p in summary.held_back],
     )
     log.info(step.line())
     return step
@@ -420,9 +429,10 @@ def publish(cfg: Config) -> StepResult:
             "select coalesce(sum(estimated_size), 0) from duckdb_tables() "
             "where schema_name = 'marts'"
         ).fetchall()[0][0]
+    stale = f" ({', '.join(summary.held_back)} kept as last published)" if summary.held_back else ""
     step = StepResult(
         "publish",
-        f"{summary.tables} tables -> {summary.path}",
+        f"{summary.tables} tables -> {summary.path}{stale}",
         rows=int(rows),
         seconds=time.perf_counter() - started,
         outputs={"path": str(summary.path)},

@@ -168,5 +168,9 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         alter table meta.builds add column if not exists mode varchar;
         alter table meta.builds add column if not exists since date;
         alter table meta.builds add column if not exists fingerprint varchar;
+        create table if not exists meta.held_back (
+            check_id varchar, build_id varchar, platform varchar, reason varchar
+        );
+        alter table meta.check_row_counts add column if not exists platform varchar;
         """
     )

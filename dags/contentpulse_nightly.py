@@ -13,8 +13,11 @@ Every night at 03:00 UTC, for the data interval that just closed:
 3. **load** -> **build** -> **check** -> **publish**: the single writer of the warehouse (pool
    `contentpulse_warehouse`, one slot, plus a lock file; under Celery, the queue named by
    `$CONTENTPULSE_WAREHOUSE_QUEUE`, which only the warehouse machine's worker consumes), the models, the Great Expectations
-   suites (a critical failure stops here), and the atomic swap of `analytics.duckdb`, which
-   emits the `contentpulse_published` Asset.
+   suites, and the atomic swap of `analytics.duckdb`, which emits the
+   `contentpulse_published` Asset. A critical failure of some sources' rows alone fails
+   **check** (no retry: the data would fail again) and alerts, and **publish** still runs:
+   the other sources publish, the failed ones keep their last published rows, marked stale
+   in `meta.source_status`. Any other critical failure blocks the publish (skipped).
 
 A failed account does not hold the others back: load runs once every extract has finished,
 whatever their state, and the night publishes what arrived; the run is still marked failed,
@@ -165,15 +168,33 @@ def contentpulse_nightly() -> None:
 
     @task(**WAREHOUSE, execution_timeout=timedelta(hours=1))
     def check() -> str:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from contentpulse import pipeline
 
-        return pipeline.check(_config(), _run_date()).line()
+        step = pipeline.check(_config(), _run_date())
+        if step.errors:  # sources held back: alert and fail the run, no retry; publish runs
+            raise AirflowFailException("; ".join(step.errors))
+        return step.line()
 
-    @task(**WAREHOUSE, outlets=[PUBLISHED], execution_timeout=timedelta(minutes=30))
+    # after check, passed or failed (a check that held sources back publishes the others); not
+    # after a failed build, whose check never ran
+    @task(
+        **WAREHOUSE,
+        outlets=[PUBLISHED],
+        trigger_rule="one_done",
+        execution_timeout=timedelta(minutes=30),
+    )
     def publish() -> str:
-        from contentpulse import pipeline
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        return pipeline.publish(_config()).line()
+        from contentpulse import pipeline
+        from transforms.publish import NothingToPublish
+
+        try:
+            return pipeline.publish(_config()).line()
+        except NothingToPublish as exc:  # the check blocked it and said so: no second alert
+            raise AirflowSkipException(str(exc)) from None
 
     extracts = [
         extract.override(task_id=f"extract_{platform}", pool=pool_name(platform)).expand(

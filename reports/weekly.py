@@ -298,8 +298,9 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         found = find(con, week_start, week_end)
         check_notes = con.execute(
             'select model, expectation, "column", unexpected_count from meta.check_results '
-            "where not success order by model"
+            "where not success and not critical order by model"
         ).fetchall()
+        stale_sources = records(_stale_sources(con))
 
     recent = frames["recent_performance"]
     recent = recent.assign(reason=[_reason(r) for _, r in recent.iterrows()])
@@ -346,6 +347,7 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         anomalies=records(frames["anomalies_week"]),
         quality=records(frames["quality_week"]),
         check_notes=check_notes,
+        stale_sources=stale_sources,
         plotly_js=Markup(PLOTLY_JS.read_text(encoding="utf-8")),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -355,6 +357,21 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     write_index(out_dir, env)
     summary = _summary(week, (week_start, week_end, data_through), found, tiles, account_rows)
     return ReportOutput(week, path, sum(len(f) for f in frames.values()), summary)
+
+
+def _stale_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The sources a check held back: the snapshot keeps their last published rows
+    (meta.source_status; a snapshot from before it has none)."""
+    has_status = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'source_status'"
+    ).fetchall()[0][0]
+    if not has_status:
+        return pd.DataFrame(columns=["platform", "stale_since", "reason"])
+    return con.execute(
+        "select platform, stale_since, reason from meta.source_status "
+        "where status = 'stale' order by platform"
+    ).df()
 
 
 def _count(value: object, sign: bool = False) -> str:

@@ -63,6 +63,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_security.py",
     "tests/e2e/test_resume.py",
     "tests/reliability/test_fault_matrix.py",
+    "tests/e2e/test_source_checks.py",
 )
 
 

@@ -2,11 +2,12 @@
 
 Every built table gets up to four suites, each a GX validation of a pandas frame:
 
-- `<table>.table`: whole-table aggregates computed in DuckDB and fed to GX as one row.
-  The grain must be unique over the whole table (a `group by ... having count(*) > 1`
-  count), and the row count must not drop by more than `max_row_drop` (default 5 %)
-  against the last check run that passed; a drop of up to ROW_DROP_SLACK (10) rows always
-  passes, so that one deleted video does not block a small table. Growth is fine.
+- `<table>.table`: whole-table aggregates computed in DuckDB and fed to GX as one row per
+  platform (one row when the grain has no platform). The grain must be unique over the
+  whole table (a `group by ... having count(*) > 1` count), and each platform's row count
+  must not drop by more than `max_row_drop` (default 5 %) against the last check run that
+  passed it; a drop of up to ROW_DROP_SLACK (10) rows always passes, so that one deleted
+  video does not block a small table. Growth is fine.
 - `<table>`: the rows, against the column tests. An incremental model is validated only
   on the rows the builds since the last passed check replaced (its `replace_where` with
   `$since`); other tables whole. Rows are streamed in chunks of CHUNK_ROWS, so a table of
@@ -24,6 +25,7 @@ YAML beside a model (only `grain` is needed; everything else is optional):
 
     grain: [platform, account_id, item_id, date]        # unique and never null
     max_row_drop: 0.05                                   # the default
+    by_source: true    # the default; false: `platform` does not name a source's data (a seed)
     freshness: {column: date, max_days: 4}               # the defaults, when present
     columns:
       - name: views
@@ -42,11 +44,22 @@ YAML beside a model (only `grain` is needed; everything else is optional):
 
 A test is a name, or a one-key mapping from the name to its arguments: a list (the short
 form) or a mapping, which may also say `severity: warn` (the default is `error`). A
-warning is recorded, logged and shown in the Data Docs, and never blocks publish. An
-error (critical) failure raises CheckFailed with one line naming the model, the
-expectation, how many rows failed and sample rows (their grain and the failing value).
+warning is recorded, logged and shown in the Data Docs, and never blocks publish. A
+value a platform does not report is NULL, so a metric column carries no `not_null`:
+data_quality counts such values instead. Critical tests are for structural breaks (a
+duplicate key, a negative counter, a table emptied).
 
-Results go to meta.check_results and meta.check_runs, row counts to meta.check_row_counts,
+An error (critical) failure is charged to the sources whose own rows fail it: the failed
+expectations are validated again by GX on each platform's rows alone (only when something
+failed). When every critical failure is some sources' and another source passed, those
+sources are held back (`summary.held_back`, meta.held_back, one line each): the others
+publish, and the held-back ones keep their last published rows. Any other critical failure
+(one no single source's rows fail, or every source failing) raises CheckFailed with one
+line naming the model, the expectation, how many rows failed and sample rows (their grain
+and the failing value): publish is blocked.
+
+Results go to meta.check_results and meta.check_runs (held-back sources and why to
+meta.held_back), row counts (the table's, and each platform's) to meta.check_row_counts,
 and each run's GX Data Docs (its validation pages, rendered by GX) to a folder that opens
 offline: GX's pages load Bootstrap, jQuery, Font Awesome and Vega from CDNs and its logo
 from S3, none of which ships in the package. Those tags are removed, GX's inline CSS (it
@@ -89,6 +102,7 @@ DEFAULT_FRESHNESS_DAYS = 4  # YouTube Analytics lags 2-3 days behind the reporti
 DEFAULT_MIN_COUNT = 30
 CHUNK_ROWS = 500_000  # ~0.7 GB peak in GX for a post_daily-shaped chunk
 SAMPLE_ROWS = 5
+PLATFORM = "platform"  # the column whose value names a row's source in every cross-source table
 # `since` when no incremental model changed since the last passed check: no rows to check
 NOTHING_CHANGED = date.max
 COLUMN_TESTS = ("not_null", "non_negative", "not_in_future", "between", "accepted_values")
@@ -142,6 +156,14 @@ class ModelChecks:
     max_row_drop: float = DEFAULT_MAX_ROW_DROP
     # the rows an incremental build replaced (a predicate with $since); None: a whole table
     replace_where: str | None = None
+    # its platform column names a source's data (False: a reference table, like the metric
+    # dictionary's seed: checked whole, never charged to a source, and no source counts as
+    # present because of it)
+    by_source: bool = True
+
+    @property
+    def per_source(self) -> bool:
+        return self.by_source and PLATFORM in self.grain
 
     @property
     def source(self) -> str | None:
@@ -189,6 +211,10 @@ def parse_checks(table: str, doc: dict[str, Any], where: str | None = None) -> M
     """A model's checks from its YAML document; a mistake names the file, column and test."""
     where = where or table
     spec = ModelChecks(table=table, grain=list(doc.get("grain") or []))
+    by_source = doc.get("by_source", True)
+    if not isinstance(by_source, bool):
+        raise ContentpulseError(f"{where}: by_source must be true or false, got {by_source!r}")
+    spec.by_source = by_source
     if doc.get("materialized") == "incremental":
         spec.replace_where = doc.get("replace_where")
     drop = doc.get("max_row_drop", DEFAULT_MAX_ROW_DROP)
@@ -282,6 +308,9 @@ class CheckResult:
     detail: str | None = None  # what failed, in words, when counts alone do not say it
     suite: str = ""
     scope: str = ""  # which rows, when not the whole table
+    # a critical failure's share per platform whose own rows fail it; empty: it is not any
+    # one source's (a NULL platform, a table of no platform, a distribution of them all)
+    platforms: dict[str, CheckResult] = field(default_factory=dict)
 
     def describe(self) -> str:
         model, what = self.expectation.model, self.expectation.text()
@@ -292,7 +321,7 @@ class CheckResult:
         if self.observed is not None:
             return (
                 f"{model}: {what} failed: observed {_number(self.observed)} "
-                f"over {self.element_count:,} values"
+                f"over {self.element_count:,} values{self.scope}"
             )
         sample = json.dumps(self.sample[:3], default=str, ensure_ascii=False)
         return (
@@ -307,6 +336,7 @@ class CheckSummary:
     build_id: str
     results: list[CheckResult]
     row_counts: dict[str, int] = field(default_factory=dict)
+    platform_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     run_date: date | None = None
     since: date | None = None
     docs: Path | None = None
@@ -326,6 +356,37 @@ class CheckSummary:
     @property
     def success(self) -> bool:
         return not self.critical_failures
+
+    @property
+    def platforms(self) -> set[str]:
+        """The platforms (sources) with rows in the checked tables."""
+        return {p for counts in self.platform_rows.values() for p, n in counts.items() if n}
+
+    @property
+    def held_back(self) -> list[str]:
+        """The sources whose own rows failed a critical expectation, when every critical
+        failure is some sources' alone and another source passed: they keep their last
+        published rows while the others publish. Empty otherwise (nothing failed, or the
+        failure blocks the publish)."""
+        critical = self.critical_failures
+        if not critical or any(not r.platforms for r in critical):
+            return []
+        failing = {p for r in critical for p in r.platforms}
+        return sorted(failing) if self.platforms - failing else []
+
+    @property
+    def publishable(self) -> bool:
+        return self.success or bool(self.held_back)
+
+    def held_back_line(self, platform: str) -> str:
+        """One line: why `platform` was held back, and what that means."""
+        mine = [r.platforms[platform] for r in self.critical_failures if platform in r.platforms]
+        more = f" (and {len(mine) - 1} more failed expectations)" if len(mine) > 1 else ""
+        where = f"; details in {self.docs}" if self.docs else ""
+        return (
+            f"{platform} held back: {mine[0].describe()}{more}; the other sources are "
+            f"published and {platform} keeps its last published rows{where}"
+        )
 
 
 def _number(value: Any) -> str:
@@ -477,6 +538,7 @@ class _Validator:
         expectations: list[Expectation],
         frames: Iterator[pd.DataFrame],
         index_columns: list[str] | None = None,
+        sample_rows: int = SAMPLE_ROWS,
     ) -> list[Any]:
         """Validate every frame against one suite; GX's results, in the suite's order."""
         gx = self.gx
@@ -503,7 +565,7 @@ class _Validator:
         )
         result_format: dict[str, Any] = {
             "result_format": "SUMMARY",
-            "partial_unexpected_count": SAMPLE_ROWS,
+            "partial_unexpected_count": sample_rows,
         }
         if index_columns:
             result_format["unexpected_index_column_names"] = index_columns
@@ -620,23 +682,56 @@ def _duplicated_keys(table: str, grain: str) -> str:
     """
 
 
+Baseline = tuple[int, str]  # (row count, check_id) at the last check that passed it
+
+
+def _table_groups(
+    con: duckdb.DuckDBPyConnection, spec: ModelChecks, previous: dict[str | None, Baseline]
+) -> tuple[int, dict[str, int]]:
+    """The table's row count, and per platform when its grain has one (each source's rows
+    are judged on their own: one source emptied is its own break, not a few % of a table)."""
+    table = spec.table
+    if not spec.per_source:
+        return con.execute(f"select count(*) from {table}").fetchall()[0][0], {}
+    counts = con.execute(f"select platform, count(*) from {table} group by platform").fetchall()
+    per_platform = {p: n for p, n in counts if p is not None}
+    for platform in previous:  # a platform with rows at the last passed check and none now
+        if platform is not None:
+            per_platform.setdefault(platform, 0)
+    return sum(n for _, n in counts), per_platform
+
+
 def _check_table(
     con: duckdb.DuckDBPyConnection,
     gxv: _Validator,
     spec: ModelChecks,
-    previous: tuple[int, str] | None,
-) -> tuple[int, list[CheckResult]]:
-    """Whole-table aggregates in DuckDB, judged by GX on one row of counts."""
+    previous: dict[str | None, Baseline],
+) -> tuple[int, dict[str, int], list[CheckResult]]:
+    """Whole-table aggregates in DuckDB, judged by GX on one row of counts per platform (one
+    row for the whole table when its grain has no platform): (rows, rows per platform,
+    results)."""
     table = spec.table
-    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-    frame: dict[str, list[Any]] = {"row_count": [rows]}
+    rows, per_platform = _table_groups(con, spec, previous)
+    # per platform once there is a per-platform baseline (a warehouse checked before there
+    # were any is judged on its total once)
+    split = bool(per_platform) and (not previous or any(p is not None for p in previous))
+    groups: list[str | None] = sorted(per_platform) if split else [None]
+    counts = {g: (per_platform[g] if g is not None else rows) for g in groups}
+    frame: dict[str, list[Any]] = {"row_count": [counts[g] for g in groups]}
+    if split:
+        frame[PLATFORM] = groups
     expectations: list[Expectation] = []
+    duplicated = ""
     if spec.grain:
         grain = _quoted(spec.grain)
         duplicated = _duplicated_keys(table, grain)
-        frame["duplicate_rows"] = [
-            con.execute(f"select coalesce(sum(copies), 0) from ({duplicated})").fetchall()[0][0]
-        ]
+        found = dict(
+            con.execute(
+                f"select {'platform' if split else 'null'}, sum(copies) from ({duplicated}) "
+                "group by all"
+            ).fetchall()
+        )
+        frame["duplicate_rows"] = [int(found.get(g) or 0) for g in groups]
         label = (
             f"ExpectColumnValuesToBeUnique(column={spec.grain[0]})"
             if len(spec.grain) == 1
@@ -650,75 +745,117 @@ def _check_table(
                 label=label,
             )
         )
-    drop = None
-    if previous and previous[0] > 0:
-        drop = (previous[0] - rows) / previous[0]
-        frame["previous_row_count"] = [previous[0]]
-        frame["row_drop"] = [drop]
-        lowest = min(math.ceil(previous[0] * (1 - spec.max_row_drop)), previous[0] - ROW_DROP_SLACK)
+    baselines = {g: previous[g] for g in groups if g in previous and previous[g][0] > 0}
+    if baselines:
+        lowest = {
+            g: max(
+                min(math.ceil(n * (1 - spec.max_row_drop)), n - ROW_DROP_SLACK),
+                0,
+            )
+            for g, (n, _) in baselines.items()
+        }
+        frame["previous_row_count"] = [baselines.get(g, (None, ""))[0] for g in groups]
+        # how many rows short of the least allowed (0 or below: within max_row_drop)
+        frame["rows_short"] = [lowest[g] - counts[g] if g in lowest else 0 for g in groups]
+        label = (
+            f"ExpectColumnValuesToBeBetween(column=row_count, min_value={lowest[None]})"
+            if not split
+            else "row count per platform against the last passed check"
+        )
         expectations.append(
             Expectation(
                 table,
                 "ExpectColumnValuesToBeBetween",
-                {"column": "row_count", "min_value": max(lowest, 0)},
+                {"column": "rows_short", "max_value": 0},
+                label=label,
             )
         )
     if not expectations:
-        return rows, []
+        return rows, per_platform, []
     suite = f"{table}.table"
-    if rows == 0 and drop is None:
+    if rows == 0 and not baselines:
         # an empty table that was empty at the last passed check (a source with no data):
         # no key can repeat
-        return rows, gxv.nothing_to_validate(suite, expectations)
-    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(frame)))
+        return rows, per_platform, gxv.nothing_to_validate(suite, expectations)
+    index = [PLATFORM] if split else None
+    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(frame)), index, len(groups))
     out = []
     for e, r in zip(expectations, gx_results, strict=True):
-        column = e.kwargs["column"]
-        if column == "duplicate_rows":
-            duplicates = int(frame["duplicate_rows"][0])
-            sample = []
-            if duplicates:
-                sample = (
-                    con.execute(f"{duplicated} order by copies desc limit 3")
-                    .df()
-                    .to_dict("records")
-                )
-            out.append(
-                _result(
+        failing = [g for g in groups if _unexpected(r, g)] if split else []
+        if e.kwargs["column"] == "duplicate_rows":
+            duplicates = sum(frame["duplicate_rows"])
+            result = _result(e, r, suite, element_count=rows, unexpected_count=duplicates)
+            result.sample = _duplicate_sample(con, duplicated, None) if duplicates else []
+            for g in failing:
+                result.platforms[g] = _result(
                     e,
                     r,
                     suite,
-                    element_count=rows,
-                    unexpected_count=duplicates,
-                    sample=[_plain(s) for s in sample],
+                    success=False,
+                    element_count=counts[g],
+                    unexpected_count=frame["duplicate_rows"][groups.index(g)],
+                    sample=_duplicate_sample(con, duplicated, g),
+                    scope=f" of {g}",
                 )
-            )
         else:
-            assert previous is not None and drop is not None
-            lost = max(previous[0] - rows, 0)
-            detail = (
-                f"row count fell {drop:.1%}, from {previous[0]:,} at the last passed check "
-                f"({previous[1][:8]}) to {rows:,}; at most {spec.max_row_drop:.0%} "
-                f"(max_row_drop in its YAML) or {ROW_DROP_SLACK} rows may go"
-            )
-            out.append(
-                _result(
+            result = _result(e, r, suite, element_count=rows, unexpected_count=0)
+            dropped = [g for g in groups if frame["rows_short"][groups.index(g)] > 0]
+            details = {g: _row_drop(spec, g, counts[g], baselines[g]) for g in dropped}
+            result.sample = [
+                {
+                    **({PLATFORM: g} if g is not None else {}),
+                    "row_count": counts[g],
+                    "previous_row_count": baselines[g][0],
+                    "previous_check_id": baselines[g][1],
+                }
+                for g in (dropped or list(baselines))[:SAMPLE_ROWS]
+            ]
+            if not r.success:
+                result.unexpected_count = sum(max(baselines[g][0] - counts[g], 0) for g in dropped)
+                result.detail = "; ".join(details.values())
+            for g in failing:
+                result.platforms[g] = _result(
                     e,
                     r,
                     suite,
-                    element_count=rows,
-                    unexpected_count=lost if not r.success else 0,
-                    sample=[
-                        {
-                            "row_count": rows,
-                            "previous_row_count": previous[0],
-                            "previous_check_id": previous[1],
-                        }
-                    ],
-                    detail=None if r.success else detail,
+                    success=False,
+                    element_count=counts[g],
+                    unexpected_count=max(baselines[g][0] - counts[g], 0),
+                    sample=[s for s in result.sample if s.get(PLATFORM) == g],
+                    detail=details[g],
                 )
-            )
-    return rows, out
+        out.append(result)
+    return rows, per_platform, out
+
+
+def _unexpected(result: Any, platform: str | None) -> bool:
+    """GX lists the platform among the rows that failed the expectation."""
+    rows = (result.result or {}).get("partial_unexpected_index_list") or []
+    return any(isinstance(row, dict) and row.get(PLATFORM) == platform for row in rows)
+
+
+def _duplicate_sample(
+    con: duckdb.DuckDBPyConnection, duplicated: str, platform: str | None
+) -> list[Any]:
+    """The most copied keys (of one platform), for the message and the Data Docs."""
+    where = "where platform = $platform" if platform is not None else ""
+    params = {"platform": platform} if platform is not None else None
+    rows = (
+        con.execute(f"select * from ({duplicated}) {where} order by copies desc limit 3", params)
+        .df()
+        .to_dict("records")
+    )
+    return [_plain(row) for row in rows]
+
+
+def _row_drop(spec: ModelChecks, platform: str | None, rows: int, baseline: Baseline) -> str:
+    whose = f"{platform}'s row count" if platform is not None else "row count"
+    drop = (baseline[0] - rows) / baseline[0]
+    return (
+        f"{whose} fell {drop:.1%}, from {baseline[0]:,} at the last passed check "
+        f"({baseline[1][:8]}) to {rows:,}; at most {spec.max_row_drop:.0%} "
+        f"(max_row_drop in its YAML) or {ROW_DROP_SLACK} rows may go"
+    )
 
 
 def _check_rows(
@@ -756,13 +893,56 @@ def _check_rows(
     if first.empty:  # every row test is a column-map expectation: it holds over no rows
         return gxv.nothing_to_validate(spec.table, expectations, scope)
     gx_results = gxv.run(spec.table, expectations, itertools.chain([first], chunks), index)
-    out = []
-    for e, r in zip(expectations, gx_results, strict=True):
-        result = _result(e, r, spec.table, scope=scope)
-        if (r.result or {}).get("partial_unexpected_index_list"):
-            result.sample = [_sample_row(s, e.kwargs["column"], index) for s in result.sample]
-        out.append(result)
+    out = [
+        _row_result(e, r, spec.table, scope, index)
+        for e, r in zip(expectations, gx_results, strict=True)
+    ]
+    failed = [i for i, r in enumerate(out) if not r.success and r.expectation.critical]
+    if failed and spec.per_source:
+        _attribute_rows(con, gxv, spec, [out[i] for i in failed], query, params, scope, index)
     return out
+
+
+def _row_result(e: Expectation, r: Any, suite: str, scope: str, index: list[str]) -> CheckResult:
+    result = _result(e, r, suite, scope=scope)
+    if (r.result or {}).get("partial_unexpected_index_list"):
+        result.sample = [_sample_row(s, e.kwargs["column"], index) for s in result.sample]
+    return result
+
+
+def _attribute_rows(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator,
+    spec: ModelChecks,
+    failed: list[CheckResult],
+    query: str,
+    params: dict[str, Any] | None,
+    scope: str,
+    index: list[str],
+) -> None:
+    """Which sources' rows fail each failed critical expectation: the failed expectations
+    validated again, by GX, on each platform's rows alone (a failure only costs this)."""
+    platforms = [
+        p
+        for (p,) in con.execute(
+            f"select distinct platform from ({query}) where platform is not null order by 1",
+            params,
+        ).fetchall()
+    ]
+    expectations = [r.expectation for r in failed]
+    for platform in platforms:
+        suite = f"{spec.table}[{platform}]"
+        frames = _chunks(
+            con,
+            f"select * from ({query}) where platform = $platform",
+            {**(params or {}), "platform": platform},
+        )
+        gx_results = gxv.run(suite, expectations, frames, index)
+        for result, e, r in zip(failed, expectations, gx_results, strict=True):
+            if not r.success:
+                result.platforms[platform] = _row_result(
+                    e, r, suite, f" of {platform}{scope}", index
+                )
 
 
 def _check_distributions(
@@ -784,8 +964,10 @@ def _check_distributions(
     select = ", ".join(
         f'cast("{c}" as integer) as "{c}"' if columns[c] == "BOOLEAN" else f'"{c}"' for c in needed
     )
+    if PLATFORM in columns and PLATFORM not in needed:
+        select += f', "{PLATFORM}"'
     frame = con.execute(f"select {select} from {spec.table}").df()
-    expectations, counts = [], []
+    expectations, counts, min_counts = [], [], []
     for d in spec.distributions:
         count = int(frame[d.column].notna().sum())
         if count < d.min_count:
@@ -805,14 +987,40 @@ def _check_distributions(
             kwargs["max_value"] = d.high
         expectations.append(Expectation(spec.table, MODEL_CHECKS[d.check], kwargs, d.critical))
         counts.append(count)
+        min_counts.append(d.min_count)
     if not expectations:
         return []
     suite = f"{spec.table}.distribution"
     gx_results = gxv.run(suite, expectations, _one(frame))
-    return [
+    out = [
         _result(e, r, suite, element_count=n)
         for e, r, n in zip(expectations, gx_results, counts, strict=True)
     ]
+    failed = [i for i, r in enumerate(out) if not r.success and r.expectation.critical]
+    if failed and spec.by_source and PLATFORM in frame.columns:
+        # a source whose own rows fail it carries the failure; if none does on its own,
+        # it is every source's (the distribution of them all)
+        for platform, rows in frame.groupby(PLATFORM, sort=True):
+            judged = [
+                i
+                for i in failed
+                if rows[out[i].expectation.kwargs["column"]].notna().sum() >= min_counts[i]
+            ]
+            if not judged:
+                continue
+            name = f"{suite}[{platform}]"
+            mine = gxv.run(name, [out[i].expectation for i in judged], _one(rows))
+            for i, r in zip(judged, mine, strict=True):
+                if not r.success:
+                    column = out[i].expectation.kwargs["column"]
+                    out[i].platforms[str(platform)] = _result(
+                        out[i].expectation,
+                        r,
+                        name,
+                        element_count=int(rows[column].notna().sum()),
+                        scope=f" of {platform}",
+                    )
+    return out
 
 
 def _check_freshness(
@@ -929,12 +1137,12 @@ def check_model(
     spec: ModelChecks,
     run_date: date,
     since: date | None,
-    previous: tuple[int, str] | None,
-) -> tuple[int, list[CheckResult]]:
-    """Every suite of one model: (its row count, the results)."""
+    previous: dict[str | None, Baseline],
+) -> tuple[int, dict[str, int], list[CheckResult]]:
+    """Every suite of one model: (its row count, its rows per platform, the results)."""
     started = time.perf_counter()
     columns = _table_columns(con, spec.table)
-    rows, results = _check_table(con, gxv, spec, previous)
+    rows, per_platform, results = _check_table(con, gxv, spec, previous)
     results += _check_rows(con, gxv, spec, set(columns), run_date, since)
     results += _check_distributions(con, gxv, spec, columns)
     if spec.freshness:
@@ -947,7 +1155,7 @@ def check_model(
         f"{rows:,}",
         time.perf_counter() - started,
     )
-    return rows, results
+    return rows, per_platform, results
 
 
 # --- a check run ---------------------------------------------------------------------
@@ -987,23 +1195,35 @@ def rows_changed_since(con: duckdb.DuckDBPyConnection) -> date | None:
     return None if earliest <= BEGINNING else earliest
 
 
-def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
-    """Each model's row count at the last check run that passed, of a build of the same
-    models: when a model file changed, its new definition sets a new baseline."""
+def _previous_row_counts(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[str, dict[str | None, Baseline]]:
+    """Each model's row count (None) and each platform's rows in it, at the last check run
+    that passed them, of a build of the same models: when a model file changed, its new
+    definition sets a new baseline. A run that held sources back passed the others: their
+    counts are baselines, the held-back ones' are not."""
     rows = con.execute(
         """
-        select model, row_count, check_id
+        select model, platform, row_count, check_id
         from (
             select
                 r.model,
+                r.platform,
                 r.row_count,
                 r.check_id,
-                row_number() over (partition by r.model order by c.checked_at desc) as recency
+                row_number() over (
+                    partition by r.model, r.platform order by c.checked_at desc
+                ) as recency
             from meta.check_row_counts as r
             inner join meta.check_runs as c on r.check_id = c.check_id
             inner join meta.builds as b on c.build_id = b.build_id
             where
-                c.success
+                (c.success or c.check_id in (select check_id from meta.held_back))
+                and not exists (
+                    select 1
+                    from meta.held_back as h
+                    where h.check_id = r.check_id and h.platform = r.platform
+                )
                 and b.fingerprint is not distinct from (
                     select fingerprint from meta.builds order by finished_at desc limit 1
                 )
@@ -1011,7 +1231,10 @@ def _previous_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int,
         where recency = 1
         """
     ).fetchall()
-    return {model: (count, check_id) for model, count, check_id in rows}
+    out: dict[str, dict[str | None, Baseline]] = {}
+    for model, platform, count, check_id in rows:
+        out.setdefault(model, {})[platform] = (count, check_id)
+    return out
 
 
 def _record(con: duckdb.DuckDBPyConnection, summary: CheckSummary) -> None:
@@ -1049,9 +1272,14 @@ def _record(con: duckdb.DuckDBPyConnection, summary: CheckSummary) -> None:
     con.execute("begin transaction")
     con.execute("insert into meta.check_results by name select * from results")
     counts = pd.DataFrame(  # noqa: F841 (read by DuckDB below)
-        [[summary.check_id, summary.build_id, m, n] for m, n in summary.row_counts.items()],
-        columns=["check_id", "build_id", "model", "row_count"],
-    ).astype({"row_count": "int64"})
+        [[summary.check_id, summary.build_id, m, None, n] for m, n in summary.row_counts.items()]
+        + [
+            [summary.check_id, summary.build_id, m, p, n]
+            for m, per_platform in summary.platform_rows.items()
+            for p, n in per_platform.items()
+        ],
+        columns=["check_id", "build_id", "model", "platform", "row_count"],
+    ).astype({"platform": "object", "row_count": "int64"})
     con.execute("insert into meta.check_row_counts by name select * from counts")
     con.execute(
         "insert into meta.check_runs (check_id, build_id, checked_at, success, expectations, "
@@ -1064,6 +1292,11 @@ def _record(con: duckdb.DuckDBPyConnection, summary: CheckSummary) -> None:
             len(summary.critical_failures),
         ],
     )
+    for platform in summary.held_back:
+        con.execute(
+            "insert into meta.held_back (check_id, build_id, platform, reason) values (?, ?, ?, ?)",
+            [summary.check_id, summary.build_id, platform, summary.held_back_line(platform)],
+        )
     con.execute("commit")
 
 
@@ -1074,7 +1307,8 @@ def run_checks(
     docs_dir: Path | None = None,
     models: list[ModelChecks] | None = None,
 ) -> CheckSummary:
-    """Check the latest build; record the results; raise CheckFailed on a critical failure.
+    """Check the latest build; record the results; raise CheckFailed on a critical failure
+    that is not some sources' alone (those sources are held back: `summary.held_back`).
 
     `since`: validate an incremental model's rows changed since that date (None: every
     row). Whole-table checks always cover every row. `docs_dir`: write the run's GX Data
@@ -1090,15 +1324,21 @@ def run_checks(
     previous = _previous_row_counts(con)
     gxv = _Validator(f"check {summary.check_id[:8]} of build {summary.build_id[:8]}")
     for spec in specs:
-        rows, results = check_model(con, gxv, spec, run_date, since, previous.get(spec.table))
+        rows, per_platform, results = check_model(
+            con, gxv, spec, run_date, since, previous.get(spec.table, {})
+        )
         summary.row_counts[spec.table] = rows
+        if per_platform:
+            summary.platform_rows[spec.table] = per_platform
         summary.results += results
     _record(con, summary)
     for warning in summary.warnings:
         log.warning("check warning: %s", warning.describe())
     if docs_dir is not None:
         summary.docs = write_data_docs(gxv, summary, docs_dir)
-    if not summary.success:
+    for platform in summary.held_back:
+        log.error("check: %s", summary.held_back_line(platform))
+    if not summary.publishable:
         first, more = summary.critical_failures[0], len(summary.critical_failures) - 1
         extra = f" (and {more} more failed expectations)" if more else ""
         where = f"; details in {summary.docs}" if summary.docs else ""
@@ -1174,7 +1414,14 @@ def _index_html(
     summary: CheckSummary, pages: list[tuple[str, str | None, list[CheckResult]]]
 ) -> str:
     e = html.escape
-    status = "passed" if summary.success else "failed: publish is blocked"
+    held = summary.held_back
+    status = (
+        "passed"
+        if summary.success
+        else f"held back {', '.join(held)} (the other sources publish)"
+        if held
+        else "failed: publish is blocked"
+    )
     warnings = len(summary.warnings)
     rows = []
     for suite, page, results in pages:

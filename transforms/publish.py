@@ -2,9 +2,13 @@
 
 The snapshot is written beside the target and renamed over it: an analyst who had the old
 file open keeps reading the old snapshot undisturbed; whoever opens it next sees the new.
-Only a build whose checks passed is published. Table and column comments are carried
-over; every mart is also a stable view under its plain name (`select * from posts`), the
-names analysts and notebooks depend on; a `readme` table lists the views and tables.
+Only a build whose checks passed is published, or one whose failures were some sources'
+alone (held back): every other source publishes its new rows, and each held-back source
+keeps, in every table keyed by platform, the rows of the snapshot before (its last good
+ones); `meta.source_status` marks it stale, since when and why, until a check passes it
+again. Table and column comments are carried over; every mart is also a stable view under
+its plain name (`select * from posts`), the names analysts and notebooks depend on; a
+`readme` table lists the views and tables.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,9 +42,23 @@ README_COLUMNS = {
     "description": "What it holds, in full.",
 }
 SUMMARY_CHARS = 100
+SOURCE_STATUS_COLUMNS = {
+    "platform": "The source, as marts' platform column names it.",
+    "status": "current: this snapshot holds its rows of this build; stale: a check failed on "
+    "them, so it keeps its last published rows.",
+    "build_id": "The build its rows come from (NULL: nothing of it was ever published).",
+    "stale_since": "When a check first held it back (NULL when current).",
+    "reason": "Why: the check that failed on its rows, in one line (NULL when current).",
+    "check_id": "The check run behind this snapshot.",
+}
 META_TABLES = {
     "build": "The build this snapshot holds: when, full or incremental, from which day.",
     "check_results": "Every Great Expectations result of the check that passed this build.",
+    "source_status": (
+        "Each source (platform) in this snapshot: current (its rows are this build's) or "
+        "stale (a check failed on its rows: the snapshot keeps its last published rows, "
+        "from build_id; stale_since and reason say since when and why)."
+    ),
 }
 
 
@@ -49,13 +68,29 @@ class PublishSummary:
     build_id: str
     tables: int
     bytes: int
+    held_back: dict[str, str] = field(default_factory=dict)  # platform -> why
 
 
-def publishable_build(con: duckdb.DuckDBPyConnection) -> str:
-    """The latest build, if its latest check passed; else a clear error."""
+class NothingToPublish(ContentpulseError):
+    """The latest build was not checked, or its check blocked it: the last published
+    snapshot stays."""
+
+
+@dataclass
+class Checked:
+    """A build whose latest check lets it publish, and the sources that check held back."""
+
+    build_id: str
+    check_id: str
+    held_back: dict[str, str]  # platform -> the one-line reason
+
+
+def publishable_build(con: duckdb.DuckDBPyConnection) -> Checked:
+    """The latest build, if its latest check passed it (whole, or but for some sources held
+    back); else a clear error."""
     rows = con.execute(
         """
-        select b.build_id, c.success
+        select b.build_id, c.check_id, c.success
         from meta.builds as b
         left join meta.check_runs as c on b.build_id = c.build_id
         order by b.finished_at desc, c.checked_at desc nulls last
@@ -64,21 +99,28 @@ def publishable_build(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     if not rows:
         raise ContentpulseError("publish: nothing built yet (run `contentpulse build`)")
-    build_id, success = rows[0]
+    build_id, check_id, success = rows[0]
     if success is None:
-        raise ContentpulseError(
+        raise NothingToPublish(
             f"publish: build {build_id[:8]} has not been checked (run `contentpulse check`)"
         )
-    if not success:
-        raise ContentpulseError(
+    held_back = dict(
+        con.execute(
+            "select platform, reason from meta.held_back where check_id = ? order by platform",
+            [check_id],
+        ).fetchall()
+    )
+    if not success and not held_back:
+        raise NothingToPublish(
             f"publish: build {build_id[:8]} failed its checks; the last published snapshot stays"
         )
-    return build_id
+    return Checked(build_id, check_id, held_back)
 
 
 def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
-    """Copy the published schemas of the (checked) warehouse into a new file and swap it in."""
-    build_id = publishable_build(con)
+    """Copy the published schemas of the (checked) warehouse into a new file and swap it in;
+    a source the check held back keeps its rows of the snapshot it replaces."""
+    checked = publishable_build(con)
     tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
         f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} "
@@ -103,12 +145,17 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
                 f"attach {sql_string(str(tmp))} as snapshot "
                 f"(storage_version '{SNAPSHOT_STORAGE_VERSION}')"
             )
+            previous = _attach_previous(con, target) if checked.held_back else None
             try:
-                _fill(con, tables, columns, build_id)
+                _fill(con, tables, columns, checked, previous)
             except BaseException:
                 with suppress(duckdb.Error):  # the first error says why, not the detach's
                     con.execute("detach snapshot")
                 raise
+            finally:
+                if previous:
+                    with suppress(duckdb.Error):
+                        con.execute(f"detach {previous}")
             con.execute("detach snapshot")  # writes the file out: a full disk may fail here
         except duckdb.Error as exc:
             reason = _file_error(exc)
@@ -125,7 +172,9 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     except BaseException:  # any failure, SIGINT, SIGTERM: no temporary file stays
         remove(*written)
         raise
-    return PublishSummary(target, build_id, len(tables), target.stat().st_size)
+    return PublishSummary(
+        target, checked.build_id, len(tables), target.stat().st_size, checked.held_back
+    )
 
 
 _FILE_ERROR = re.compile(r'(?:Could not write|Cannot open|Could not open) file "[^"]*": ([^\n]+)')
@@ -142,13 +191,21 @@ def _file_error(exc: duckdb.Error) -> str | None:
     return None
 
 
-def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id: str) -> None:
-    """The attached `snapshot`: the published tables with their comments, the check results
-    of the build, the stable views and the readme."""
+def _fill(
+    con: duckdb.DuckDBPyConnection,
+    tables: list,
+    columns: list,
+    checked: Checked,
+    previous: str | None,
+) -> None:
+    """The attached `snapshot`: the published tables with their comments (a held-back
+    source's rows from the `previous` snapshot), the check results of the build, each
+    source's status, the stable views and the readme."""
+    build_id = checked.build_id
     for schema in (*PUBLISHED_SCHEMAS, "meta"):
         con.execute(f"create schema snapshot.{schema}")
     for schema, table, comment in tables:
-        con.execute(f"create table snapshot.{schema}.{table} as select * from {schema}.{table}")
+        _copy_table(con, f"{schema}.{table}", list(checked.held_back), previous)
         if comment:
             con.execute(f"comment on table snapshot.{schema}.{table} is {sql_string(comment)}")
     for schema, table, column, comment in columns:
@@ -166,6 +223,7 @@ def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id:
         "create table snapshot.meta.build as select * from meta.builds where build_id = ?",
         [build_id],
     )
+    _source_status(con, checked, previous)
     for schema, table, comment in tables:
         if schema != "marts":
             continue
@@ -204,6 +262,117 @@ def _fill(con: duckdb.DuckDBPyConnection, tables: list, columns: list, build_id:
         "query (posts, post_performance, ...: the marts by their plain names), then every "
         "published table, with what each holds.'"
     )
+
+
+PREVIOUS = "previous_snapshot"
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path) -> str | None:
+    """The snapshot being replaced, read-only: where held-back sources' rows come from."""
+    if not target.exists():
+        return None
+    try:
+        con.execute(f"attach {sql_string(str(target))} as {PREVIOUS} (read_only)")
+    except duckdb.Error as exc:
+        raise ContentpulseError(
+            f"publish: {target}: cannot read the last published snapshot, whose rows the "
+            f"held-back sources keep: {str(exc).splitlines()[0]}"
+        ) from None
+    return PREVIOUS
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
+    schema, name = table.split(".", 1)
+    return [
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = ? "
+            "and schema_name = ? and table_name = ? order by column_index",
+            [database, schema, name],
+        ).fetchall()
+    ]
+
+
+def _copy_table(
+    con: duckdb.DuckDBPyConnection, table: str, held_back: list[str], previous: str | None
+) -> None:
+    """The build's table into the snapshot; in a table keyed by platform, a held-back
+    source's rows come from the previous snapshot instead (none if it had none). A column
+    the previous snapshot lacked is NULL in them."""
+    columns = _columns(con, con.execute("select current_database()").fetchall()[0][0], table)
+    if not held_back or "platform" not in columns:
+        con.execute(f"create table snapshot.{table} as select * from {table}")
+        return
+    con.execute(
+        f"create table snapshot.{table} as select * from {table} "
+        "where not list_contains($held_back, platform)",
+        {"held_back": held_back},
+    )
+    old = _columns(con, previous, table) if previous else []
+    if "platform" not in old:
+        return
+    common = ", ".join(f'"{c}"' for c in columns if c in old)
+    con.execute(
+        f"insert into snapshot.{table} by name select {common} from {previous}.{table} "
+        "where list_contains($held_back, platform)",
+        {"held_back": held_back},
+    )
+
+
+def _source_status(con: duckdb.DuckDBPyConnection, checked: Checked, previous: str | None) -> None:
+    """meta.source_status of the new snapshot: each platform current or stale, carried on
+    from the previous snapshot's for a source that stays held back."""
+    platforms = {
+        p
+        for (p,) in con.execute(
+            "select distinct platform from meta.check_row_counts "
+            "where check_id = ? and platform is not null and row_count > 0",
+            [checked.check_id],
+        ).fetchall()
+    } | set(checked.held_back)
+    before: dict[str, tuple] = {}
+    if previous and "source_status" in {
+        t
+        for (t,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? "
+            "and schema_name = 'meta'",
+            [previous],
+        ).fetchall()
+    }:
+        before = {
+            row[0]: row[1:]
+            for row in con.execute(
+                f"select platform, status, build_id, stale_since from {previous}.meta.source_status"
+            ).fetchall()
+        }
+    elif previous:  # a snapshot from before source_status: all of it is its build's
+        old_build = con.execute(f"select build_id from {previous}.meta.build").fetchall()
+        before = {p: ("current", old_build[0][0] if old_build else None, None) for p in platforms}
+    now = datetime.now(UTC)
+    rows = []
+    for platform in sorted(platforms):
+        if platform not in checked.held_back:
+            rows.append((platform, "current", checked.build_id, None, None, checked.check_id))
+            continue
+        status, build_id, stale_since = before.get(platform, (None, None, None))
+        rows.append(
+            (
+                platform,
+                "stale",
+                build_id,
+                stale_since if status == "stale" and stale_since else now,
+                checked.held_back[platform],
+                checked.check_id,
+            )
+        )
+    con.execute(
+        "create table snapshot.meta.source_status (platform varchar, status varchar, "
+        "build_id varchar, stale_since timestamptz, reason varchar, check_id varchar)"
+    )
+    if rows:
+        con.executemany("insert into snapshot.meta.source_status values (?, ?, ?, ?, ?, ?)", rows)
+    for column, text in SOURCE_STATUS_COLUMNS.items():
+        con.execute(f"comment on column snapshot.meta.source_status.{column} is {sql_string(text)}")
 
 
 def summary(description: str | None, limit: int = SUMMARY_CHARS) -> str | None:

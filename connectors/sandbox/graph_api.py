@@ -9,7 +9,10 @@ a rule fails here first:
 - lifetime insights per media product type: a retired metric or one a product type lacks
   fails the whole request with error 100 naming it (Facebook's "must be a valid insights
   metric" names none), carousel children have no insights, posts with fewer than
-  `min_viewers` reached give error 10, and `empty_insights` posts give empty `data`;
+  `min_viewers` reached give error 10, and `empty_insights` posts give empty `data`, as do
+  the media of a portfolio that opted in to real accounts' gaps (`with_insight_gaps`:
+  posts from before the account became a business account, some carousels, expired
+  stories, Facebook link posts);
 - day insights with since/until spans capped (30 days on Instagram, 90 on Pages), complete
   days only, none older than two years; Instagram's account `views` only as one
   `total_value` over since..until (asked as a time series: error 100 "should be specified
@@ -470,6 +473,8 @@ class GraphApi:
             if edge is None:
                 return {"id": object_id, "media_type": "IMAGE"}
         post = self.portfolio.posts_by_id.get(object_id)
+        if edge == "insights" and post is not None and self._no_insights(post, clock):
+            return {"data": []}
         if post is None or not _visible(post, clock) or self._deleted(post, clock):
             raise GraphFailure(
                 400,
@@ -642,7 +647,7 @@ class GraphApi:
         life = self.portfolio.lifetime(post, clock)
         if life["reach"] < self.min_viewers:
             raise GraphFailure(400, 10, "(#10) Not enough viewers for the media to show insights")
-        if post.post_id in self.empty_insights:
+        if post.post_id in self.empty_insights or self._no_insights(post, clock):
             return {"data": []}
         values = _insight_values(life)
         return {
@@ -658,6 +663,12 @@ class GraphApi:
                 for name in metrics
             ]
         }
+
+    def _no_insights(self, post: SocialPost, clock: date) -> bool:
+        """The portfolio opted in to real accounts' media without insights (InsightGaps):
+        Meta answers their insights, an expired story's too, with empty `data`."""
+        gaps = self.portfolio.insight_gaps
+        return gaps is not None and gaps.empty(post, clock)
 
     def _day_insights(
         self, account: SocialAccount, query: dict[str, str], clock: date

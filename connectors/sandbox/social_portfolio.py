@@ -121,6 +121,9 @@ def _digits(*parts: object, length: int) -> str:
 class SocialPortfolio:
     """Social accounts and their posts between `start` and `end`, with final daily counters."""
 
+    # media whose insights Meta answers empty (opt-in, see with_insight_gaps: none by default)
+    insight_gaps: InsightGaps | None = None
+
     def __init__(
         self,
         accounts: list[SocialAccountSpec],
@@ -499,3 +502,39 @@ class SocialPortfolio:
             "follows": draws(views, 0.0015),
             "clicks": draws(views, 0.01),
         }
+
+
+# -- media without insights (opt-in) ---------------------------------------------------------
+@dataclass(frozen=True)
+class InsightGaps:
+    """Media whose insights Meta answers with `{"data": []}`: no value, not 0. Real accounts
+    have them: posts from before the account became a business or creator account, some
+    carousel albums, stories after they expire (their insights live 24 hours) and some
+    Facebook post types (link posts here). The Graph sandbox serves the empty answer for
+    them; `empty()` is the truth tests compare with."""
+
+    business_since: dict[str, date]  # account id -> the day it became a business account
+    carousel_every: int = 2  # every other carousel album (by id) has none
+    facebook_types: tuple[str, ...] = ("link",)
+
+    def empty(self, post: SocialPost, clock: date) -> bool:
+        """Does the API answer this post's insights, asked at `clock`, with no data?"""
+        since = self.business_since.get(post.account_id)
+        if since is not None and post.publish_date < since:
+            return True
+        if post.media_type == "CAROUSEL_ALBUM" and int(post.post_id) % self.carousel_every == 0:
+            return True
+        if post.is_story and (clock - post.publish_date).days > 1:
+            return True
+        return post.platform == "facebook" and post.media_type in self.facebook_types
+
+
+def with_insight_gaps(portfolio: SocialPortfolio, business_after_days: int = 10) -> SocialPortfolio:
+    """Opt in to the gaps of real accounts: each Instagram account became a business account
+    `business_after_days` after the portfolio starts (its earlier posts have no insights),
+    and the other gaps of InsightGaps. The demo does not opt in."""
+    since = portfolio.start + timedelta(days=business_after_days)
+    portfolio.insight_gaps = InsightGaps(
+        {a.account_id: since for a in portfolio.by_platform("instagram")}
+    )
+    return portfolio

@@ -55,6 +55,21 @@ class YouTubeApi:
         # Paged queries repeat with another startIndex: keep the last few result sets.
         self._row_cache: OrderedDict[tuple, list[list]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # (video, day) -> metrics Analytics serves in place of the truth, until restated
+        self._misreported: dict[tuple[str, date], dict[str, float]] = {}
+
+    def misreport(self, video_id: str, day: date, **metrics: float) -> None:
+        """Serve these metrics for one video-day instead of the truth (a platform's bad
+        answer, e.g. a negative count) until `restate()`: the next read of the day gets
+        the truth, as a restated day does."""
+        with self._cache_lock:
+            self._misreported[(video_id, day)] = metrics
+            self._row_cache.clear()
+
+    def restate(self) -> None:
+        with self._cache_lock:
+            self._misreported.clear()
+            self._row_cache.clear()
 
     # -- Data API v3 -------------------------------------------------------------------
     def channels(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
@@ -353,6 +368,7 @@ class YouTubeApi:
             while day <= last:
                 row = self.portfolio.served_metrics(video, day, clock)
                 if row is not None:
+                    row = {**row, **self._misreported.get((video.video_id, day), {})}
                     key = tuple(day.isoformat() if d == "day" else video.video_id for d in dims)
                     acc = per_key.setdefault(
                         key, {m: 0 for m in METRICS} | {"_views_x_pct": 0.0, "_views_x_dur": 0.0}

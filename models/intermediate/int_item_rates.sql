@@ -1,6 +1,7 @@
 -- one row per item: its engagement rate by views, raw and shrunk toward its platform x
 -- format prior (empirical Bayes, beta-binomial), with an 80 % interval whose lower bound
--- is what rankings use: a 2-view item with 2 engagements does not outrank a 10,000-view one
+-- is what rankings use: a 2-view item with 2 engagements does not outrank a 10,000-view one;
+-- items whose views the platform did not report have no row
 with priors as (
     select
         platform,
@@ -27,6 +28,8 @@ posteriors as (
     from intermediate.int_item_totals as totals
     inner join priors
         on totals.platform = priors.platform and totals.format = priors.format
+    -- no rate without its denominator: views the platform did not report stay unrated
+    where totals.views is not null
 ),
 
 shrunk as (

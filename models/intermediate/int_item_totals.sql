@@ -69,6 +69,7 @@ totals as (
         -- lifetime-counter sources: a window's views are known only when a snapshot closes
         -- its last day (inside a gap they are an interpolated share) and data reaches it
         bool_or(from_snapshots) as from_snapshots,
+        count(views) = 0 as views_unreported,
         max(age_days) as last_age,
         bool_or(age_days = 0 and not closes_exact) as open_1d,
         bool_or(age_days = 6 and not closes_exact) as open_7d,
@@ -117,7 +118,9 @@ select
     item_ages.published_date,
     item_ages.last_date,
     item_ages.age_days,
-    coalesce(totals.views, 0) as views,
+    -- no day rows yet: 0 so far; day rows without a reported view (Meta's empty insights
+    -- for posts from before a business account, some carousels, expired stories): NULL
+    case when totals.item_id is null then 0 else totals.views end as views,
     coalesce(totals.watch_time_s, 0) as watch_time_s,
     totals.impressions,
     coalesce(totals.followers_gained, 0) as followers_gained,
@@ -131,24 +134,28 @@ select
         when
             item_ages.age_days >= 0 and not coalesce(totals.open_1d, false)
             and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 0)
+            and not coalesce(totals.views_unreported, false)
             then coalesce(totals.views_first_1d, 0)
     end as views_d1,
     case
         when
             item_ages.age_days >= 6 and not coalesce(totals.open_7d, false)
             and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 6)
+            and not coalesce(totals.views_unreported, false)
             then coalesce(totals.views_first_7d, 0)
     end as views_d7,
     case
         when
             item_ages.age_days >= 29 and not coalesce(totals.open_30d, false)
             and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 29)
+            and not coalesce(totals.views_unreported, false)
             then coalesce(totals.views_first_30d, 0)
     end as views_d30,
     case
         when
             item_ages.age_days >= 89 and not coalesce(totals.open_90d, false)
             and (not coalesce(totals.from_snapshots, false) or totals.last_age >= 89)
+            and not coalesce(totals.views_unreported, false)
             then coalesce(totals.views_first_90d, 0)
     end as views_d90
 from item_ages

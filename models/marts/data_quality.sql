@@ -1,6 +1,6 @@
 -- one row per source, account and reporting day: what arrived, how complete and final it
--- is, what was restated or estimated or corrected, and the flags a platform reports about
--- its own numbers
+-- is, what was restated or estimated or corrected, which post-days the platform gave no
+-- views for and why, and the flags a platform reports about its own numbers
 with item_days as (
     select
         platform,
@@ -11,9 +11,69 @@ with item_days as (
         count(*) filter (where is_restated) as items_restated,
         max(extractions) as max_extractions,
         count(*) filter (where is_interpolated) as items_interpolated,
-        count(*) filter (where is_estimated) as items_estimated
+        count(*) filter (where is_estimated) as items_estimated,
+        count(*) filter (where views is null) as items_views_unreported
     from intermediate.int_item_daily
     group by platform, account_id, date
+),
+
+view_issues as (
+    -- why a platform gave no views for a post, where it said: its insight issues on a
+    -- native name of views (empty, 10 = not enough viewers, 100, unsupported, ...)
+    select distinct
+        issues.platform,
+        issues.account_id,
+        issues.item_id,
+        issues.code
+    from (
+        select
+            platform,
+            account_id,
+            item_id,
+            metric,
+            code
+        from staging.stg_instagram__insight_issues
+        union all
+        select
+            platform,
+            account_id,
+            item_id,
+            metric,
+            code
+        from staging.stg_facebook__insight_issues
+        union all
+        select
+            platform,
+            account_id,
+            item_id,
+            metric,
+            code
+        from staging.stg_tiktok__insight_issues
+    ) as issues
+    inner join marts.metric_dictionary as dictionary
+        on
+            issues.platform = dictionary.platform
+            and issues.metric = dictionary.native_name
+            and dictionary.metric = 'views'
+),
+
+unreported as (
+    -- the reasons behind each account-day's post-days without views ('unexplained' where
+    -- the platform recorded none)
+    select
+        daily.platform,
+        daily.account_id,
+        daily.date,
+        list_sort(list(distinct coalesce(view_issues.code, 'unexplained')))
+            as views_unreported_reasons
+    from intermediate.int_item_daily as daily
+    left join view_issues
+        on
+            daily.platform = view_issues.platform
+            and daily.account_id = view_issues.account_id
+            and daily.item_id = view_issues.item_id
+    where daily.views is null
+    group by daily.platform, daily.account_id, daily.date
 ),
 
 account_days as (
@@ -62,6 +122,7 @@ days as (
         coalesce(item_days.items_restated, 0) as items_restated,
         coalesce(item_days.items_interpolated, 0) as items_interpolated,
         coalesce(item_days.items_estimated, 0) as items_estimated,
+        coalesce(item_days.items_views_unreported, 0) as items_views_unreported,
         account_days.views_estimated,
         account_days.views_source,
         item_days.max_extractions
@@ -91,6 +152,8 @@ select
     days.views_estimated,
     days.views_estimated / nullif(days.account_views, 0) as estimated_share,
     days.views_source,
+    days.items_views_unreported,
+    unreported.views_unreported_reasons,
     coalesce(corrections.items_corrected, 0) as items_corrected,
     coalesce(corrections.views_corrected, 0) as views_corrected,
     estimator.estimate_curve_source,
@@ -109,6 +172,11 @@ left join intermediate.int_coverage as coverage
     on days.platform = coverage.platform and days.account_id = coverage.account_id
 left join estimator
     on days.platform = estimator.platform and days.account_id = estimator.account_id
+left join unreported
+    on
+        days.platform = unreported.platform
+        and days.account_id = unreported.account_id
+        and days.date = unreported.date
 left join corrections
     on
         days.platform = corrections.platform

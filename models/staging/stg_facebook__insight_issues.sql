@@ -1,5 +1,6 @@
 -- metrics the Graph API did not give for a post on a reporting day (retired, unsupported
--- for its product type, refused with error 100, not enough viewers): recorded, never fatal
+-- for its product type, refused with error 100, not enough viewers, answered empty):
+-- recorded, never fatal
 select distinct
     'facebook' as platform,
     account_id,

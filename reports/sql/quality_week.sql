@@ -1,5 +1,5 @@
 -- per account, what to know about the report week's numbers: coverage, provisional,
--- restated and estimated figures (the week's estimated views as account_weekly states
+-- restated, estimated and unreported figures (the week's estimated views as account_weekly states
 -- them), the platforms' own flags, and the decay curve's error behind the estimates
 with accounts as (
     select distinct
@@ -18,6 +18,8 @@ days as (
         coalesce(sum(quality.items_restated), 0) as items_restated,
         cast(coalesce(sum(quality.items_estimated), 0) as bigint) as items_estimated,
         cast(coalesce(sum(quality.items_corrected), 0) as bigint) as items_corrected,
+        cast(coalesce(sum(quality.items_views_unreported), 0) as bigint)
+            as items_views_unreported,
         count(*) filter (where quality.is_sampled) as sampled_days,
         count(*) filter (where quality.is_thresholded) as thresholded_days,
         max(quality.other_row_share) as max_other_row_share,
@@ -37,6 +39,7 @@ select
     days.items_restated,
     days.items_estimated,
     days.items_corrected,
+    days.items_views_unreported,
     weeks.views as account_views,
     coalesce(weeks.views_estimated, 0) as views_estimated,
     days.sampled_days,

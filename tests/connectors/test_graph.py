@@ -23,7 +23,11 @@ from connectors.graph import GraphClient, max_usage_percent, plan_metrics, refus
 from connectors.instagram import settings as ig_settings
 from connectors.sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from connectors.sandbox.graph_api import GraphApi
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
+from connectors.sandbox.social_portfolio import (
+    SocialAccountSpec,
+    SocialPortfolio,
+    with_insight_gaps,
+)
 from connectors.streams import Window
 from contentpulse.config import Config, InstagramSource, load_config
 from contentpulse.credentials import Connection
@@ -394,10 +398,45 @@ def test_empty_insights_stay_null_and_error_10_is_recorded(
     assert value(row, "views") is None and value(row, "reach") is None
     assert value(row, "like_count") == social_portfolio.lifetime(empty, CLOCK)["likes"]
     issues = landed(cfg, "instagram", "insight_issues")
-    assert set(issues.item_id) == few and (issues.code == "10").all()
-    assert issues.message.str.contains("Not enough viewers").all()
+    viewers = issues[issues.code == "10"]
+    assert set(viewers.item_id) == few
+    assert viewers.message.str.contains("Not enough viewers").all()
+    # an empty answer is recorded too, for every metric asked: why the post has no views
+    answered = issues[issues.code == "empty"]
+    assert set(answered.item_id) == {empty.post_id} and "views" in set(answered.metric)
+    assert set(issues.code) == {"10", "empty"}
     for post_id in few:
         assert value(snaps.loc[post_id], "views") is None
+
+
+def test_media_meta_gives_no_insights_for_land_null_and_are_recorded_empty(
+    tmp_path, sandbox, social_portfolio
+):
+    gaps = with_insight_gaps(social_portfolio, business_after_days=20).insight_gaps
+    cfg = write_config(tmp_path, sandbox, social_portfolio)
+    for platform, views in (("instagram", "views"), ("facebook", "post_media_view")):
+        assert run(cfg, platform).errors == []
+        account = social_portfolio.by_platform(platform)[0]
+        visible = social_portfolio.visible_posts(account, CLOCK)
+        empty = {p.post_id for p in visible if gaps.empty(p, CLOCK)}
+        assert empty and empty != {p.post_id for p in visible}
+        snaps = landed(cfg, platform, "content_snapshots").set_index("item_id")
+        assert {i for i in snaps.index if value(snaps.loc[i], views) is None} == empty
+        issues = landed(cfg, platform, "insight_issues")
+        assert set(issues[issues.metric == views].item_id) == empty
+        assert set(issues.code) == {"empty"}
+    # a story asked after it expired: empty data, not an error
+    story = next(
+        p
+        for p in social_portfolio.by_platform("instagram")[0].posts
+        if p.is_story and (CLOCK - p.publish_date).days > 2
+    )
+    body = requests.get(
+        f"{sandbox.base_url}/graph/v24.0/{story.post_id}/insights",
+        params={"metric": "views", "access_token": "sandbox-graph-user-token"},
+        timeout=10,
+    ).json()
+    assert body == {"data": []}
 
 
 def test_usage_headers_slow_the_run_down(tmp_path, sandbox, social_portfolio, api, monkeypatch):

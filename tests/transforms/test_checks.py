@@ -152,7 +152,7 @@ columns:
     assert "check warning: marts.daily: ExpectColumnValuesToBeBetween" in caplog.text
     warned = [r for r in results(con, summary.check_id) if not r["success"]]
     assert len(warned) == 1 and not warned[0]["critical"]
-    assert publishable_build(con) == build_id
+    assert publishable_build(con).build_id == build_id
 
 
 def test_a_past_run_date_accepts_the_later_nights_days(con):
@@ -220,7 +220,7 @@ def test_a_stale_account_is_a_named_warning_and_the_others_still_publish(con):
         "marts.daily: youtube account UCb (Beta): newest day 2026-11-10, "
         "12 days before run date 2026-11-22 (at most 4)"
     ]
-    assert publishable_build(con) == build_id
+    assert publishable_build(con).build_id == build_id
 
 
 def test_an_account_without_rows_warns_and_so_does_a_source_without_any_row(con):
@@ -265,7 +265,7 @@ def test_a_row_count_drop_against_the_last_passed_check_is_critical(con):
     with pytest.raises(CheckFailed) as err:
         run(con, spec(yml))
     assert (
-        f"marts.daily: row count fell 10.0%, from 1,000 at the last passed check "
+        f"marts.daily: youtube's row count fell 10.0%, from 1,000 at the last passed check "
         f"({first.check_id[:8]}) to 900; at most 5% (max_row_drop in its YAML) or 10 rows may go"
         in str(err.value)
     )
@@ -277,7 +277,7 @@ def test_a_row_count_drop_against_the_last_passed_check_is_critical(con):
     new_build(con)
     assert run(con, spec(yml)).success
     counts = con.execute(
-        "select row_count from meta.check_row_counts order by row_count"
+        "select row_count from meta.check_row_counts where platform is null order by row_count"
     ).fetchall()
     assert [c for (c,) in counts] == [900, 900, 900, 950, 1000]
 
@@ -501,3 +501,122 @@ def test_data_docs_are_written_and_fetch_nothing_from_the_network(con, tmp_path)
     run(con, spec(DAILY_YAML + "max_row_drop: 1\n"), docs_dir=docs)  # the next run replaces it
     assert "passed" in index.read_text(encoding="utf-8")
     assert not list(docs.parent.glob(".quality.*")), "no temporary folder left behind"
+
+
+# --- one source's failure holds back that source only --------------------------------------
+
+
+def ig(item: str, d: date, views: int | None, fmt: str = "video") -> tuple:
+    return ("instagram", "17841", item, d, views, fmt)
+
+
+NULLS_YAML = """
+grain: [platform, account_id, item_id, date]
+columns:
+  - {name: views, tests: [non_negative]}
+"""
+
+
+def two_sources(con, instagram_views: list[int | None]) -> None:
+    con.execute("insert into meta.accounts values ('instagram', '17841', 'Gamma', 'UTC')")
+    add_days(con, [day(f"v{i}", date(2026, 11, 10), i) for i in range(20)])
+    add_days(con, [ig(f"m{i}", date(2026, 11, 10), v) for i, v in enumerate(instagram_views)])
+
+
+def test_a_value_the_platform_did_not_report_is_null_and_passes(con):
+    new_build(con)
+    two_sources(con, [None, None, 7])
+    summary = run(con, spec(NULLS_YAML))
+    assert summary.success and not summary.held_back
+
+
+def test_a_critical_failure_of_one_sources_rows_holds_that_source_back_only(con, tmp_path):
+    build_id = new_build(con)
+    two_sources(con, [3, -2, 5])
+    summary = run(con, spec(NULLS_YAML), docs_dir=tmp_path / "quality")  # no CheckFailed
+    assert not summary.success and summary.publishable
+    assert summary.held_back == ["instagram"] and summary.platforms == {"youtube", "instagram"}
+    line = summary.held_back_line("instagram")
+    assert line.startswith(
+        "instagram held back: marts.daily: ExpectColumnValuesToBeBetween(column=views, "
+        "min_value=0) failed on 1 of 3 rows of instagram, e.g. "
+    )
+    assert '"item_id": "m1"' in line and '"youtube"' not in line and "\n" not in line
+    assert "the other sources are published and instagram keeps its last published rows" in line
+    checked = publishable_build(con)
+    # the reason kept for the snapshot names no local path
+    reason = line.split("; details in ")[0]
+    assert checked.build_id == build_id and checked.held_back == {"instagram": reason}
+    index = (tmp_path / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "held back instagram (the other sources publish)" in index
+    assert "marts.daily[instagram]" in index  # GX's own validation of the source's rows
+
+
+def test_a_failure_of_every_source_or_of_no_one_source_blocks_the_publish(con):
+    new_build(con)
+    two_sources(con, [3, 5])
+    add_days(con, [day("bad", date(2026, 11, 11), -1), ig("bad", date(2026, 11, 11), -1)])
+    with pytest.raises(CheckFailed, match="publish is blocked"):
+        run(con, spec(NULLS_YAML))
+    con.execute("delete from marts.daily where item_id = 'bad'")
+    add_days(con, [(None, "x", "bad", date(2026, 11, 11), 1, "video")])  # whose is it?
+    new_build(con)
+    with pytest.raises(CheckFailed, match=r"NotBeNull\(column=platform\)"):
+        run(con, spec(NULLS_YAML))
+    with pytest.raises(ContentpulseError, match="failed its checks"):
+        publishable_build(con)
+
+
+def test_one_sources_duplicate_keys_or_emptied_rows_hold_it_back_and_are_no_baseline(con):
+    yml = "grain: [platform, account_id, item_id, date]\n"
+    new_build(con)
+    two_sources(con, list(range(40)))
+    assert run(con, spec(yml)).success
+    con.execute(
+        "insert into marts.daily select * from marts.daily where platform = 'instagram' limit 2"
+    )
+    new_build(con)
+    summary = run(con, spec(yml))
+    assert summary.held_back == ["instagram"]
+    assert "ExpectCompoundColumnsToBeUnique" in summary.held_back_line("instagram")
+    assert "failed on 4 of 42 rows of instagram" in summary.held_back_line("instagram")
+
+    # instagram emptied: 1.7 % of the table's rows, but all of that source's
+    con.execute("delete from marts.daily where platform = 'instagram'")
+    new_build(con)
+    summary = run(con, spec(yml))
+    assert summary.held_back == ["instagram"]
+    assert (
+        "marts.daily: instagram's row count fell 100.0%, from 40 at the last passed check"
+        in summary.held_back_line("instagram")
+    )
+    # the held-back count is no baseline; youtube's, which passed, is
+    add_days(con, [day(f"w{i}", date(2026, 11, 11), i) for i in range(5)])
+    new_build(con)
+    summary = run(con, spec(yml))
+    assert summary.held_back == ["instagram"] and "from 40 " in summary.held_back_line("instagram")
+    baselines = checks._previous_row_counts(con)["marts.daily"]
+    assert baselines["youtube"][0] == 25 and baselines["instagram"][0] == 40
+
+
+def test_a_distribution_one_source_fails_on_its_own_holds_it_back(con):
+    con.execute(
+        "create table marts.performance (platform varchar, item_id varchar, "
+        "performance_index double, is_outlier boolean)"
+    )
+    typical = [-1.0, -0.4, 0.0, 0.1, 0.3, 1.2]
+    con.executemany(
+        "insert into marts.performance values (?, ?, ?, false)",
+        [["youtube", f"y{n}", x] for n, x in enumerate(typical)]
+        + [["tiktok", f"t{n}", x + 3] for n, x in enumerate(typical)],
+    )
+    new_build(con)
+    summary = run(
+        con,
+        spec(
+            "grain: [platform, item_id]\n" + PERFORMANCE_YAML.split("\n", 2)[2], "marts.performance"
+        ),
+    )
+    assert summary.held_back == ["tiktok"]
+    assert "ExpectColumnMedianToBeBetween" in summary.held_back_line("tiktok")
+    assert "over 6 values of tiktok" in summary.held_back_line("tiktok")
