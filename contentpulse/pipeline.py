@@ -209,7 +209,7 @@ def extract_source(
     # one at a time so that only the last unit of a run can be cut short.
     budgeted = any(limit is not None for limit in throttle.budget.limits.values())
     workers = 1 if budgeted else source.concurrency
-    with _units(workers, f"extract-{platform}") as pool:
+    with _units(workers, f"extract-{platform}", throttle) as pool:
         item_futures = {pool.submit(items_unit, a): a for a in todo}
         metric_futures = {}
         for future in as_completed(item_futures):
@@ -249,21 +249,19 @@ def extract_source(
 
 
 @contextmanager
-def _units(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+def _units(workers: int, name: str, throttle: Throttle) -> Iterator[ThreadPoolExecutor]:
     """The pool of a source's units. On an exception in the waiting thread (SIGINT, SIGTERM)
-    the units not started are cancelled; those running finish and land, then it goes on."""
+    the units not started are cancelled, and those running send no further request (the
+    throttle's stop: they end at their next call, keeping what they landed), then it goes
+    on."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     try:
         yield pool
-    except BaseException:
+    except BaseException as exc:
+        throttle.halt(QuotaStop(f"stopped ({type(exc).__name__})"))
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-
-
-def _connection(account):
-    """The account's credentials; None for sources that need none (CSV exports)."""
-    return get_connection(account.conn_id) if account.conn_id else None
 
 
 def _record_runs(
