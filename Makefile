@@ -118,7 +118,7 @@ airflow: $(BIN)/.synced ## Airflow's UI on 127.0.0.1:8080, DAGs pointed at the s
 	  --data-dir demo/airflow-data & sandbox=$$!; trap "kill $$sandbox 2>/dev/null" EXIT INT TERM; \
 	export CONTENTPULSE_CONFIG=$(CURDIR)/demo/airflow.yml PATH=$(CURDIR)/$(BIN):$$PATH; \
 	eval "$$($(BIN)/python -m contentpulse.credentials --airflow-env $(AIRFLOW_HOME))"; \
-	eval "$$($(BIN)/python -m contentpulse.credentials --export connectors/sandbox/connections.json)"; \
+	eval "$$($(BIN)/python -m contentpulse.credentials --export sandbox/connections.json)"; \
 	for i in $$(seq 100); do [ -f demo/airflow.yml ] && break; sleep 0.2; done; \
 	$(BIN)/airflow db migrate >/dev/null && $(BIN)/contentpulse pools --json $(AIRFLOW_HOME)/pools.json \
 	  && $(BIN)/airflow pools import $(AIRFLOW_HOME)/pools.json; \

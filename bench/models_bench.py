@@ -43,12 +43,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from connectors.sandbox.portfolio import TITLE_WORDS, TOPICS, TRAFFIC_SOURCES
 from connectors.streams import Window
 from connectors.youtube import plan_chunks
 from connectors.youtube.settings import SCHEMAS, TRAFFIC_DAYS
 from contentpulse.warehouse import connect, open_warehouse
 from models.runner import MODELS_DIR, build
+from sandbox.portfolio import TITLE_WORDS, TOPICS, TRAFFIC_SOURCES
 from transforms.load import ensure_raw_tables, raw_table
 
 END = date(2026, 11, 20)  # the newest reporting day of the backfill

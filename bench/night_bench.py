@@ -23,14 +23,14 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.csv_exports import ExportPortfolio
-from connectors.sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.csv_exports import ExportPortfolio
+from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 
 END = date(2026, 11, 20)
 ZONES = ("America/New_York", "Europe/London", "Asia/Tokyo", "America/Sao_Paulo", "UTC")

@@ -26,12 +26,12 @@ from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.sandbox import Sandbox
-from connectors.sandbox.social_portfolio import SocialPortfolio
 from contentpulse import pipeline
 from contentpulse.config import Config, Repoll, Sources, load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import Sandbox
+from sandbox.social_portfolio import SocialPortfolio
 
 END = date(2026, 11, 20)
 SOCIAL = ("instagram", "facebook", "tiktok")
@@ -86,7 +86,7 @@ def main() -> None:
         f"portfolio: {accounts} accounts, {posts:,} posts over {args.days} days "
         f"(generated in {time.perf_counter() - started:.1f} s)"
     )
-    from connectors.sandbox import Portfolio
+    from sandbox import Portfolio
 
     youtube = Portfolio([], start=social.start, end=END)
     with (

@@ -27,11 +27,11 @@ from pathlib import Path
 
 from social_extract import extract_all, social_config
 
-from connectors.sandbox import Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialPortfolio
 from contentpulse import pipeline
 from contentpulse.demo import use_sandbox_connections
 from contentpulse.warehouse import connect
+from sandbox import Portfolio, Sandbox
+from sandbox.social_portfolio import SocialPortfolio
 
 MONDAY = date(2026, 11, 23)  # the morning after the last night: a Monday
 

@@ -19,7 +19,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
 from connectors.streams import Window
 from connectors.youtube import plan_chunks
 from connectors.youtube.settings import TRAFFIC_DAYS
@@ -27,6 +26,7 @@ from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
 
 END = date(2026, 11, 20)
 

@@ -407,11 +407,11 @@ def _demo(workdir: Path, started: float) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from connectors.sandbox import Portfolio, Sandbox
-    from connectors.sandbox.csv_exports import ExportPortfolio
-    from connectors.sandbox.ga4_portfolio import Ga4Portfolio
-    from connectors.sandbox.social_portfolio import SocialPortfolio
     from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+    from sandbox import Portfolio, Sandbox
+    from sandbox.csv_exports import ExportPortfolio
+    from sandbox.ga4_portfolio import Ga4Portfolio
+    from sandbox.social_portfolio import SocialPortfolio
 
     today = args.today or datetime.now(UTC).date()
     night = today - timedelta(days=1)

@@ -25,10 +25,6 @@ from pathlib import Path
 
 import yaml
 
-from connectors.sandbox import Portfolio, Sandbox
-from connectors.sandbox.csv_exports import ExportPortfolio, export_types
-from connectors.sandbox.ga4_portfolio import Ga4Portfolio
-from connectors.sandbox.social_portfolio import SocialPortfolio
 from contentpulse.config import Config, load_config
 from contentpulse.credentials import env_var
 from contentpulse.pipeline import (
@@ -40,10 +36,12 @@ from contentpulse.pipeline import (
     night_window,
     run_night,
 )
+from sandbox import Portfolio, Sandbox
+from sandbox.csv_exports import ExportPortfolio, export_types
+from sandbox.ga4_portfolio import Ga4Portfolio
+from sandbox.social_portfolio import SocialPortfolio
 
-CONNECTIONS_FILE = (
-    Path(__file__).resolve().parent.parent / "connectors" / "sandbox" / "connections.json"
-)
+CONNECTIONS_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "connections.json"
 SANDBOX_CONN_ID = "youtube_sandbox"
 GA4_SANDBOX_CONN_ID = "ga4_sandbox"  # a service-account key (the YouTube one is OAuth)
 SOCIAL_CONN_IDS = {

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
 from contentpulse.config import Config, load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+from sandbox import ChannelSpec, Portfolio, Sandbox
 from tests.reliability.summary import pytest_terminal_summary  # noqa: F401 (a pytest hook)
 
 REPO = Path(__file__).resolve().parent.parent

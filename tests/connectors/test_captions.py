@@ -16,13 +16,13 @@ import pandas as pd
 import pyarrow.dataset as ds
 import yaml
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window, find_links
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.links import normalise_url
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from transforms.identity import content_families
 
 END = date(2026, 11, 20)

@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from connectors.csv_export import export_date_from_name, parse_count, parse_duration
-from connectors.sandbox.csv_exports import X_HEADER, ExportPortfolio, export_types
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
@@ -28,6 +27,7 @@ from contentpulse.errors import ConfigError
 from contentpulse.warehouse import open_warehouse
 from models.runner import MODELS_DIR, BuildContext
 from models.runner import build as build_models
+from sandbox.csv_exports import X_HEADER, ExportPortfolio, export_types
 from tests.conftest import REPO
 from transforms.checks import load_checks, run_checks
 from transforms.load import load

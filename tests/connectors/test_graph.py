@@ -21,18 +21,18 @@ import connectors.retry as retry
 from connectors import social
 from connectors.graph import GraphClient, max_usage_percent, plan_metrics, refused_metric
 from connectors.instagram import settings as ig_settings
-from connectors.sandbox import ChannelSpec, Fault, Portfolio, Sandbox
-from connectors.sandbox.graph_api import GraphApi
-from connectors.sandbox.social_portfolio import (
-    SocialAccountSpec,
-    SocialPortfolio,
-    with_insight_gaps,
-)
 from connectors.streams import Window
 from contentpulse.config import Config, InstagramSource, load_config
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError
 from contentpulse.pipeline import extract_source
+from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
+from sandbox.graph_api import GraphApi
+from sandbox.social_portfolio import (
+    SocialAccountSpec,
+    SocialPortfolio,
+    with_insight_gaps,
+)
 
 END = date(2026, 11, 20)
 CLOCK = date(2026, 11, 22)  # the sandbox's today: snapshots are for CLOCK - 1

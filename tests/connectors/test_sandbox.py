@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from connectors.sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Portfolio
+from sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Portfolio
 from tests.conftest import CLOCK, small_portfolio
 
 

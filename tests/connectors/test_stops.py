@@ -20,13 +20,13 @@ import pytest
 import yaml
 
 from connectors.graph import max_usage_percent
-from connectors.sandbox import ChannelSpec, Fault, Portfolio, Sandbox
-from connectors.sandbox.server import Received
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
+from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
+from sandbox.server import Received
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.connectors.test_ga4 import ga4_portfolios
 
 END = date(2026, 11, 20)

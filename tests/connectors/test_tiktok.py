@@ -21,9 +21,6 @@ import yaml
 
 from connectors import social
 from connectors import tiktok as connector
-from connectors.sandbox import Fault, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
-from connectors.sandbox.tiktok_api import TikTokApi
 from connectors.streams import Window
 from connectors.tiktok import settings
 from connectors.tiktok.client import TOKENS, RateLimited, business_outcome, display_outcome
@@ -34,6 +31,9 @@ from contentpulse.demo import write_sandbox_config
 from contentpulse.errors import CredentialsError, SourceError
 from contentpulse.warehouse import connect
 from models.runner import MODELS_DIR
+from sandbox import Fault, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
+from sandbox.tiktok_api import TikTokApi
 from tests.conftest import CLOCK, END, small_portfolio
 
 WINDOW = Window(END - timedelta(days=40), END)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.sandbox import CLIENT_SECRET, REFRESH_TOKEN, Sandbox
 from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import CLIENT_SECRET, REFRESH_TOKEN, Sandbox
 from tests.conftest import CLOCK, END, REPO, small_portfolio
 from tests.marts import mart_checksums
 from tests.processes import kill_when

@@ -196,10 +196,10 @@ def demo_truth(workdir: Path):
     """The sandbox's portfolios the demo ran against (its night is in anchor.txt)."""
     from datetime import date, timedelta
 
-    from connectors.sandbox import Portfolio
-    from connectors.sandbox.csv_exports import ExportPortfolio
-    from connectors.sandbox.ga4_portfolio import Ga4Portfolio
-    from connectors.sandbox.social_portfolio import SocialPortfolio
+    from sandbox import Portfolio
+    from sandbox.csv_exports import ExportPortfolio
+    from sandbox.ga4_portfolio import Ga4Portfolio
+    from sandbox.social_portfolio import SocialPortfolio
 
     night = date.fromisoformat((workdir / "anchor.txt").read_text().strip())
     youtube = Portfolio.demo(end=night)

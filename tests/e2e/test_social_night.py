@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors.sandbox import ChannelSpec, Fault, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, Sources, load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.e2e.test_night import checksums
 
 END = date(2026, 11, 20)

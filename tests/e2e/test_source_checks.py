@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import (
+from contentpulse.demo import write_sandbox_config
+from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.social_portfolio import (
     SocialAccountSpec,
     SocialPortfolio,
     with_insight_gaps,
 )
-from contentpulse.demo import write_sandbox_config
-from contentpulse.warehouse import connect
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=34)

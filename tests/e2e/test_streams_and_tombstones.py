@@ -19,13 +19,13 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import yaml
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=45)

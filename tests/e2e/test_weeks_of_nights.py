@@ -17,10 +17,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from contentpulse import pipeline
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.e2e.test_social_night import account_week_truth, social_config
 
 MONDAY = date(2026, 11, 23)  # the morning of the report

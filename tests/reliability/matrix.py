@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from connectors.sandbox import ChannelSpec, Fault, Portfolio, Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import CONNECTIONS_FILE, write_sandbox_config
+from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 
 END = date(2026, 11, 20)  # every portfolio's last day
 START = END - timedelta(days=19)  # twenty days

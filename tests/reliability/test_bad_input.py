@@ -29,12 +29,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from connectors.sandbox import Sandbox
-from connectors.sandbox.csv_exports import ExportPortfolio, export_types
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.credentials import env_var
 from contentpulse.demo import SANDBOX_CONN_ID, write_sandbox_config
+from sandbox import Sandbox
+from sandbox.csv_exports import ExportPortfolio, export_types
 from tests.conftest import CLOCK, END, small_portfolio
 from tests.servers import free_port
 

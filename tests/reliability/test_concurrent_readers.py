@@ -32,10 +32,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
+from sandbox import ChannelSpec, Portfolio, Sandbox
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import Fault, Sandbox
 from contentpulse import pipeline
 from contentpulse.errors import ContentpulseError
 from contentpulse.warehouse import connect, open_warehouse
+from sandbox import Fault, Sandbox
 from tests.processes import kill_load_mid_transaction, kill_when
 from tests.reliability.matrix import (
     FAULTS,

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.csv_exports import ExportAccountSpec, ExportPortfolio
-from connectors.sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.csv_exports import ExportAccountSpec, ExportPortfolio
+from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.marts import mart_checksums
 
 END = date(2026, 11, 20)

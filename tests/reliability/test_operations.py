@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.sandbox import Sandbox
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import Sandbox
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.conftest import CLOCK, END, small_portfolio
 from tests.marts import mart_checksums
 from tests.processes import signal_held

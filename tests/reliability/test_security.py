@@ -24,16 +24,16 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-import connectors.sandbox.server as sandbox_server
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.graph_api import GraphApi
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
-from connectors.sandbox.tiktok_api import TikTokApi
+import sandbox.server as sandbox_server
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.credentials import env_var, export_lines
 from contentpulse.demo import CONNECTIONS_FILE, write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.graph_api import GraphApi
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
+from sandbox.tiktok_api import TikTokApi
 from tests.browser import launch
 from tests.conftest import CLOCK, END, REPO
 

@@ -20,9 +20,9 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, list[str]]:
-    from connectors.sandbox import Sandbox
     from contentpulse.config import load_config
     from contentpulse.demo import write_sandbox_config
+    from sandbox import Sandbox
     from tests.conftest import CLOCK, small_portfolio
 
     tmp = tmp_path_factory.mktemp("report")

@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 import yaml
 
-from connectors.sandbox import Sandbox
 from contentpulse.demo import write_sandbox_config
 from contentpulse.pools import WAREHOUSE_QUEUE_ENV
+from sandbox import Sandbox
 from tests.servers import Postgres, free_port
 
 BIN = Path(sys.executable).parent

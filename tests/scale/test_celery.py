@@ -17,9 +17,9 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
 from contentpulse.config import load_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
 from tests.conftest import CLOCK, END
 from tests.marts import mart_checksums
 from tests.scale.airflow_stack import AirflowStack, dags_test, prepare_home

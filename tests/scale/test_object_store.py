@@ -17,16 +17,16 @@ import boto3
 import pytest
 import yaml
 
-from connectors.sandbox import ChannelSpec, Portfolio, Sandbox
-from connectors.sandbox.csv_exports import ExportPortfolio
-from connectors.sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
-from connectors.sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.cli import main
 from contentpulse.credentials import env_var
 from contentpulse.demo import write_sandbox_config
 from contentpulse.warehouse import connect
+from sandbox import ChannelSpec, Portfolio, Sandbox
+from sandbox.csv_exports import ExportPortfolio
+from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
+from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.marts import mart_checksums
 from tests.servers import free_port, moto_s3
 

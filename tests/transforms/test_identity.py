@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.sandbox import Portfolio
 from contentpulse.errors import ConfigError, ContentpulseError
 from contentpulse.links import campaign_codes, find_links, normalise_code
+from sandbox import Portfolio
 from tests.conftest import END
 from transforms.identity import (
     FAMILY_COLUMNS,

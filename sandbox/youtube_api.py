@@ -12,9 +12,9 @@ from collections import OrderedDict
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from connectors.sandbox.discovery import validate
-from connectors.sandbox.errors import ApiError
-from connectors.sandbox.portfolio import METRICS, Portfolio, _iso_duration, _token
+from sandbox.discovery import validate
+from sandbox.errors import ApiError
+from sandbox.portfolio import METRICS, Portfolio, _iso_duration, _token
 
 
 def _one(params: dict[str, list[str]], name: str, required: bool = False) -> str | None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from connectors.sandbox.errors import ApiError
-from connectors.sandbox.ga4_portfolio import (
+from sandbox.errors import ApiError
+from sandbox.ga4_portfolio import (
     DIMENSIONS,
     METRICS,
     USER_METRICS,

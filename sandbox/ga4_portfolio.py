@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from connectors.sandbox.portfolio import PEOPLE, PLACES, TOPIC_EFFECTS, TOPICS, Portfolio
+from sandbox.portfolio import PEOPLE, PLACES, TOPIC_EFFECTS, TOPICS, Portfolio
 
 SITE = "Northwind"
 EN_PREFIXES = ["How we fixed", "Inside the", "Why everyone is talking about", "The truth about"]

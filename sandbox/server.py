@@ -28,13 +28,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.sandbox.errors import ApiError
-from connectors.sandbox.faults import Fault, FaultBook
-from connectors.sandbox.ga4_api import Ga4Api
-from connectors.sandbox.ga4_portfolio import Ga4Portfolio
-from connectors.sandbox.portfolio import Portfolio
-from connectors.sandbox.social_portfolio import SocialPortfolio
-from connectors.sandbox.youtube_api import YouTubeApi
+from sandbox.errors import ApiError
+from sandbox.faults import Fault, FaultBook
+from sandbox.ga4_api import Ga4Api
+from sandbox.ga4_portfolio import Ga4Portfolio
+from sandbox.portfolio import Portfolio
+from sandbox.social_portfolio import SocialPortfolio
+from sandbox.youtube_api import YouTubeApi
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class Sandbox:
         self.apis: list[MountedApi] = []
         self.social = social
         if social is not None:  # Instagram and Facebook (Graph API), TikTok
-            from connectors.sandbox.graph_api import GraphApi
-            from connectors.sandbox.tiktok_api import TikTokApi
+            from sandbox.graph_api import GraphApi
+            from sandbox.tiktok_api import TikTokApi
 
             self.mount(GraphApi(social)).mount(TikTokApi(social))
         self.calls: Counter[str] = Counter()

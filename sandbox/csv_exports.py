@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.sandbox.portfolio import HOSTILE_TITLES
+from sandbox.portfolio import HOSTILE_TITLES
 
 PLATFORMS = ("linkedin", "x")
 # the counters each platform exports, in unified names

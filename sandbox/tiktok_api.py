@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from connectors.sandbox.faults import Fault
-from connectors.sandbox.social_portfolio import (
+from sandbox.faults import Fault
+from sandbox.social_portfolio import (
     TIKTOK_ACCOUNT_RETENTION_DAYS,
     SocialAccount,
     SocialPortfolio,

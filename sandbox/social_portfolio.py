@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from connectors.sandbox.portfolio import HOSTILE_TITLES, TOPIC_EFFECTS, TOPICS, Portfolio
+from sandbox.portfolio import HOSTILE_TITLES, TOPIC_EFFECTS, TOPICS, Portfolio
 
 PLATFORMS = ("instagram", "facebook", "tiktok")
 # the metrics every post has daily increments of; a platform serves the ones it knows

@@ -14,7 +14,7 @@ from typing import Any
 
 import googleapiclient
 
-from connectors.sandbox.errors import ApiError
+from sandbox.errors import ApiError
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
 

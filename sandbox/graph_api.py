@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.sandbox.faults import Fault
-from connectors.sandbox.social_portfolio import SocialAccount, SocialPortfolio, SocialPost
+from sandbox.faults import Fault
+from sandbox.social_portfolio import SocialAccount, SocialPortfolio, SocialPost
 
 PAGE_LIMIT_MAX = 100
 PAGE_LIMIT_DEFAULT = 25
