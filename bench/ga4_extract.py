@@ -31,10 +31,10 @@ from pathlib import Path
 
 from connectors.ga4 import page_item_id, plan_chunks, plan_windows
 from connectors.ga4.settings import PAGE_METRICS, TRAFFIC_METRICS
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import PagePaths, load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import Portfolio, Sandbox
 from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec

@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from connectors.streams import Window
 from connectors.youtube import plan_chunks
 from connectors.youtube.settings import SCHEMAS, TRAFFIC_DAYS
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect, open_warehouse
 from models.runner import MODELS_DIR, build
 from sandbox.portfolio import TITLE_WORDS, TOPICS, TRAFFIC_SOURCES

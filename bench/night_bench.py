@@ -23,10 +23,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+from contentpulse.streams import Window
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from sandbox.csv_exports import ExportPortfolio
 from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec

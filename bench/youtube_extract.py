@@ -19,12 +19,12 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.streams import Window
 from connectors.youtube import plan_chunks
 from connectors.youtube.settings import TRAFFIC_DAYS
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import ChannelSpec, Portfolio, Sandbox
 

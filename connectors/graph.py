@@ -37,10 +37,10 @@ import requests
 from connectors import social
 from connectors.quota import Budget, QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog, ExtractResult, Window, one_line
 from contentpulse.config import Account, GraphSource
 from contentpulse.credentials import Connection, Secret
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import CallLog, ExtractResult, Window, one_line
 
 log = logging.getLogger(__name__)
 logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from connectors.streams import Window
+from contentpulse.streams import Window
 
 if TYPE_CHECKING:
     from transforms.landing import LandingStore

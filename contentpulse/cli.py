@@ -279,7 +279,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 raise ContentpulseError("extract: give both --start and --end, or --date")
             if args.end < args.start:
                 raise ContentpulseError(f"extract: --end {args.end} is before --start {args.start}")
-            from connectors.streams import Window
+            from contentpulse.streams import Window
 
             windows = {p: Window(args.start, args.end) for p, _ in cfg.iter_sources()}
         else:

@@ -21,10 +21,10 @@ from typing import TypeVar
 from connectors import connection_fields
 from connectors import connector as platform_connector
 from connectors.quota import QuotaStop, RateLimiter, Throttle
-from connectors.streams import Window
 from contentpulse.config import Config
 from contentpulse.credentials import get_connection
 from contentpulse.errors import ContentpulseError, CredentialsError
+from contentpulse.streams import Window
 
 log = logging.getLogger("contentpulse")
 T = TypeVar("T")
@@ -354,12 +354,14 @@ def build(cfg: Config, full: bool = False) -> StepResult:
     from contentpulse.warehouse import open_warehouse
     from models.runner import BuildContext
     from models.runner import build as build_models
-    from transforms.identity import check_registry
+    from transforms.identity import check_registry, warehouse_families
 
     started = time.perf_counter()
     check_registry(cfg)  # a bad registry stops the build before it starts
     with open_warehouse(cfg.paths.warehouse) as con:
-        summary = build_models(con, full=full, context=BuildContext(config=cfg))
+        summary = build_models(
+            con, full=full, context=BuildContext(config=cfg, identity=warehouse_families)
+        )
     scope = (
         "full rebuild"
         if summary.mode == "full"
@@ -621,6 +623,13 @@ def report_and_send(cfg: Config, week: str | None = None, send: bool = False) ->
     return [built, deliver(cfg, built.outputs["week"])]
 
 
+def _site(delivery):
+    """The report site's store (a folder or an object-store prefix), checked."""
+    from transforms.landing import open_store
+
+    return open_store(delivery.site, delivery.site_store, "report site", "delivery.site")
+
+
 def _delivery_configured(cfg: Config) -> None:
     if not cfg.delivery.configured:
         raise ContentpulseError(
@@ -642,7 +651,9 @@ def deliver(cfg: Config, week: str | None = None) -> StepResult:
         raise ContentpulseError(
             f"deliver: {path} not found (build it first: contentpulse report --week {summary.week})"
         )
-    out = deliver_report(cfg.delivery, summary, cfg.paths.reports, path)
+    out = deliver_report(
+        cfg.delivery, summary, cfg.paths.reports, path, open_site=lambda: _site(cfg.delivery)
+    )
     step = StepResult(
         "deliver",
         f"{summary.week}: {', '.join(out.reached) or 'nothing reached'}",

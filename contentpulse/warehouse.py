@@ -174,3 +174,8 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         alter table meta.check_row_counts add column if not exists platform varchar;
         """
     )
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """The published snapshot, read-only: what reports and analysts read."""
+    return connect(path, read_only=True)

@@ -92,11 +92,24 @@ class Model:
 
 @dataclass
 class BuildContext:
-    """What a Python model may need besides the warehouse (the config, when there is one)."""
+    """What a Python model may need besides the warehouse: the config, when there is one,
+    and the steps the application hands in (models import nothing above the kernel)."""
 
     config: Any = None
     # shared by the Python models of one build (e.g. identity computed once for two tables)
     cache: dict[str, Any] = field(default_factory=dict)
+    # content identity: (connection, context) -> (families, evidence) frames; the pipeline
+    # passes transforms.identity.warehouse_families
+    identity: Callable[..., Any] | None = None
+
+    def step(self, name: str, model: str) -> Callable[..., Any]:
+        found = getattr(self, name)
+        if found is None:
+            raise ContentpulseError(
+                f"model {model}: the build was given no {name} step "
+                "(contentpulse.pipeline.build hands it in)"
+            )
+        return found
 
 
 def _load_python(path: Path) -> tuple[Callable[..., Any], tuple[str, ...], str]:

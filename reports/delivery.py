@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contentpulse.config import Delivery
 from contentpulse.errors import ContentpulseError
@@ -51,13 +53,10 @@ def site_files(reports: Path, report: Path) -> dict[str, Path]:
     return files
 
 
-def publish_site(delivery: Delivery, reports: Path, report: Path) -> int:
-    """Copy the reports folder to the site; the number of files written (unchanged ones
+def publish_site(store: Any, reports: Path, report: Path) -> int:
+    """Copy the reports folder to the site (`store`: a local folder or an object-store
+    prefix, opened and checked by the caller); the number of files written (unchanged ones
     are skipped)."""
-    from transforms.landing import open_store
-
-    assert delivery.site is not None
-    store = open_store(delivery.site, delivery.site_store, "report site", "delivery.site")
     written = 0
     for rel, source in site_files(reports, report).items():
         data = source.read_bytes()
@@ -121,15 +120,20 @@ def chat_text(summary: WeekSummary, link: str | None) -> str:
 
 
 def deliver(
-    delivery: Delivery, summary: WeekSummary, reports: Path, report: Path
+    delivery: Delivery,
+    summary: WeekSummary,
+    reports: Path,
+    report: Path,
+    open_site: Callable[[], Any] | None = None,
 ) -> DeliveryResult:
-    """Every configured channel, the site first (the mail and the chat message link to it)."""
+    """Every configured channel, the site first (the mail and the chat message link to it).
+    `open_site` opens the site's store (the application passes the landing's store code)."""
     from contentpulse.webhook import post_json
 
     out = DeliveryResult()
-    if delivery.site is not None:
+    if delivery.site is not None and open_site is not None:
         try:
-            written = publish_site(delivery, reports, report)
+            written = publish_site(open_site(), reports, report)
             out.reached.append(f"site {delivery.site} ({written} files written)")
         except (ContentpulseError, OSError) as exc:
             out.errors.append(f"deliver: site: {_line(exc)}")

@@ -24,10 +24,10 @@ from markupsafe import Markup
 
 from contentpulse.errors import ContentpulseError, naming
 from contentpulse.tempfiles import sweep, temp_path
+from contentpulse.warehouse import open_snapshot
 from reports import charts
 from reports.findings import SOURCE_NAMES
 from reports.queries import query
-from transforms.publish import open_snapshot
 
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = HERE / "vendor" / "plotly-basic.min.js"

@@ -751,7 +751,8 @@ def _family_id(key: tuple[str, str, str]) -> str:
 
 def _links_frame(evidence: list[dict], keys: list[tuple[str, str, str]]) -> pd.DataFrame:
     if not evidence:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in LINK_COLUMNS}).astype(
+        # typed: DuckDB reads an empty object column as an integer one
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in LINK_COLUMNS}).astype(
             {"confidence": float, "to_review": bool}
         )
     rows = [

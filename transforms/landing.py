@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.streams import ExtractResult, Window
 from contentpulse.errors import ContentpulseError, CredentialsError, naming
+from contentpulse.streams import ExtractResult, Window
 from contentpulse.tempfiles import sweep, temp_path
 
 if TYPE_CHECKING:

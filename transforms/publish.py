@@ -24,7 +24,7 @@ import duckdb
 
 from contentpulse.errors import ContentpulseError, naming
 from contentpulse.tempfiles import remove, sweep, temp_path
-from contentpulse.warehouse import connect, sql_string
+from contentpulse.warehouse import sql_string
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
 # The snapshot is written in DuckDB's 1.4 storage format, whatever DuckDB writes it (1.5.5
@@ -385,8 +385,3 @@ def summary(description: str | None, limit: int = SUMMARY_CHARS) -> str | None:
     if len(first) <= limit:
         return first
     return first[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-
-
-def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
-    """The published snapshot, read-only: what reports and analysts read."""
-    return connect(path, read_only=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.streams import Window
+from contentpulse.streams import Window
 from transforms.landing import LandingStore, read_landed, write_table
 
 RUN_LOG = "run_log"
@@ -152,7 +152,7 @@ def account_status(
 def estimated_shares(snapshot: Path) -> dict[tuple[str, str], float]:
     """Per (platform, account): the estimated share of the last 7 published days' views,
     for the accounts where estimates apply (marts.data_quality); empty without a snapshot."""
-    from transforms.publish import open_snapshot
+    from contentpulse.warehouse import open_snapshot
 
     if not snapshot.exists():
         return {}

@@ -27,10 +27,10 @@ import pyarrow as pa
 from connectors.csv_export import settings
 from connectors.csv_export.client import DroppedFile, Rejected, list_inbox, read_rows, sha256_of
 from connectors.quota import Budget, Throttle
-from connectors.streams import CallLog, ExtractResult, Window, find_links
 from contentpulse.config import CsvAccount, CsvExport, CsvExportDate, CsvExportSource, under
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
+from contentpulse.streams import CallLog, ExtractResult, Window, find_links
 
 if TYPE_CHECKING:
     from transforms.landing import LandingStore

@@ -33,7 +33,9 @@ from connectors.graph import (
 )
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import (
+from contentpulse.config import Account, FacebookSource
+from contentpulse.credentials import Connection
+from contentpulse.streams import (
     ExtractResult,
     Window,
     find_hashtags,
@@ -41,8 +43,6 @@ from connectors.streams import (
     parsing,
     text_id,
 )
-from contentpulse.config import Account, FacebookSource
-from contentpulse.credentials import Connection
 
 __all__ = [
     "GraphThrottled",

@@ -39,11 +39,11 @@ from connectors.ga4 import settings
 from connectors.ga4.client import Ga4Client, QuotaExhausted, gauge_for
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import ExtractResult, Window
 from contentpulse.config import Account, GA4Source, PagePaths
 from contentpulse.credentials import Connection
 from contentpulse.errors import ConfigError, SourceError
 from contentpulse.links import normalise_url
+from contentpulse.streams import ExtractResult, Window
 
 __all__ = [
     "Plan",

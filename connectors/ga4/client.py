@@ -36,10 +36,10 @@ from google.protobuf.json_format import ParseError
 from connectors.ga4 import settings
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog
 from contentpulse.config import GA4Source
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import CallLog
 
 log = logging.getLogger(__name__)
 for noisy in ("google.auth", "urllib3", "google.api_core"):

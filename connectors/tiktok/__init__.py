@@ -32,7 +32,12 @@ from connectors import social
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
 from connectors.social import metric_units, plan_chunks
-from connectors.streams import (
+from connectors.tiktok import settings
+from connectors.tiktok.client import RateLimited, TikTokClient
+from contentpulse.config import Account, TikTokSource
+from contentpulse.credentials import Connection
+from contentpulse.errors import CredentialsError
+from contentpulse.streams import (
     ExtractResult,
     Window,
     find_hashtags,
@@ -40,11 +45,6 @@ from connectors.streams import (
     parsing,
     text_id,
 )
-from connectors.tiktok import settings
-from connectors.tiktok.client import RateLimited, TikTokClient
-from contentpulse.config import Account, TikTokSource
-from contentpulse.credentials import Connection
-from contentpulse.errors import CredentialsError
 
 if TYPE_CHECKING:
     from transforms.landing import LandingStore

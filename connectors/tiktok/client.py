@@ -26,10 +26,10 @@ import requests
 
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog, one_line
 from connectors.tiktok import settings
 from contentpulse.credentials import Connection, Secret
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import CallLog, one_line
 
 log = logging.getLogger(__name__)
 logging.getLogger("urllib3").setLevel(logging.WARNING)

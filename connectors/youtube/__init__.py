@@ -26,12 +26,12 @@ import pyarrow as pa
 
 from connectors.quota import Budget, Throttle
 from connectors.retry import RetryPolicy
-from connectors.streams import ExtractResult, Window, find_links, parsing, text_id
 from connectors.youtube import settings
 from connectors.youtube.client import QuotaExhausted, YouTubeClient
 from contentpulse.config import Account, YouTubeSource
 from contentpulse.credentials import Connection
 from contentpulse.errors import SourceError
+from contentpulse.streams import ExtractResult, Window, find_links, parsing, text_id
 
 __all__ = [
     "QuotaExhausted",

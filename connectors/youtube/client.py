@@ -21,10 +21,10 @@ from googleapiclient.errors import HttpError
 
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from connectors.streams import CallLog, one_line
 from connectors.youtube import settings
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import CallLog, one_line
 
 log = logging.getLogger(__name__)
 for noisy in ("googleapiclient.discovery_cache", "googleapiclient.http", "google_auth_httplib2"):

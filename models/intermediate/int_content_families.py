@@ -1,4 +1,5 @@
-"""Each item's content family (transforms/identity.py): registry first, then links, then titles."""
+"""Each item's content family (transforms/identity.py, handed in by the pipeline as the
+build's identity step): registry first, then links, then titles."""
 
 from __future__ import annotations
 
@@ -6,7 +7,5 @@ REFS = ("intermediate.int_items",)
 
 
 def frame(con, context):
-    from transforms.identity import warehouse_families
-
-    families, _ = warehouse_families(con, context)
+    families, _ = context.step("identity", "intermediate.int_content_families")(con, context)
     return families.astype({"family_confidence": "float64"})

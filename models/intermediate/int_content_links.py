@@ -6,7 +6,5 @@ REFS = ("intermediate.int_items", "intermediate.int_content_families")
 
 
 def frame(con, context):
-    from transforms.identity import warehouse_families
-
-    _, links = warehouse_families(con, context)
+    _, links = context.step("identity", "intermediate.int_content_links")(con, context)
     return links.astype({"confidence": "float64", "to_review": "bool"})

@@ -16,11 +16,11 @@ import pandas as pd
 import pyarrow.dataset as ds
 import yaml
 
-from connectors.streams import Window, find_links
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
 from contentpulse.links import normalise_url
+from contentpulse.streams import Window, find_links
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from transforms.identity import content_families

@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from connectors.csv_export import export_date_from_name, parse_count, parse_duration
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.errors import ConfigError
+from contentpulse.streams import Window
 from contentpulse.warehouse import open_warehouse
 from models.runner import MODELS_DIR, BuildContext
 from models.runner import build as build_models

@@ -14,10 +14,10 @@ import pytest
 
 from connectors.ga4 import extract, page_item_id, plan_windows, settings
 from connectors.ga4.client import QuotaExhausted
-from connectors.streams import Window
 from contentpulse.config import GA4Source, PagePaths
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import ConfigError, CredentialsError, SourceError
+from contentpulse.streams import Window
 from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
 

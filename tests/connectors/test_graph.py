@@ -21,11 +21,11 @@ import connectors.retry as retry
 from connectors import social
 from connectors.graph import GraphClient, max_usage_percent, plan_metrics, refused_metric
 from connectors.instagram import settings as ig_settings
-from connectors.streams import Window
 from contentpulse.config import Config, InstagramSource, load_config
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError
 from contentpulse.pipeline import extract_source
+from contentpulse.streams import Window
 from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from sandbox.graph_api import GraphApi
 from sandbox.social_portfolio import (

@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from connectors.graph import max_usage_percent
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.demo import write_sandbox_config
+from contentpulse.streams import Window
 from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from sandbox.server import Received
 from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio

@@ -21,7 +21,6 @@ import yaml
 
 from connectors import social
 from connectors import tiktok as connector
-from connectors.streams import Window
 from connectors.tiktok import settings
 from connectors.tiktok.client import TOKENS, RateLimited, business_outcome, display_outcome
 from contentpulse import pipeline
@@ -29,6 +28,7 @@ from contentpulse.config import Config, load_config
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.demo import write_sandbox_config
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from models.runner import MODELS_DIR
 from sandbox import Fault, Sandbox

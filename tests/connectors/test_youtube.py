@@ -11,11 +11,11 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pytest
 
-from connectors.streams import CallLog, Window
 from connectors.youtube import extract, parse_duration, plan_chunks, settings, video_format
 from connectors.youtube.client import QuotaExhausted
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.streams import CallLog, Window
 from sandbox import Fault
 from tests.conftest import CLOCK, END
 

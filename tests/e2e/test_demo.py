@@ -307,8 +307,8 @@ def test_no_finding_is_drawn_from_an_estimate(demo_runs):
     measured day: no headline or supporting finding rests on an estimated figure."""
     from datetime import timedelta
 
+    from contentpulse.warehouse import open_snapshot
     from reports.findings import findings
-    from transforms.publish import open_snapshot
 
     workdir, first, _, _ = demo_runs
     db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]

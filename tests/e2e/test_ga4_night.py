@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from connectors.ga4 import page_item_id, settings
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, PagePaths, Sources, load_config
 from contentpulse.demo import write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import Sandbox
 from tests.connectors.test_ga4 import CLOCK, END, PAGES, TRAFFIC, ga4_portfolios

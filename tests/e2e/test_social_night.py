@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, Sources, load_config
 from contentpulse.demo import write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio

@@ -13,7 +13,7 @@ import pytest
 
 from contentpulse.config import Config, load_config
 from contentpulse.warehouse import open_warehouse
-from models.runner import build
+from tests.models.builds import build
 from tests.models.test_models import ACCOUNT, T0, day, item, land
 from transforms.load import load
 

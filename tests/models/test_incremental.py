@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 
 from contentpulse.warehouse import open_warehouse
-from models.runner import build
+from tests.models.builds import build
 from tests.models.test_models import T0, day, item, land
 from transforms.load import load
 

@@ -11,7 +11,8 @@ import pytest
 
 from connectors.youtube.settings import SCHEMAS, VIDEO_METRICS
 from contentpulse.warehouse import open_warehouse
-from models.runner import build, discover
+from models.runner import discover
+from tests.models.builds import build
 from tests.models.conftest import ACCOUNT
 from transforms.landing import write_table
 from transforms.load import load

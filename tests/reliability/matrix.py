@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import CONNECTIONS_FILE, write_sandbox_config
+from contentpulse.streams import Window
 from sandbox import ChannelSpec, Fault, Portfolio, Sandbox
 from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 

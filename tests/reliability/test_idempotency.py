@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from sandbox.csv_exports import ExportAccountSpec, ExportPortfolio

@@ -42,12 +42,12 @@ from connectors.csv_export import parse_count
 from connectors.csv_export.client import Rejected, read_rows
 from connectors.ga4 import ReportSpec, _parse
 from connectors.instagram import settings as ig_settings
-from connectors.streams import Window
 from connectors.tiktok.client import business_outcome, display_outcome
 from connectors.youtube import settings as yt_settings
 from connectors.youtube.client import _reason
 from contentpulse.config import Account, CsvExport, load_config
 from contentpulse.errors import SourceError
+from contentpulse.streams import Window
 from contentpulse.warehouse import open_warehouse
 from models.runner import MODELS_DIR, build
 from sandbox.csv_exports import export_types

@@ -25,6 +25,13 @@ HOOK_SECRET = "/services/T000/B000/hook-canary-token-4Kd"
 HEADLINE = "Shorts about <b>electric buses</b> beat their peers by +1.15 (3.1x typical)"
 
 
+def site_of(delivery):
+    """How the application opens the site's store (contentpulse.pipeline.deliver)."""
+    from transforms.landing import open_store
+
+    return lambda: open_store(delivery.site, delivery.site_store, "report site", "delivery.site")
+
+
 def summary() -> WeekSummary:
     return WeekSummary(
         week="2026-W47",
@@ -86,7 +93,7 @@ def test_the_mail_carries_the_headline_decisions_and_kpis_and_attaches_the_repor
         email_from="contentpulse@example.org",
         smtp_conn_id="report_mail",
     )
-    out = deliver(delivery, summary(), folder, report)
+    out = deliver(delivery, summary(), folder, report, open_site=site_of(delivery))
     assert out.errors == [] and out.reached == ["mail to 2"]
     [message] = smtp.messages
     assert smtp.logins == ["reports"]  # it logged in with the connection's password
@@ -128,7 +135,7 @@ def test_with_a_site_the_mail_and_chat_link_the_week_and_the_site_has_latest(
         smtp_conn_id="report_mail",
         webhook_conn_id="report_chat",
     )
-    out = deliver(delivery, summary(), folder, report)
+    out = deliver(delivery, summary(), folder, report, open_site=site_of(delivery))
     assert out.errors == []
     link = "https://reports.example.org/contentpulse/weekly-2026-W47.html"
     [message] = smtp.messages
@@ -142,10 +149,16 @@ def test_with_a_site_the_mail_and_chat_link_the_week_and_the_site_has_latest(
     ]  # fmt: skip
     assert (site / LATEST).read_bytes() == report.read_bytes()
     # a second delivery of the same week writes nothing; a new week rewrites latest.html
-    assert deliver(delivery, summary(), folder, report).reached[0].endswith("(0 files written)")
+    assert (
+        deliver(delivery, summary(), folder, report, open_site=site_of(delivery))
+        .reached[0]
+        .endswith("(0 files written)")
+    )
     newer = folder / "weekly-2026-W48.html"
     newer.write_text("<!doctype html><h1>Week 2026-W48</h1>")
-    again = deliver(Delivery(site=site), summary(), folder, newer)
+    again = deliver(
+        Delivery(site=site), summary(), folder, newer, open_site=site_of(Delivery(site=site))
+    )
     assert again.reached == [f"site {site} (2 files written)"]
     assert (site / LATEST).read_bytes() == newer.read_bytes()
 
@@ -160,14 +173,20 @@ def test_a_failing_channel_is_one_line_that_shows_no_secret_and_the_others_still
     delivery = Delivery(
         email_to=["strategy@example.org"], smtp_conn_id="report_mail", webhook_conn_id="report_chat"
     )
-    out = deliver(delivery, summary(), folder, report)
+    out = deliver(delivery, summary(), folder, report, open_site=site_of(delivery))
     assert out.reached == ["chat"] and len(hook.received) == 1
     [error] = out.errors
     assert error.startswith("deliver: mail via 'report_mail': ") and "\n" not in error
     assert SMTP_PASSWORD not in error
     # the webhook unreachable: its URL (the secret) is never in the line
     hook.__exit__()
-    out = deliver(Delivery(webhook_conn_id="report_chat"), summary(), folder, report)
+    out = deliver(
+        Delivery(webhook_conn_id="report_chat"),
+        summary(),
+        folder,
+        report,
+        open_site=site_of(Delivery(webhook_conn_id="report_chat")),
+    )
     [error] = out.errors
     assert error.startswith("deliver: chat: POST to the webhook of 'report_chat' failed")
     assert "hook-canary-token" not in error
@@ -234,7 +253,7 @@ def test_the_site_on_an_s3_bucket_holds_every_page_and_latest_and_a_rerun_rewrit
             "site_store": {"conn_id": "site_store", "endpoint_url": s3, "region": "us-east-1"},
         }
     )
-    assert deliver(delivery, summary(), folder, report).reached == [
+    assert deliver(delivery, summary(), folder, report, open_site=site_of(delivery)).reached == [
         f"site s3://{BUCKET}/weekly (5 files written)"
     ]
     objects = site_objects(s3)
@@ -244,12 +263,12 @@ def test_the_site_on_an_s3_bucket_holds_every_page_and_latest_and_a_rerun_rewrit
     ]  # fmt: skip
     assert {kind for _, kind in objects.values()} == {"text/html"}
     assert objects["weekly/latest.html"][0] == objects["weekly/weekly-2026-W47.html"][0]
-    rerun = deliver(delivery, summary(), folder, report)
+    rerun = deliver(delivery, summary(), folder, report, open_site=site_of(delivery))
     assert rerun.reached == [f"site s3://{BUCKET}/weekly (0 files written)"]
     assert site_objects(s3) == objects
     # a missing bucket: one line naming the site and the setting, no key
     wrong = delivery.model_copy(update={"site": "s3://no-such-site-bucket/weekly"})
-    [error] = deliver(wrong, summary(), folder, report).errors
+    [error] = deliver(wrong, summary(), folder, report, open_site=site_of(wrong)).errors
     assert (
         "report site s3://no-such-site-bucket/weekly: bucket 'no-such-site-bucket' not found"
         in error

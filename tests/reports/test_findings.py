@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contentpulse.warehouse import open_snapshot
 from reports.findings import Decision, Findings, findings
-from transforms.publish import open_snapshot
 
 WEEK_START, WEEK_END = date(2026, 11, 16), date(2026, 11, 22)
 W45, W46, W47 = date(2026, 11, 2), date(2026, 11, 9), WEEK_START

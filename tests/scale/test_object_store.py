@@ -17,11 +17,11 @@ import boto3
 import pytest
 import yaml
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.cli import main
 from contentpulse.credentials import env_var
 from contentpulse.demo import write_sandbox_config
+from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from sandbox.csv_exports import ExportPortfolio
