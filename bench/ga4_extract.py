@@ -30,9 +30,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from connectors.ga4 import page_item_id, plan_chunks, plan_windows
-from connectors.ga4.settings import PAGE_METRICS, TRAFFIC_METRICS
+from connectors.ga4.settings import PAGE_METRICS, TRAFFIC_METRICS, PagePaths
 from contentpulse import pipeline
-from contentpulse.config import PagePaths, load_config
+from contentpulse.config import load_config
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 from contentpulse.streams import Window
 from contentpulse.warehouse import connect

@@ -26,8 +26,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
+from connectors.social import Repoll
 from contentpulse import pipeline
-from contentpulse.config import Config, Repoll, Sources, load_config
+from contentpulse.config import Config, load_config, sources_model
 from contentpulse.demo import use_sandbox_connections, write_sandbox_config
 from contentpulse.warehouse import connect
 from sandbox import Sandbox
@@ -44,7 +45,7 @@ def social_config(path: Path, sandbox: Sandbox, data: Path, **changes) -> Config
         for p in SOCIAL
         if getattr(cfg.sources, p) is not None
     }
-    return cfg.model_copy(update={"sources": Sources(**sources)})
+    return cfg.model_copy(update={"sources": sources_model()(**sources)})
 
 
 def extract_all(

@@ -37,7 +37,8 @@ import requests
 from connectors import social
 from connectors.quota import Budget, QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from contentpulse.config import Account, GraphSource
+from connectors.social import GraphSource
+from contentpulse.config import Account
 from contentpulse.credentials import Connection, Secret
 from contentpulse.errors import CredentialsError, SourceError
 from contentpulse.streams import CallLog, ExtractResult, Window, one_line

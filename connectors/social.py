@@ -11,25 +11,23 @@ the 7-, 30- and 90-day windows the models measure, so those are exact), so the c
 night grow with new posts, not with history. The schedule is stateful: a post whose
 scheduled age passed while runs were missed is due at the next run, and a post with no
 snapshot yet is always due. That state is the landed snapshots themselves
-(`landed_history`), so a run that stopped half-way resumes with exactly the posts it had
+(`newest_reads`, from what the pipeline reads of the landing), so a run that stopped half-way resumes with exactly the posts it had
 not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+from pydantic import Field, field_validator
 
+from contentpulse.config import Account, EndpointUrl, Strict, account_ids
 from contentpulse.streams import Window
-
-if TYPE_CHECKING:
-    from transforms.landing import LandingStore
 
 T = TypeVar("T")
 RUN = [("extracted_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string())]
@@ -81,12 +79,14 @@ def due(
     return any(last_age < a <= age for a in ages)
 
 
-def landed_history(root: LandingStore | Path, platform: str, account_id: str) -> dict[str, date]:
-    """item_id -> the newest snapshot_date landed for it (the re-poll state)."""
-    from transforms.landing import read_landed
+# what the re-poll state is read from: the landed snapshots' items and days
+SNAPSHOT_STATE = {"content_snapshots": ("item_id", "snapshot_date")}
 
-    columns = ["item_id", "snapshot_date"]
-    table = read_landed(root, platform, "content_snapshots", account_id, columns)
+
+def newest_reads(landed: Mapping[str, pa.Table | None]) -> dict[str, date]:
+    """item_id -> the newest snapshot_date landed for it (the re-poll state), from the
+    landed `content_snapshots` the pipeline read (SNAPSHOT_STATE)."""
+    table = landed.get("content_snapshots")
     if table is None:
         return {}
     newest: dict[str, date] = {}
@@ -164,3 +164,61 @@ EXTRACT_LOG_SCHEMA = pa.schema(
         *RUN,
     ]
 )
+
+
+class Repoll(Strict):
+    """When a post's lifetime counters are read again: every night while it is young, then
+    at these ages (days; the defaults close the models' 7-, 30- and 90-day windows). A post with no snapshot yet, or one whose scheduled age passed
+    while runs were missed, is read at the next run."""
+
+    daily_until: Annotated[int, Field(ge=0, le=3650)] = 3
+    ages: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [6, 13, 29, 89, 179, 364]
+    )
+
+    @field_validator("ages")
+    @classmethod
+    def _ascending(cls, ages: list[int]) -> list[int]:
+        if ages != sorted(set(ages)):
+            raise ValueError("must be ascending, each age once")
+        return ages
+
+
+class SocialSource(Strict):
+    """What the social sources share: endpoints, retries, pacing, the re-poll schedule."""
+
+    base_url: EndpointUrl | None = None  # None means the platform's real endpoint
+    lookback_days: Annotated[int, Field(ge=1, le=60)] = 3  # account-level daily metrics
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    concurrency: Annotated[int, Field(ge=1, le=16)] = 4
+    # extract tasks of this source Airflow runs at once (its pool); None = from the API's
+    # concurrent-request limit divided by `concurrency` (contentpulse.pools)
+    pool_slots: Annotated[int, Field(ge=1, le=64)] | None = None
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 10.0
+    # posts read per unit of work: each unit lands on its own, so a throttled run keeps them
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    budget_calls: Annotated[int, Field(ge=1)] | None = None  # per run, None = unlimited
+    repoll: Repoll = Field(default_factory=Repoll)
+    accounts: list[Account] = Field(default_factory=list)
+
+
+class GraphSource(SocialSource):
+    """Meta's Graph API (Instagram professional accounts, Facebook Pages)."""
+
+    api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v24.0"
+    # Business Use Case / app usage (percent of the limit, from the X-*-Usage headers) at
+    # which calls slow down, and at which the run stops cleanly to resume next time
+    slow_down_at: Annotated[float, Field(ge=0, le=100)] = 75.0
+    stop_at: Annotated[float, Field(ge=0, le=100)] = 95.0
+    slow_down_s: Annotated[float, Field(ge=0, le=60)] = 2.0
+    # insight metrics per media product type; None = the registry's current set. A retired
+    # or unsupported name is reported and dropped, and the rest still loads.
+    metrics: dict[str, list[str]] | None = None
+
+    @field_validator("accounts")
+    @classmethod
+    def _graphaccount_ids(cls, accounts: list[Account]) -> list[Account]:
+        return account_ids(
+            accounts, r"\d+", "a Graph API id (Instagram user, Facebook Page) is a number"
+        )

@@ -36,19 +36,17 @@ from contentpulse.pipeline import (
     night_window,
     run_night,
 )
+from contentpulse.registry import connector, connectors
 from sandbox import Portfolio, Sandbox
-from sandbox.csv_exports import ExportPortfolio, export_types
+from sandbox.configs import CONN_IDS, SOURCES
+from sandbox.csv_exports import ExportPortfolio
 from sandbox.ga4_portfolio import Ga4Portfolio
 from sandbox.social_portfolio import SocialPortfolio
 
 CONNECTIONS_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "connections.json"
-SANDBOX_CONN_ID = "youtube_sandbox"
-GA4_SANDBOX_CONN_ID = "ga4_sandbox"  # a service-account key (the YouTube one is OAuth)
-SOCIAL_CONN_IDS = {
-    "instagram": "instagram_sandbox",
-    "facebook": "facebook_sandbox",
-    "tiktok": "tiktok_sandbox",
-}
+SANDBOX_CONN_ID = CONN_IDS["youtube"]
+GA4_SANDBOX_CONN_ID = CONN_IDS["ga4"]
+SOCIAL_CONN_IDS = {p: CONN_IDS[p] for p in ("instagram", "facebook", "tiktok")}
 EXAMPLE_QUERY = (
     "select title, format, views_d7, round(performance_index, 2) as perf_index "
     "from marts.post_performance where performance_index is not null "
@@ -69,8 +67,13 @@ def write_sandbox_config(
     lookback_days: int = 3,
     exports: ExportPortfolio | None = None,
 ) -> Path:
-    """A contentpulse.yml whose accounts are the sandbox's channels (and GA4 properties)."""
-    portfolio = sandbox.portfolio
+    """A contentpulse.yml whose accounts are the sandbox's: a section for every registered
+    platform the sandbox serves (sandbox/configs.py), in the registry's order."""
+    sections = {
+        platform: SOURCES[platform](sandbox, lookback_days, data_dir, exports)
+        for platform in connectors()
+        if platform in SOURCES
+    }
     config = {
         "paths": {
             "landing": str(data_dir / "landing"),
@@ -78,60 +81,9 @@ def write_sandbox_config(
             "analytics": str(data_dir / "analytics.duckdb"),
             "reports": str(data_dir / "reports"),
         },
-        "history_start": portfolio.start.isoformat(),
-        "sources": {
-            "youtube": {
-                "base_url": sandbox.base_url,
-                "token_uri": f"{sandbox.base_url}/token",
-                "lookback_days": lookback_days,
-                "max_calls_per_second": None,  # the local sandbox needs no rate cap
-                "accounts": [
-                    {
-                        "id": c.channel_id,
-                        "name": c.title,
-                        "timezone": c.timezone,
-                        "conn_id": SANDBOX_CONN_ID,
-                    }
-                    for c in portfolio.channels
-                ],
-            }
-        },
+        "history_start": sandbox.portfolio.start.isoformat(),
+        "sources": {p: section for p, section in sections.items() if section is not None},
     }
-    if sandbox.ga4 is not None:
-        properties = sandbox.ga4.portfolio.properties
-        config["sources"]["ga4"] = {
-            "base_url": sandbox.base_url,
-            "token_uri": f"{sandbox.base_url}/token",
-            "lookback_days": lookback_days,
-            "max_calls_per_second": None,
-            "content_group": "contentGroup",
-            "page_paths": {"locales": sorted({loc for p in properties for loc in p.spec.locales})},
-            "accounts": [
-                {
-                    "id": p.property_id,
-                    "name": p.name,
-                    "timezone": p.spec.timezone,
-                    "conn_id": GA4_SANDBOX_CONN_ID,
-                }
-                for p in properties
-            ],
-        }
-    if sandbox.social is not None:
-        config["sources"].update(social_sources(sandbox, lookback_days))
-    if exports is not None:
-        config["sources"]["csv_export"] = {
-            "inbox": str(data_dir / "inbox"),
-            "exports": export_types(),
-            "accounts": [
-                {
-                    "id": spec.account_id,
-                    "name": spec.name,
-                    "timezone": spec.timezone,
-                    "exports": [f"{spec.platform}_posts"],
-                }
-                for spec in exports.specs.values()
-            ],
-        }
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by contentpulse for the local sandbox; safe to delete.\n"
     path.write_text(
@@ -140,49 +92,12 @@ def write_sandbox_config(
     return path
 
 
-def social_sources(sandbox: Sandbox, lookback_days: int = 3) -> dict[str, dict]:
-    """Config of the sandbox's Instagram, Facebook and TikTok accounts (those it has)."""
-    base, social = sandbox.base_url, sandbox.social
-    assert social is not None
-
-    def accounts(platform: str) -> list[dict]:
-        return [
-            {
-                "id": a.account_id,
-                "name": a.name,
-                "timezone": a.timezone,
-                "conn_id": SOCIAL_CONN_IDS[platform],
-            }
-            for a in social.by_platform(platform)
-        ]
-
-    common = {"lookback_days": lookback_days, "max_calls_per_second": None}
-    sources: dict[str, dict] = {}
-    for platform in ("instagram", "facebook"):
-        if social.by_platform(platform):
-            sources[platform] = {
-                "base_url": f"{base}/graph",
-                **common,
-                "accounts": accounts(platform),
-            }
-    if social.by_platform("tiktok"):
-        sources["tiktok"] = {
-            "base_url": f"{base}/tiktok",
-            "business_base_url": f"{base}/tiktok-business",
-            "token_uri": f"{base}/tiktok/v2/oauth/token/",
-            **common,
-            "business_accounts": [a.account_id for a in social.by_platform("tiktok") if a.business],
-            "accounts": accounts("tiktok"),
-        }
-    return sources
-
-
 def replay_social_nights(
     cfg: Config, sandbox: Sandbox, today: date, nights: int = 7, progress: Progress | None = None
 ) -> None:
     """The last `nights` nightly reads of the lifetime-counter accounts, each at its own
     morning (the sandbox's clock set back), so consecutive snapshots exist for those days."""
-    platforms = [p for p in ("instagram", "facebook", "tiktok") if p in dict(cfg.iter_sources())]
+    platforms = [p for p, _ in cfg.iter_sources() if not connector(p).reads_history]
     try:
         for k in range(nights, 0, -1):
             sandbox.clock = today - timedelta(days=k)

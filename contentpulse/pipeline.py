@@ -8,22 +8,15 @@ write landing files only, so they can run in parallel (Airflow maps them over ac
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from connectors import connection_fields
-from connectors import connector as platform_connector
-from connectors.quota import QuotaStop, RateLimiter, Throttle
 from contentpulse.config import Config
-from contentpulse.credentials import get_connection
-from contentpulse.errors import ContentpulseError, CredentialsError
+from contentpulse.errors import ContentpulseError
 from contentpulse.streams import Window
 
 log = logging.getLogger("contentpulse")
@@ -83,10 +76,6 @@ def backfill_range(start: object, end: object) -> Window | None:
     return Window(first, last)
 
 
-def _covered(chunk: Window, done: list[Window]) -> bool:
-    return any(d.start <= chunk.start and chunk.end <= d.end for d in done)
-
-
 def extract_source(
     cfg: Config,
     platform: str,
@@ -96,201 +85,21 @@ def extract_source(
     resume: bool = False,
     progress: Progress | None = None,
 ) -> StepResult:
-    """Extract accounts of one platform in parallel units, landing each unit as it finishes.
-
-    Units: each account's metadata, then each (account, window chunk). With `resume`, chunks
-    already landed by an earlier run are skipped, so an interrupted backfill picks up where
-    it stopped. The first throttling or quota answer (or a spent budget) stops the run: the
-    throttle every request passes through refuses to send another, so units in flight end
-    at their next request, and no new unit starts.
-
-    Connectors may refine this with three optional hooks: `landed_state(root, account_id)`
-    reads what earlier runs landed (passed to `extract_items` as `state`), `metric_units(chunk,
-    uploads)` splits a chunk into smaller units (each passed to `extract_metrics` in place of
-    `uploads`), and `RESUME_BY_WINDOW = False` leaves resuming to that state.
-    """
-    from transforms.landing import completed_windows, landing_store, write_result
+    """Extract accounts of one platform in parallel units, landing each unit as it finishes
+    (contentpulse/extraction.py). With `resume`, what earlier runs landed is skipped, so an
+    interrupted backfill picks up where it stopped; the first throttling or quota answer
+    stops the run's requests."""
+    from contentpulse.extraction import SourceRun
 
     started = time.perf_counter()
-    started_at = datetime.now(UTC)
-    store = landing_store(cfg)  # a missing bucket or refused credentials stop here, once
-    source = dict(cfg.iter_sources())[platform]
-    connector = platform_connector(platform)
-    throttle = Throttle(connector.budget(source), RateLimiter(source.max_calls_per_second))
     step = StepResult("extract")
-    lock = threading.Lock()
-    stop_line: list[int] = []  # where the run's stop is in step.errors, once reported
-    todo: dict[str, list[Window]] = {}
-    accounts = {a: cfg.account(platform, a) for a in account_ids}
-    by_window = getattr(connector, "RESUME_BY_WINDOW", True)
-    split = getattr(connector, "metric_units", lambda chunk, uploads: [uploads])
-    for account_id in account_ids:
-        chunks = connector.plan_chunks(window)
-        if resume and by_window:
-            done = completed_windows(store, platform, account_id)
-            chunks = [c for c in chunks if not _covered(c, done)]
-        if chunks:
-            todo[account_id] = chunks
-    units_total = len(todo) + sum(map(len, todo.values()))
-    units_done = quota_units = 0
-    if progress:
-        progress(f"extract {platform}: 0/{units_total} units")
-    # per account, for its run_log record: [units done, units planned, calls, quota units]
-    spent = {a: [0, 1 + len(todo[a]) if a in todo else 0, 0, 0] for a in account_ids}
-    failures: dict[str, str] = {}
-
-    def land(result) -> None:
-        nonlocal units_done, quota_units
-        write_result(store, result, run_id)
-        with lock:
-            units_done += 1
-            quota_units += result.calls.units
-            step.rows += result.rows
-            step.calls += result.calls.calls
-            mine = spent.setdefault(result.account_id, [0, 0, 0, 0])
-            mine[0] += 1
-            mine[2] += result.calls.calls
-            mine[3] += result.calls.units
-        if progress:
-            progress(f"extract {platform}: {units_done}/{units_total} units")
-
-    def fail(account_id: str, exc: ContentpulseError) -> None:
-        message = str(exc)
-        if isinstance(exc, CredentialsError) and account_id not in message:
-            # the connection may serve several accounts: say whose credentials failed
-            message = f"{platform} {account_id}: {message}"
-        with lock:
-            if isinstance(exc, QuotaStop):
-                throttle.halt(exc)
-                message = str(throttle.stopped or exc)  # as the platform first answered it
-            failures.setdefault(account_id, message)
-            # a credentials error needs a fix (a rerun alone will not do), any other may pass
-            step.exit_code = max(step.exit_code, 2 if isinstance(exc, CredentialsError) else 1)
-            if isinstance(exc, QuotaStop):
-                if stop_line:
-                    return  # the stop is reported once
-                stop_line.append(len(step.errors))
-            step.errors.append(message)
-        log.info("extract: %s", message)  # printed once, as the step's error, by the caller
-
-    def halting(unit: Callable[..., T]) -> Callable[..., T]:
-        """A unit that stops the run's requests the moment it stops (in its own thread: the
-        worker's next unit is refused, not started)."""
-
-        def run(*args):
-            throttle.check(f"{platform} {args[0]}")
-            try:
-                return unit(*args)
-            except QuotaStop as exc:
-                throttle.halt(exc)
-                raise
-
-        return run
-
-    @halting
-    def metrics_unit(account_id: str, chunk: Window, uploads) -> None:
-        account = accounts[account_id]
-        result = connector.extract_metrics(
-            account, chunk, uploads, source, _connection(platform, account), run_id, throttle
-        )
-        land(result)
-
-    @halting
-    def items_unit(account_id: str):
-        kwargs = {}
-        if hasattr(connector, "landed_state"):
-            kwargs["state"] = connector.landed_state(store, account_id)
-        account = accounts[account_id]
-        return connector.extract_items(
-            account, window, source, _connection(platform, account), run_id, throttle, **kwargs
-        )
-
-    # Under a per-run budget, parallel units would split it and none might finish: run them
-    # one at a time so that only the last unit of a run can be cut short.
-    budgeted = any(limit is not None for limit in throttle.budget.limits.values())
-    workers = 1 if budgeted else source.concurrency
-    with _units(workers, f"extract-{platform}", throttle) as pool:
-        item_futures = {pool.submit(items_unit, a): a for a in todo}
-        metric_futures = {}
-        for future in as_completed(item_futures):
-            account_id = item_futures[future]
-            try:
-                result, uploads = future.result()
-            except ContentpulseError as exc:
-                fail(account_id, exc)
-                continue
-            land(result)
-            for chunk in todo[account_id]:
-                parts = split(chunk, uploads)
-                with lock:
-                    units_total += len(parts) - 1
-                    spent[account_id][1] += len(parts) - 1
-                for part in parts:
-                    future = pool.submit(metrics_unit, account_id, chunk, part)
-                    metric_futures[future] = account_id
-        for future in as_completed(metric_futures):
-            try:
-                future.result()
-            except ContentpulseError as exc:
-                fail(metric_futures[future], exc)
-    _record_runs(
-        store, platform, window, run_id, started_at, spent, failures, throttle.stopped is not None
-    )
-    left = units_total - units_done
-    step.detail = (
-        f"{platform} {len(account_ids)} accounts, {units_done}/{units_total} units {window}"
-    )
-    if left and stop_line:
-        step.errors[stop_line[0]] += f" ({left} of {units_total} units left for the next run)"
-    step.outputs["quota_units"] = str(quota_units)
+    run = SourceRun(cfg, platform, account_ids, window, run_id, step, progress)
+    run.plan(resume)
+    run.run()
+    run.finish()
     step.seconds = time.perf_counter() - started
     log.info(step.line())
     return step
-
-
-@contextmanager
-def _units(workers: int, name: str, throttle: Throttle) -> Iterator[ThreadPoolExecutor]:
-    """The pool of a source's units. On an exception in the waiting thread (SIGINT, SIGTERM)
-    the units not started are cancelled, and those running send no further request (the
-    throttle's stop: they end at their next call, keeping what they landed), then it goes
-    on."""
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-    try:
-        yield pool
-    except BaseException as exc:
-        throttle.halt(QuotaStop(f"stopped ({type(exc).__name__})"))
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _record_runs(
-    store, platform, window, run_id, started_at, spent, failures, stopped: bool
-) -> None:
-    """One run_log record per account (what `contentpulse status` reads). An account with
-    nothing to do in this window (a resumed backfill) finished; one whose units a quota stop
-    left unread did not."""
-    from transforms.status import RunRecord, write_run_record
-
-    finished_at = datetime.now(UTC)
-    for account_id, (done, total, calls, units) in spent.items():
-        error = failures.get(account_id)
-        if error is None and done < total and stopped:
-            error = next(iter(failures.values()), "stopped before all its units ran")
-        record = RunRecord(
-            run_id, started_at, finished_at, window, error, calls, units, done, total
-        )
-        write_run_record(store, platform, account_id, record)
-
-
-def _connection(platform: str, account):
-    """The account's credentials, checked for the fields its platform needs (one line naming
-    what is missing); None for sources that need none (CSV exports)."""
-    if not account.conn_id:
-        return None
-    conn = get_connection(account.conn_id)
-    conn.require(platform, connection_fields(platform))
-    return conn
 
 
 def extract_account(

@@ -2,6 +2,7 @@
 
 Each source's mapped extract tasks run in the pool `contentpulse_<platform>`. Its size comes
 from the source's config: `pool_slots` when set, else the API's concurrent-request limit
+(its Connector's `concurrent_requests`)
 divided by the requests one task makes at once (`concurrency`), at least 1. The warehouse
 steps (load, build, check, publish) share `contentpulse_warehouse` with one slot, so
 overlapping runs (a backfill during the night) take turns; the writer lock in
@@ -23,15 +24,6 @@ WAREHOUSE_POOL = "contentpulse_warehouse"
 # the warehouse machine's worker consumes (`airflow celery worker --queues default,warehouse`)
 # in the environment of the DAG processor. Unset: Airflow's default queue.
 WAREHOUSE_QUEUE_ENV = "CONTENTPULSE_WAREHOUSE_QUEUE"
-# requests an API takes at once from one project / app before it pushes back
-CONCURRENT_REQUESTS = {
-    "youtube": 8,  # one project's quota is shared by every channel
-    "ga4": 10,  # concurrentRequests per property
-    "instagram": 8,  # Business Use Case limits are per app and account
-    "facebook": 8,
-    "tiktok": 10,  # 600 requests a minute per endpoint
-    "csv_export": 2,  # local files: a little parallelism
-}
 
 
 def warehouse_task_args() -> dict[str, str]:
@@ -46,11 +38,14 @@ def pool_name(platform: str) -> str:
 
 def pool_sizes(cfg: Config) -> dict[str, int]:
     """Every pool the DAGs use, with its size for this config."""
+    from contentpulse.registry import connector
+
     sizes = {}
     for platform, source in cfg.iter_sources():
         slots = getattr(source, "pool_slots", None)
         if slots is None:
-            limit = CONCURRENT_REQUESTS.get(platform, 4)
+            # requests the API takes at once from one project / app (its connector says)
+            limit = connector(platform).concurrent_requests
             slots = max(1, limit // max(1, getattr(source, "concurrency", 1)))
         sizes[pool_name(platform)] = slots
     sizes[WAREHOUSE_POOL] = 1

@@ -46,8 +46,8 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from connectors import PLATFORMS
 from contentpulse.pools import pool_name, warehouse_task_args
+from contentpulse.registry import platforms
 
 LANDING = Asset(name="contentpulse_landing", uri="file:///contentpulse/landing")
 PUBLISHED = Asset(name="contentpulse_published", uri="file:///contentpulse/analytics.duckdb")
@@ -200,7 +200,7 @@ def contentpulse_nightly() -> None:
         extract.override(task_id=f"extract_{platform}", pool=pool_name(platform)).expand(
             account=accounts.override(task_id=f"accounts_{platform}")(platform)
         )
-        for platform in PLATFORMS
+        for platform in platforms()
     ]
     extracts >> load() >> build() >> check() >> publish()
 

@@ -34,6 +34,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from contentpulse.registry import display_name
 from reports.queries import query
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,6 @@ FORMAT_NOUNS = {
     "story": ("story", "stories"),
     "article": ("article", "articles"),
     "post": ("post", "posts"),
-}
-PLATFORM_NAMES = {
-    "youtube": "YouTube",
-    "ga4": "GA4",
-    "instagram": "Instagram",
-    "tiktok": "TikTok",
-    "facebook": "Facebook",
-    "linkedin": "LinkedIn",
 }
 LENGTH_NAMES = {
     "under_1m": "under 1 minute",
@@ -199,7 +192,7 @@ def _a(noun: str) -> str:
 def _format_nouns(fmt: str, platform: str | None = None) -> tuple[str, str]:
     singular, plural = FORMAT_NOUNS.get(fmt, (fmt, f"{fmt}s"))
     if platform:
-        name = PLATFORM_NAMES.get(platform, platform)
+        name = display_name(platform)
         return f"{name} {singular}", f"{name} {plural}"
     return singular, plural
 

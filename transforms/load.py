@@ -15,9 +15,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import PLATFORMS, landing_schemas
 from contentpulse.config import Config
 from contentpulse.errors import ContentpulseError
+from contentpulse.registry import connectors
 from transforms.landing import LandingFile, fetch_files, landing_store, list_files
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Every known stream's raw table exists (empty until data lands) with every column its
     landing schema has today, so models always build: a column a connector started to land
     is there (NULL in the rows loaded before) even before a file brings it."""
-    for platform in PLATFORMS:
-        for stream, schema in landing_schemas(platform).items():
+    for platform, connector in connectors().items():
+        for stream, schema in connector.schemas.items():
             empty = con.from_arrow(pa.Table.from_pylist([], schema=schema))
             _ensure_columns(con, raw_table(platform, stream), empty)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.csv_export import settings
-from contentpulse.config import CsvExport, CsvExportDate
+from connectors.csv_export.settings import CsvExport, CsvExportDate
 
 # a zip (an .xlsx workbook) or an old .xls saved under a .csv name
 _WORKBOOK_MAGIC = {b"PK\x03\x04": ".xlsx", b"\xd0\xcf\x11\xe0": ".xls"}

@@ -1,9 +1,13 @@
 """Facebook Pages constants: post fields, the insights metric registry and landing schemas."""
 
+from __future__ import annotations
+
 import pyarrow as pa
 
 from connectors import social
 from connectors.graph import Metric, metric
+from connectors.social import GraphSource
+from contentpulse.contract import Connector
 
 PLATFORM = "facebook"
 # the connection: a long-lived Page access token
@@ -77,3 +81,21 @@ SCHEMAS: dict[str, pa.Schema] = {
     "insight_issues": social.ISSUES_SCHEMA,
     "extract_log": social.EXTRACT_LOG_SCHEMA,
 }
+
+
+class FacebookSource(GraphSource):
+    """Facebook Pages: posts, post insights, page insights; accounts are page ids."""
+
+
+# the registry's entry (pyproject.toml, `contentpulse.connectors`): what the kernel knows of it
+CONNECTOR = Connector(
+    platform=PLATFORM,
+    rank=40,
+    name="Facebook",
+    settings=FacebookSource,
+    schemas=SCHEMAS,
+    hooks_at="connectors.facebook:HOOKS",
+    concurrent_requests=8,  # Business Use Case limits are per app and Page
+    connection_fields=CONNECTION_EXTRA,
+    reads_history=False,  # lifetime counters: read as they are now
+)

@@ -34,9 +34,9 @@ from google.oauth2.credentials import Credentials as OAuthCredentials
 from google.protobuf.json_format import ParseError
 
 from connectors.ga4 import settings
+from connectors.ga4.settings import GA4Source
 from connectors.quota import QuotaStop, Throttle
 from connectors.retry import GaveUp, Retry, RetryPolicy, with_retries
-from contentpulse.config import GA4Source
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError, SourceError
 from contentpulse.streams import CallLog

@@ -1,9 +1,13 @@
 """Instagram constants: endpoints' fields, the insights metric registry and landing schemas."""
 
+from __future__ import annotations
+
 import pyarrow as pa
 
 from connectors import social
 from connectors.graph import Metric, metric
+from connectors.social import GraphSource
+from contentpulse.contract import Connector
 
 PLATFORM = "instagram"
 # the connection: a long-lived Graph API user token (sent as a header, never in a URL)
@@ -101,3 +105,21 @@ SCHEMAS: dict[str, pa.Schema] = {
     "insight_issues": social.ISSUES_SCHEMA,
     "extract_log": social.EXTRACT_LOG_SCHEMA,
 }
+
+
+class InstagramSource(GraphSource):
+    """Instagram Graph API: media, media insights, account insights; accounts are IG user ids."""
+
+
+# the registry's entry (pyproject.toml, `contentpulse.connectors`): what the kernel knows of it
+CONNECTOR = Connector(
+    platform=PLATFORM,
+    rank=30,
+    name="Instagram",
+    settings=InstagramSource,
+    schemas=SCHEMAS,
+    hooks_at="connectors.instagram:HOOKS",
+    concurrent_requests=8,  # Business Use Case limits are per app and account
+    connection_fields=CONNECTION_EXTRA,
+    reads_history=False,  # lifetime counters: read as they are now
+)

@@ -6,9 +6,17 @@ their account metrics by day.
 Metric columns keep TikTok's own names; staging renames them.
 """
 
+from __future__ import annotations
+
+from typing import Annotated
+
 import pyarrow as pa
+from pydantic import Field, field_validator
 
 from connectors import social
+from connectors.social import SocialSource
+from contentpulse.config import Account, EndpointUrl, account_ids
+from contentpulse.contract import Connector
 
 PLATFORM = "tiktok"
 # the connection: the app's client key and secret and the account's refresh token
@@ -113,3 +121,35 @@ SCHEMAS: dict[str, pa.Schema] = {
     "insight_issues": social.ISSUES_SCHEMA,
     "extract_log": social.EXTRACT_LOG_SCHEMA,
 }
+
+
+class TikTokSource(SocialSource):
+    """TikTok Display API (video list) and, for business accounts, the Business API's
+    organic video insights. Accounts name a connection with a refresh token."""
+
+    business_base_url: EndpointUrl | None = None  # None means TikTok's real Business API
+    token_uri: EndpointUrl | None = None
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 8.0  # 600 a minute
+    # accounts (ids) that are business accounts: their organic insights are read too
+    business_accounts: list[str] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _openaccount_ids(cls, accounts: list[Account]) -> list[Account]:
+        return account_ids(
+            accounts, r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", "a TikTok id is letters, digits, ., - or _"
+        )
+
+
+# the registry's entry (pyproject.toml, `contentpulse.connectors`): what the kernel knows of it
+CONNECTOR = Connector(
+    platform=PLATFORM,
+    rank=50,
+    name="TikTok",
+    settings=TikTokSource,
+    schemas=SCHEMAS,
+    hooks_at="connectors.tiktok:HOOKS",
+    concurrent_requests=10,  # 600 requests a minute per endpoint
+    connection_fields=CONNECTION_EXTRA,
+    reads_history=False,  # lifetime counters: read as they are now
+)

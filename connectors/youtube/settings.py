@@ -1,6 +1,14 @@
 """YouTube constants: endpoints, quota prices, batch sizes, metrics and landing schemas."""
 
+from __future__ import annotations
+
+from typing import Annotated
+
 import pyarrow as pa
+from pydantic import Field, field_validator
+
+from contentpulse.config import Account, EndpointUrl, Strict, account_ids
+from contentpulse.contract import Connector
 
 PLATFORM = "youtube"
 # the connection (Airflow's google_cloud_platform type): an OAuth client and refresh token
@@ -122,3 +130,45 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+
+class YouTubeSource(Strict):
+    """YouTube Data API v3 + YouTube Analytics API v2."""
+
+    # None means Google's real endpoints; the demo and tests point it at the sandbox.
+    base_url: EndpointUrl | None = None
+    token_uri: EndpointUrl | None = None
+    lookback_days: Annotated[int, Field(ge=1, le=60)] = 3
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    # parallel API workers for this source, and a cap on calls per second across them
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # extract tasks of this source Airflow runs at once (its pool); None = from the API's
+    # concurrent-request limit divided by `concurrency` (contentpulse.pools)
+    pool_slots: Annotated[int, Field(ge=1, le=64)] | None = None
+    max_calls_per_second: Annotated[float, Field(gt=0)] | None = 20.0
+    # per-run budgets (None = unlimited): a run stops cleanly before spending past them and
+    # the next run resumes; the Data API's default project quota is 10,000 units a day
+    budget_data_api_units: Annotated[int, Field(ge=1)] | None = None
+    budget_analytics_queries: Annotated[int, Field(ge=1)] | None = None
+    accounts: list[Account] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _channelaccount_ids(cls, accounts: list[Account]) -> list[Account]:
+        return account_ids(
+            accounts, r"UC[A-Za-z0-9_-]+", "a YouTube channel id is UC and letters, digits, - or _"
+        )
+
+
+# the registry's entry (pyproject.toml, `contentpulse.connectors`): what the kernel knows of it
+CONNECTOR = Connector(
+    platform=PLATFORM,
+    rank=10,
+    name="YouTube",
+    settings=YouTubeSource,
+    schemas=SCHEMAS,
+    hooks_at="connectors.youtube:HOOKS",
+    concurrent_requests=8,  # one project's quota is shared by every channel
+    connection_fields=CONNECTION_EXTRA,
+)

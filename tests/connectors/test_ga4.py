@@ -14,7 +14,7 @@ import pytest
 
 from connectors.ga4 import extract, page_item_id, plan_windows, settings
 from connectors.ga4.client import QuotaExhausted
-from contentpulse.config import GA4Source, PagePaths
+from connectors.ga4.settings import GA4Source, PagePaths
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.errors import ConfigError, CredentialsError, SourceError
 from contentpulse.streams import Window

@@ -21,7 +21,8 @@ import connectors.retry as retry
 from connectors import social
 from connectors.graph import GraphClient, max_usage_percent, plan_metrics, refused_metric
 from connectors.instagram import settings as ig_settings
-from contentpulse.config import Config, InstagramSource, load_config
+from connectors.instagram.settings import InstagramSource
+from contentpulse.config import Config, load_config
 from contentpulse.credentials import Connection
 from contentpulse.errors import CredentialsError
 from contentpulse.pipeline import extract_source

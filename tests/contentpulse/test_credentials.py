@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from connectors import PLATFORMS, connection_fields
 from contentpulse.credentials import Connection, get_connection, parse_connection
 from contentpulse.demo import CONNECTIONS_FILE, SOCIAL_CONN_IDS
 from contentpulse.errors import CredentialsError
+from contentpulse.registry import connectors
 
 
 def same(a: Connection, b: Connection) -> bool:
@@ -74,8 +74,8 @@ def test_a_malformed_connection_is_one_line_naming_the_variable(monkeypatch):
 def test_each_platforms_connection_fields_are_checked_in_one_line():
     sandbox = json.loads(CONNECTIONS_FILE.read_text(encoding="utf-8"))
     conn_ids = {"youtube": "youtube_sandbox", "ga4": "ga4_sandbox", **SOCIAL_CONN_IDS}
-    for platform in PLATFORMS:
-        fields = connection_fields(platform)
+    for platform, connector in connectors().items():
+        fields = connector.connection_fields
         if platform == "csv_export":
             assert fields == ()  # files, no credentials
             continue

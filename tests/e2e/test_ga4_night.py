@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from connectors.ga4 import page_item_id, settings
+from connectors.ga4.settings import PagePaths
 from contentpulse import pipeline
-from contentpulse.config import Config, PagePaths, Sources, load_config
+from contentpulse.config import Config, load_config, sources_model
 from contentpulse.demo import write_sandbox_config
 from contentpulse.streams import Window
 from contentpulse.warehouse import connect
@@ -43,7 +44,7 @@ def ga4_config(
     """The sandbox's config with its GA4 property (and its YouTube channels if asked)."""
     cfg = load_config(write_sandbox_config(tmp_path / f"{name}.yml", sandbox, tmp_path / name))
     ga4 = cfg.sources.ga4.model_copy(update=changes)
-    sources = Sources(youtube=cfg.sources.youtube if youtube else None, ga4=ga4)
+    sources = sources_model()(youtube=cfg.sources.youtube if youtube else None, ga4=ga4)
     return cfg.model_copy(update={"sources": sources})
 
 

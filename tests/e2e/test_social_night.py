@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from contentpulse import pipeline
-from contentpulse.config import Config, Sources, load_config
+from contentpulse.config import Config, load_config, sources_model
 from contentpulse.demo import write_sandbox_config
 from contentpulse.streams import Window
 from contentpulse.warehouse import connect
@@ -57,7 +57,7 @@ def social_config(tmp_path: Path, sandbox: Sandbox, name: str = "social", **chan
         for p in SOCIAL
         if getattr(cfg.sources, p) is not None
     }
-    return cfg.model_copy(update={"sources": Sources(**sources)})
+    return cfg.model_copy(update={"sources": sources_model()(**sources)})
 
 
 def land_and_build(cfg: Config, start: date, end: date, run_id: str, resume: bool = True):
@@ -233,7 +233,7 @@ def test_incremental_nights_equal_a_full_rebuild(tracked):
 def test_a_retired_metric_in_config_is_reported_and_the_rest_loads(tmp_path, social_sandbox):
     metrics = {"REELS": ["views", "plays", "reach", "likes"], "FEED": ["impressions", "views"]}
     cfg = social_config(tmp_path, social_sandbox, instagram={"metrics": metrics})
-    cfg = cfg.model_copy(update={"sources": Sources(instagram=cfg.sources.instagram)})
+    cfg = cfg.model_copy(update={"sources": sources_model()(instagram=cfg.sources.instagram)})
     clock = social_sandbox.clock
     step = land_and_build(cfg, START, clock - timedelta(days=1), "retired")
     assert not step.errors

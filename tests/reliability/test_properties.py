@@ -40,12 +40,13 @@ from hypothesis import strategies as st
 from connectors import facebook, graph, instagram, tiktok, youtube
 from connectors.csv_export import parse_count
 from connectors.csv_export.client import Rejected, read_rows
+from connectors.csv_export.settings import CsvExport
 from connectors.ga4 import ReportSpec, _parse
 from connectors.instagram import settings as ig_settings
 from connectors.tiktok.client import business_outcome, display_outcome
 from connectors.youtube import settings as yt_settings
 from connectors.youtube.client import _reason
-from contentpulse.config import Account, CsvExport, load_config
+from contentpulse.config import Account, load_config
 from contentpulse.errors import SourceError
 from contentpulse.streams import Window
 from contentpulse.warehouse import open_warehouse

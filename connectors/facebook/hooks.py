@@ -1,0 +1,204 @@
+"""Facebook Pages connector (Graph API): published posts, their lifetime insights, page days.
+
+`extract_items` lists the Page's published posts (`/{page-id}/posts`, cursor paging) as
+content_items, snapshots the Page (followers, fans) and reads its day insights for the
+window (account_daily). It returns the posts due for a snapshot (the age-based re-poll plan
+over what earlier runs landed), in batches; `extract_metrics` reads one batch's lifetime
+post insights from the metric registry as content_snapshots, beside the reactions, comments
+and shares counted with the listing, and records refused metrics as insight_issues.
+Native metric names are kept; staging renames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from connectors import social
+from connectors.facebook import settings
+from connectors.facebook.settings import FacebookSource
+from connectors.graph import (
+    GraphClient,
+    GraphPost,
+    budget,
+    day_insights,
+    days_with_data,
+    due_posts,
+    extract_snapshots,
+)
+from connectors.quota import Throttle
+from connectors.social import metric_units, plan_chunks
+from contentpulse.config import Account
+from contentpulse.contract import Hooks, LandedState
+from contentpulse.credentials import Connection
+from contentpulse.streams import (
+    ExtractResult,
+    Window,
+    find_hashtags,
+    find_links,
+    parsing,
+    text_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _published(value: str) -> datetime:
+    """Graph timestamps: `2026-11-20T13:05:00+0000`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+
+
+def _media_type(post: dict) -> str | None:
+    attachments = (post.get("attachments") or {}).get("data") or []
+    return attachments[0].get("media_type") if attachments else None
+
+
+def _total(post: dict, edge: str) -> int | None:
+    """`reactions.summary(total_count)` -> the count; None when the edge is not readable."""
+    summary = (post.get(edge) or {}).get("summary")
+    value = summary.get("total_count") if isinstance(summary, dict) else None
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _counters(post: dict) -> dict[str, int | None]:
+    shares = post.get("shares")
+    return {
+        "reactions": _total(post, "reactions"),
+        "comments": _total(post, "comments"),
+        # Graph omits `shares` for a post nobody shared
+        "shares": int(shares.get("count", 0)) if isinstance(shares, dict) else 0,
+    }
+
+
+def _item_row(post: dict, account: Account) -> dict:
+    with parsing(f"facebook {account.id}: post"):
+        return _post_row(post, account)
+
+
+def _post_row(post: dict, account: Account) -> dict:
+    message = post.get("message") or ""
+    media_type = _media_type(post)
+    return {
+        "account_id": account.id,
+        "item_id": text_id(post["id"]),
+        "title": message.split("\n", 1)[0][:200],
+        "description": message,
+        "tags": find_hashtags(message),
+        "published_at": _published(post["created_time"]),
+        "duration_s": None,
+        "format": "video" if media_type == "video" else "post",
+        "media_type": media_type,
+        "product_type": settings.VIDEO if media_type == "video" else settings.FEED,
+        "url": post.get("permalink_url"),
+        "links": find_links(message),
+        "parent_id": None,
+        "raw_json": json.dumps(post, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def extract_items(
+    account: Account,
+    window: Window,
+    source: FacebookSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+    state: dict[str, date] | None = None,
+) -> tuple[ExtractResult, list[list[GraphPost]]]:
+    """The Page's published posts, its snapshot and day insights; and the due posts."""
+    extracted_at = datetime.now(UTC)
+    zone = ZoneInfo(account.timezone)
+    with GraphClient(settings.PLATFORM, account.id, conn, source, throttle) as client:
+        page = client.get(account.id, {"fields": settings.PAGE_FIELDS}, "page")
+        today = social.snapshot_date(page.date, account.timezone)
+        listed: list[dict] = []
+        params = {"fields": settings.POST_FIELDS, "limit": settings.PAGE_LIMIT}
+        for response in client.pages(f"{account.id}/posts", params, "posts"):
+            listed.extend(response.body.get("data") or [])
+        unique = list({p["id"]: p for p in listed}.values())
+        items = [_item_row(p, account) for p in unique]
+        first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
+        span = days_with_data(client, window, first_post, today)
+        days = (
+            day_insights(
+                client,
+                account.id,
+                settings.PAGE_DAY_METRICS,
+                *span,
+                settings.PAGE_INSIGHTS_MAX_DAYS,
+                "page insights",
+            )
+            if span
+            else {}
+        )
+    posts = [
+        GraphPost(
+            row["item_id"],
+            row["product_type"],
+            row["published_at"].astimezone(zone).date(),
+            today,
+            _counters(p),
+        )
+        for row, p in zip(items, unique, strict=True)
+    ]
+    due = due_posts(posts, state, source)
+    daily = [{"account_id": account.id, "date": d, **v} for d, v in sorted(days.items())]
+    snapshot = {
+        "account_id": account.id,
+        "snapshot_date": today,
+        "name": page.body.get("name"),
+        "followers_count": _int(page.body.get("followers_count")),
+        "fan_count": _int(page.body.get("fan_count")),
+    }
+    for row in [*items, *daily, snapshot]:
+        row.update(extracted_at=extracted_at, run_id=run_id)
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
+        "account_daily": pa.Table.from_pylist(daily, schema=schemas["account_daily"]),
+        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
+    }
+    log.info(
+        "facebook %s: %d posts, %d due for a snapshot of %s, %d calls",
+        account.id,
+        len(items),
+        len(due),
+        today,
+        client.calls.calls,
+    )
+    last = max(days, default=None)
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls, last)
+    return result, social.batches(due, source.batch_size)
+
+
+def extract_metrics(
+    account: Account,
+    chunk: Window,
+    batch: list[GraphPost],
+    source: FacebookSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> ExtractResult:
+    """One batch of due posts: lifetime post insights, refused metrics recorded."""
+    return extract_snapshots(settings, account, chunk, batch, source, conn, run_id, throttle)
+
+
+# the landed snapshots are the state: a stopped run resumes from them, not from windows
+HOOKS = Hooks(
+    plan_chunks=plan_chunks,
+    extract_items=extract_items,
+    extract_metrics=extract_metrics,
+    budget=budget,
+    metric_units=metric_units,
+    landed_state=LandedState(social.SNAPSHOT_STATE, social.newest_reads),
+    resume_by_window=False,
+)

@@ -1,0 +1,214 @@
+"""Instagram connector (Graph API): media, their lifetime insights, the account's days.
+
+`extract_items` lists the account's media (`/{ig-user-id}/media`, cursor paging) and
+today's stories (`/{ig-user-id}/stories`) as content_items, snapshots the account
+(followers, follows, media count) and reads its day insights for the window
+(account_daily: reach and new followers as time series, views one day a call as a
+`total_value`, the only way Instagram serves them). It returns the posts due for a
+snapshot (the age-based re-poll plan over what earlier runs landed), in batches;
+`extract_metrics` reads one batch's lifetime insights, per media product type from the
+metric registry, as content_snapshots, with the metrics the API refused as
+insight_issues. Stories must be read the day after they went up: their insights live 24
+hours. Native metric names are kept; staging renames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from connectors import social
+from connectors.graph import (
+    GraphClient,
+    GraphPost,
+    budget,
+    day_insights,
+    day_totals,
+    days_with_data,
+    due_posts,
+    extract_snapshots,
+)
+from connectors.instagram import settings
+from connectors.instagram.settings import InstagramSource
+from connectors.quota import Throttle
+from connectors.social import metric_units, plan_chunks
+from contentpulse.config import Account
+from contentpulse.contract import Hooks, LandedState
+from contentpulse.credentials import Connection
+from contentpulse.streams import (
+    ExtractResult,
+    Window,
+    find_hashtags,
+    find_links,
+    parsing,
+    text_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+def media_format(media_type: str, product_type: str) -> str:
+    if product_type == "REELS":
+        return "reel"
+    if product_type == "STORY":
+        return "story"
+    return "carousel" if media_type == "CAROUSEL_ALBUM" else "post"
+
+
+def _published(value: str) -> datetime:
+    """Graph timestamps: `2026-11-20T13:05:00+0000`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+
+
+def _item_row(media: dict, account: Account) -> dict:
+    with parsing(f"instagram {account.id}: media"):
+        return _media_row(media, account)
+
+
+def _media_row(media: dict, account: Account) -> dict:
+    caption = media.get("caption") or ""
+    product_type = media.get("media_product_type") or ""
+    media_type = media.get("media_type") or ""
+    return {
+        "account_id": account.id,
+        "item_id": text_id(media["id"]),
+        "title": caption.split("\n", 1)[0][:200],
+        "description": caption,
+        "tags": find_hashtags(caption),
+        "published_at": _published(media["timestamp"]),
+        "duration_s": None,  # the media fields carry no duration
+        "format": media_format(media_type, product_type),
+        "media_type": media_type,
+        "product_type": product_type,
+        "url": media.get("permalink"),
+        "links": find_links(caption),
+        "parent_id": None,
+        "raw_json": json.dumps(media, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _account_days(
+    client: GraphClient, account: Account, window: Window, today: date, first_post: date | None
+) -> dict[date, dict[str, int | None]]:
+    """The account's insights for each day of the window Instagram has (from its first
+    post's day up to `today`, none older than it keeps): reach and new followers as time
+    series, at most 30 days a call, and views as one total a day (one call each)."""
+    kept = today - timedelta(days=settings.INSIGHTS_KEPT_DAYS - 1)
+    span = days_with_data(client, window, first_post, today, kept)
+    if span is None:
+        return {}
+    start, end = span
+    days = day_insights(
+        client,
+        account.id,
+        settings.ACCOUNT_DAY_METRICS,
+        start,
+        end,
+        settings.ACCOUNT_INSIGHTS_MAX_DAYS,
+        "account insights",
+    )
+    totals = day_totals(
+        client, account.id, settings.ACCOUNT_TOTAL_METRICS, start, end, "account views"
+    )
+    return {d: days.get(d, {}) | totals.get(d, {}) for d in sorted(set(days) | set(totals))}
+
+
+def extract_items(
+    account: Account,
+    window: Window,
+    source: InstagramSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+    state: dict[str, date] | None = None,
+) -> tuple[ExtractResult, list[list[GraphPost]]]:
+    """The account's media and stories, its snapshot and day insights; and the due posts."""
+    extracted_at = datetime.now(UTC)
+    zone = ZoneInfo(account.timezone)
+    with GraphClient(settings.PLATFORM, account.id, conn, source, throttle) as client:
+        profile = client.get(account.id, {"fields": settings.ACCOUNT_FIELDS}, "account")
+        today = social.snapshot_date(profile.date, account.timezone)
+        media: list[dict] = []
+        for edge in ("media", "stories"):
+            params = {"fields": settings.MEDIA_FIELDS, "limit": settings.PAGE_LIMIT}
+            for page in client.pages(f"{account.id}/{edge}", params, edge):
+                media.extend(page.body.get("data") or [])
+        unique = list({m["id"]: m for m in media}.values())
+        items = [_item_row(m, account) for m in unique]
+        first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
+        days = _account_days(client, account, window, today, first_post)
+    posts = [
+        GraphPost(
+            row["item_id"],
+            row["product_type"],
+            row["published_at"].astimezone(zone).date(),
+            today,
+            {c: _int(m.get(c)) for c in settings.FIELD_COUNTERS},
+        )
+        for row, m in zip(items, unique, strict=True)
+    ]
+    due = due_posts(posts, state, source)
+    metrics = settings.ACCOUNT_DAY_METRICS + settings.ACCOUNT_TOTAL_METRICS
+    daily = [
+        {"account_id": account.id, "date": d, **dict.fromkeys(metrics), **v}
+        for d, v in sorted(days.items())
+    ]
+    body = profile.body
+    snapshot = {
+        "account_id": account.id,
+        "snapshot_date": today,
+        "username": body.get("username"),
+        **{c: _int(body.get(c)) for c in ("followers_count", "follows_count", "media_count")},
+    }
+    for row in [*items, *daily, snapshot]:
+        row.update(extracted_at=extracted_at, run_id=run_id)
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
+        "account_daily": pa.Table.from_pylist(daily, schema=schemas["account_daily"]),
+        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
+    }
+    log.info(
+        "instagram %s: %d media, %d due for a snapshot of %s, %d calls",
+        account.id,
+        len(items),
+        len(due),
+        today,
+        client.calls.calls,
+    )
+    last = max(days, default=None)
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls, last)
+    return result, social.batches(due, source.batch_size)
+
+
+def extract_metrics(
+    account: Account,
+    chunk: Window,
+    batch: list[GraphPost],
+    source: InstagramSource,
+    conn: Connection,
+    run_id: str,
+    throttle: Throttle | None = None,
+) -> ExtractResult:
+    """One batch of due posts: lifetime insights per product type, refused metrics recorded."""
+    return extract_snapshots(settings, account, chunk, batch, source, conn, run_id, throttle)
+
+
+# the landed snapshots are the state: a stopped run resumes from them, not from windows
+HOOKS = Hooks(
+    plan_chunks=plan_chunks,
+    extract_items=extract_items,
+    extract_metrics=extract_metrics,
+    budget=budget,
+    metric_units=metric_units,
+    landed_state=LandedState(social.SNAPSHOT_STATE, social.newest_reads),
+    resume_by_window=False,
+)
