@@ -91,19 +91,7 @@ class SourceRun:
         self._tell()
 
     def landed_state(self, account_id: str) -> Any:
-        """What earlier runs landed for the account, as the connector reads it (None when the
-        connector keeps no state)."""
-        from transforms.landing import read_landed
-
-        spec = self.hooks.landed_state
-        if spec is None:
-            return None
-        return spec.read(
-            {
-                stream: read_landed(self.store, self.platform, stream, account_id, list(columns))
-                for stream, columns in spec.columns.items()
-            }
-        )
+        return landed_state(self.store, self.platform, account_id)
 
     # -- the units -------------------------------------------------------------------------
     def connection(self, account):
@@ -262,6 +250,22 @@ class SourceRun:
                 f" ({left} of {self.units_total} units left for the next run)"
             )
         self.step.outputs["quota_units"] = str(self.quota_units)
+
+
+def landed_state(store: Any, platform: str, account_id: str) -> Any:
+    """What earlier runs landed for an account, as its connector reads it (the columns its
+    LandedState names; None when the connector keeps no state)."""
+    from transforms.landing import read_landed
+
+    spec = registered(platform).hooks.landed_state
+    if spec is None:
+        return None
+    return spec.read(
+        {
+            stream: read_landed(store, platform, stream, account_id, list(columns))
+            for stream, columns in spec.columns.items()
+        }
+    )
 
 
 @contextmanager

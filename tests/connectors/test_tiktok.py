@@ -28,6 +28,7 @@ from contentpulse.config import Config, load_config
 from contentpulse.credentials import Connection, get_connection
 from contentpulse.demo import write_sandbox_config
 from contentpulse.errors import CredentialsError, SourceError
+from contentpulse.extraction import landed_state
 from contentpulse.streams import Window
 from contentpulse.warehouse import connect
 from models.runner import MODELS_DIR
@@ -543,7 +544,7 @@ def test_videos_are_read_again_on_the_age_schedule(tmp_path, tt):
     accounts = cfg.sources.tiktok.accounts
     run(cfg, "day0")
     for later in (1, 10):  # the next night, then after eight missed nights
-        state = {a.id: connector.landed_state(cfg.paths.landing, a.id) for a in accounts}
+        state = {a.id: landed_state(cfg.paths.landing, "tiktok", a.id) for a in accounts}
         sandbox.clock = CLOCK + timedelta(days=later)
         today = sandbox.clock - timedelta(days=1)
         expected, ages = set(), {}
