@@ -41,3 +41,8 @@ def naming(path: object) -> Iterator[None]:
     except OSError as exc:
         what = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
         raise OSError(exc.errno, what, str(path)) from None
+
+
+class NothingToPublish(ContentpulseError):
+    """The latest build was not checked, or its check blocked it: the last published
+    snapshot stays."""

@@ -250,6 +250,13 @@ def publish(cfg: Config) -> StepResult:
     return step
 
 
+def week_of(day: date) -> str:
+    """The ISO week of a day, as `report --week` takes it (2026-W47)."""
+    from reports.weekly import week_of as of
+
+    return of(day)
+
+
 def report(cfg: Config, week: str | None = None) -> StepResult:
     from reports.weekly import build_report
 

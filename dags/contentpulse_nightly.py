@@ -189,7 +189,7 @@ def contentpulse_nightly() -> None:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from contentpulse import pipeline
-        from transforms.publish import NothingToPublish
+        from contentpulse.errors import NothingToPublish
 
         try:
             return pipeline.publish(_config()).line()

@@ -49,13 +49,12 @@ def contentpulse_weekly_report() -> None:
     def report() -> dict[str, str]:
         from contentpulse import pipeline
         from contentpulse.config import load_config
-        from reports.weekly import week_of
 
         context = get_current_context()
         logical = context.get("logical_date")
         triggered_by_asset = bool(context.get("triggering_asset_events")) or logical is None
         # Monday's run: the week that ended yesterday; a publish: the newest complete week
-        week = None if triggered_by_asset else week_of(logical.date() - timedelta(days=1))
+        week = None if triggered_by_asset else pipeline.week_of(logical.date() - timedelta(days=1))
         step = pipeline.report(load_config(), week)
         return {"summary": step.line(), "week": step.outputs["week"]}
 

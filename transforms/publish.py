@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from contentpulse.errors import ContentpulseError, naming
+from contentpulse.errors import ContentpulseError, NothingToPublish, naming
 from contentpulse.tempfiles import remove, sweep, temp_path
 from contentpulse.warehouse import sql_string
 
@@ -69,11 +69,6 @@ class PublishSummary:
     tables: int
     bytes: int
     held_back: dict[str, str] = field(default_factory=dict)  # platform -> why
-
-
-class NothingToPublish(ContentpulseError):
-    """The latest build was not checked, or its check blocked it: the last published
-    snapshot stays."""
 
 
 @dataclass
