@@ -287,7 +287,13 @@ def heatmap_table(heat: pd.DataFrame) -> dict:
     for platform, fmt in rows:
         line = []
         for column_platform, account in columns:
-            value, items = cells.get((platform, fmt, account), (None, 0))
+            # a column is one platform's account: a row of another platform has no cell
+            # there, even where an account of the same name posts on both
+            value, items = (
+                cells.get((platform, fmt, account), (None, 0))
+                if column_platform == platform
+                else (None, 0)
+            )
             line.append(
                 {
                     "platform": column_platform,
