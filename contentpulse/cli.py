@@ -96,6 +96,9 @@ published; the next run retries); 2 a usage, config, credentials or check error 
 a rerun alone will not)"""
 
 
+_Commands = argparse._SubParsersAction  # what add_subparsers returns
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="contentpulse",
@@ -114,7 +117,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"contentpulse {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
+    _add_sandbox_command(sub)
+    _add_step_commands(sub)
+    _add_tool_commands(sub)
+    return p
 
+
+def _add_sandbox_command(sub: _Commands) -> None:
+    """`sandbox serve`: the local fake APIs."""
     sb = sub.add_parser("sandbox", help="the local fake APIs").add_subparsers(
         dest="sandbox_command", required=True
     )
@@ -133,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
         help="data folder named in the written config",
     )
 
+
+def _add_step_commands(sub: _Commands) -> None:
+    """The night's steps, each on its own, and the whole night or a backfill."""
     ex = sub.add_parser("extract", help="extract every account into landing files")
     ex.add_argument(
         "--date", type=_date, help="night to extract (with lookback); default yesterday"
@@ -168,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-read chunks an earlier backfill already landed (default: skip them)",
     )
+
+
+def _add_tool_commands(sub: _Commands) -> None:
+    """The landing files' repair, the Airflow pools, the demo and each account's status."""
     landing = sub.add_parser(
         "landing", help="landing files: name those that no longer parse, re-extract them"
     ).add_subparsers(dest="landing_command", required=True)
@@ -187,7 +204,6 @@ def _parser() -> argparse.ArgumentParser:
         help="each account's state: newest day landed, last run and failure, quota, next reads",
     )
     st.add_argument("--json", action="store_true", help="one JSON object per account, as a list")
-    return p
 
 
 class _Run:

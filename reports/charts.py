@@ -138,69 +138,16 @@ def new_release_charts(
             & (releases.account_id == row.account_id)
             & (releases.format == row.format)
         ]
-        newest = (
-            mine[["item_id", "published_date"]]
-            .drop_duplicates()
-            .sort_values("published_date")
-            .tail(per_chart)
-        )
-        fig = go.Figure()
         band = bands[
             (bands.platform == row.platform)
             & (bands.account_id == row.account_id)
             & (bands.format == row.format)
         ].sort_values("age")
+        fig = go.Figure()
         meta = [row.platform, row.account_name]
         if not band.empty:
-            fig.add_trace(
-                go.Scatter(
-                    x=band["age"], y=band["p80"], mode="lines", line={"width": 0},
-                    showlegend=False, hoverinfo="skip", meta=meta,
-                )
-            )  # fmt: skip
-            fig.add_trace(
-                go.Scatter(
-                    x=band["age"],
-                    y=band["p20"],
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor="rgba(47,111,222,0.13)",
-                    name="peers P20-P80",
-                    customdata=band[["p80", "peers"]].to_numpy(),
-                    hovertemplate=(
-                        "day %{x}: peers %{y:,.0f} to %{customdata[0]:,.0f} "
-                        "(%{customdata[1]} peers)<extra></extra>"
-                    ),
-                    meta=meta,
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=band["age"], y=band["p50"], mode="lines", name="peer median",
-                    line={"color": "#5b6476", "dash": "dot", "width": 1.5}, meta=meta,
-                    hovertemplate="day %{x}: peer median %{y:,.0f}<extra></extra>",
-                )
-            )  # fmt: skip
-        for i, item in enumerate(newest.itertuples(index=False)):
-            curve = mine[mine.item_id == item.item_id].sort_values("age_days")
-            title = esc(short(curve["title"].iloc[0], 48))
-            published = pd.Timestamp(item.published_date).date().isoformat()
-            fig.add_trace(
-                go.Scatter(
-                    x=curve["age_days"],
-                    y=curve["cumulative_views"],
-                    mode="lines+markers",
-                    marker={"size": 4},
-                    line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-                    name=title,
-                    meta=meta,
-                    hovertemplate=(
-                        f"<b>{title}</b><br>published {published}<br>"
-                        "day %{x}: %{y:,} views so far<extra></extra>"
-                    ),
-                )
-            )
+            _add_peer_band(fig, band, meta)
+        _add_release_curves(fig, mine, meta, per_chart)
         fig.update_layout(
             height=300,
             margin={"l": 50, "r": 10, "t": 10, "b": 30},
@@ -211,6 +158,71 @@ def new_release_charts(
         )
         charts.append((row.platform, row.account_name, row.format, fig))
     return charts
+
+
+def _add_peer_band(fig: go.Figure, band: pd.DataFrame, meta: list[str]) -> None:
+    """The peers' P20-P80 band (filled between two invisible lines) and their median."""
+    fig.add_trace(
+        go.Scatter(
+            x=band["age"], y=band["p80"], mode="lines", line={"width": 0},
+            showlegend=False, hoverinfo="skip", meta=meta,
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=band["age"],
+            y=band["p20"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(47,111,222,0.13)",
+            name="peers P20-P80",
+            customdata=band[["p80", "peers"]].to_numpy(),
+            hovertemplate=(
+                "day %{x}: peers %{y:,.0f} to %{customdata[0]:,.0f} "
+                "(%{customdata[1]} peers)<extra></extra>"
+            ),
+            meta=meta,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=band["age"], y=band["p50"], mode="lines", name="peer median",
+            line={"color": "#5b6476", "dash": "dot", "width": 1.5}, meta=meta,
+            hovertemplate="day %{x}: peer median %{y:,.0f}<extra></extra>",
+        )
+    )  # fmt: skip
+
+
+def _add_release_curves(
+    fig: go.Figure, mine: pd.DataFrame, meta: list[str], per_chart: int
+) -> None:
+    """The newest `per_chart` releases' cumulative views by age, one line each."""
+    newest = (
+        mine[["item_id", "published_date"]]
+        .drop_duplicates()
+        .sort_values("published_date")
+        .tail(per_chart)
+    )
+    for i, item in enumerate(newest.itertuples(index=False)):
+        curve = mine[mine.item_id == item.item_id].sort_values("age_days")
+        title = esc(short(curve["title"].iloc[0], 48))
+        published = pd.Timestamp(item.published_date).date().isoformat()
+        fig.add_trace(
+            go.Scatter(
+                x=curve["age_days"],
+                y=curve["cumulative_views"],
+                mode="lines+markers",
+                marker={"size": 4},
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+                name=title,
+                meta=meta,
+                hovertemplate=(
+                    f"<b>{title}</b><br>published {published}<br>"
+                    "day %{x}: %{y:,} views so far<extra></extra>"
+                ),
+            )
+        )
 
 
 def performance_index(recent: pd.DataFrame) -> go.Figure:
@@ -275,7 +287,13 @@ def heatmap_table(heat: pd.DataFrame) -> dict:
     for platform, fmt in rows:
         line = []
         for column_platform, account in columns:
-            value, items = cells.get((platform, fmt, account), (None, 0))
+            # a column is one platform's account: a row of another platform has no cell
+            # there, even where an account of the same name posts on both
+            value, items = (
+                cells.get((platform, fmt, account), (None, 0))
+                if column_platform == platform
+                else (None, 0)
+            )
             line.append(
                 {
                     "platform": column_platform,

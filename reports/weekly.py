@@ -26,7 +26,7 @@ from contentpulse.errors import ContentpulseError, naming
 from contentpulse.tempfiles import sweep, temp_path
 from contentpulse.warehouse import open_snapshot
 from reports import charts
-from reports.findings import SOURCE_NAMES
+from reports.findings import SOURCE_NAMES, Findings
 from reports.queries import query
 
 HERE = Path(__file__).resolve().parent
@@ -259,49 +259,92 @@ def _data_through(con: duckdb.DuckDBPyConnection, snapshot: Path) -> date:
     return pd.Timestamp(data_through).date()
 
 
+# the report's queries (reports/sql/<name>.sql), each run for the week
+WEEK_QUERIES = (
+    "kpi_weeks",
+    "daily_views",
+    "new_releases",
+    "release_bands",
+    "recent_performance",
+    "heatmap",
+    "segments",
+    "repurposing",
+    "anomalies_week",
+    "quality_week",
+)
+
+
+@dataclass
+class _WeekData:
+    """What a week's report reads from the snapshot."""
+
+    week: str
+    week_start: date
+    week_end: date
+    data_through: date
+    frames: dict[str, pd.DataFrame]  # WEEK_QUERIES' results
+    found: Findings
+    check_notes: list[tuple]  # the warnings of the last check
+    stale_sources: list[dict]
+
+
 def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> ReportOutput:
     """Render the report for `week` (default: the last complete week in the data)."""
+    with open_snapshot(snapshot) as con:
+        data = _read_week(con, snapshot, week)
+    tiles = _tiles(data.frames["kpi_weeks"], data.week_start)
+    account_rows = _account_rows(data.frames["kpi_weeks"], data.week_start)
+    env = environment()
+    page = _render(env, data, tiles, account_rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep(out_dir)  # what a report killed mid-write left
+    path = out_dir / f"weekly-{data.week}.html"
+    _write_atomic(path, page)
+    write_index(out_dir, env)
+    days = (data.week_start, data.week_end, data.data_through)
+    summary = _summary(data.week, days, data.found, tiles, account_rows)
+    return ReportOutput(data.week, path, sum(len(f) for f in data.frames.values()), summary)
+
+
+def _read_week(con: duckdb.DuckDBPyConnection, snapshot: Path, week: str | None) -> _WeekData:
+    """The week's data (default: the last complete week; the current one while none is
+    complete); a week outside the snapshot's data is one error line."""
     from reports.findings import findings as find
 
-    with open_snapshot(snapshot) as con:
-        span = _query(con, "data_through").iloc[0]
-        if pd.isna(span["data_through"]):
-            raise ContentpulseError(f"report: {snapshot} holds no daily data yet")
-        data_from = pd.Timestamp(span["data_from"]).date()
-        data_through = pd.Timestamp(span["data_through"]).date()
-        if week is None:  # the last complete week; the current one while none is complete
-            week = last_complete_week(data_through)
-            if parse_week(week)[1] < data_from:
-                week = week_of(data_through)
-        week_start, week_end = parse_week(week)
-        if week_end < data_from or week_start > data_through:
-            raise ContentpulseError(
-                f"report: week {week} ({week_start} to {week_end}) has no data: the snapshot "
-                f"holds {data_from} to {data_through}; no page written"
-            )
-        params = {"week_start": week_start, "week_end": week_end}
-        frames = {
-            name: _query(con, name, **params)
-            for name in (
-                "kpi_weeks",
-                "daily_views",
-                "new_releases",
-                "release_bands",
-                "recent_performance",
-                "heatmap",
-                "segments",
-                "repurposing",
-                "anomalies_week",
-                "quality_week",
-            )
-        }
-        found = find(con, week_start, week_end)
-        check_notes = con.execute(
+    span = _query(con, "data_through").iloc[0]
+    if pd.isna(span["data_through"]):
+        raise ContentpulseError(f"report: {snapshot} holds no daily data yet")
+    data_from = pd.Timestamp(span["data_from"]).date()
+    data_through = pd.Timestamp(span["data_through"]).date()
+    if week is None:  # the last complete week; the current one while none is complete
+        week = last_complete_week(data_through)
+        if parse_week(week)[1] < data_from:
+            week = week_of(data_through)
+    week_start, week_end = parse_week(week)
+    if week_end < data_from or week_start > data_through:
+        raise ContentpulseError(
+            f"report: week {week} ({week_start} to {week_end}) has no data: the snapshot "
+            f"holds {data_from} to {data_through}; no page written"
+        )
+    params = {"week_start": week_start, "week_end": week_end}
+    return _WeekData(
+        week,
+        week_start,
+        week_end,
+        data_through,
+        frames={name: _query(con, name, **params) for name in WEEK_QUERIES},
+        found=find(con, week_start, week_end),
+        check_notes=con.execute(
             'select model, expectation, "column", unexpected_count from meta.check_results '
             "where not success and not critical order by model"
-        ).fetchall()
-        stale_sources = records(_stale_sources(con))
+        ).fetchall(),
+        stale_sources=records(_stale_sources(con)),
+    )
 
+
+def _render(env: Environment, data: _WeekData, tiles: list[dict], account_rows: list[dict]) -> str:
+    """The week's page: the template filled with its findings, tables and charts."""
+    frames, week_start, week_end = data.frames, data.week_start, data.week_end
     recent = frames["recent_performance"]
     recent = recent.assign(reason=[_reason(r) for _, r in recent.iterrows()])
     top = recent.head(10)
@@ -312,16 +355,13 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
     )
     releases = charts.new_release_charts(frames["new_releases"], frames["release_bands"])
     segments = frames["segments"]
-    tiles = _tiles(frames["kpi_weeks"], week_start)
-    account_rows = _account_rows(frames["kpi_weeks"], week_start)
-    env = environment()
-    page = env.get_template("weekly.html.j2").render(
-        week=week,
+    return env.get_template("weekly.html.j2").render(
+        week=data.week,
         week_start=week_start,
         week_end=week_end,
-        data_through=data_through,
-        incomplete=data_through < week_end,
-        findings=found,
+        data_through=data.data_through,
+        incomplete=data.data_through < week_end,
+        findings=data.found,
         platforms=sorted({p for p, _ in accounts}),
         accounts=accounts,
         tiles=tiles,
@@ -346,17 +386,10 @@ def build_report(snapshot: Path, out_dir: Path, week: str | None = None) -> Repo
         repurposing=records(frames["repurposing"]),
         anomalies=records(frames["anomalies_week"]),
         quality=records(frames["quality_week"]),
-        check_notes=check_notes,
-        stale_sources=stale_sources,
+        check_notes=data.check_notes,
+        stale_sources=data.stale_sources,
         plotly_js=Markup(PLOTLY_JS.read_text(encoding="utf-8")),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sweep(out_dir)  # what a report killed mid-write left
-    path = out_dir / f"weekly-{week}.html"
-    _write_atomic(path, page)
-    write_index(out_dir, env)
-    summary = _summary(week, (week_start, week_end, data_through), found, tiles, account_rows)
-    return ReportOutput(week, path, sum(len(f) for f in frames.values()), summary)
 
 
 def _stale_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -457,9 +457,53 @@ class Ga4Portfolio:
         lo, hi = (max(start, self.start) - self.start).days, (last - self.start).days
         if hi < lo:
             return ReportRows([], set(), False, 0)
-        by_source = any(d in SOURCE_DIMENSIONS for d in dimensions)
-        has_page = "pagePath" in dimensions or "pageTitle" in dimensions
+        keyed, collapsed = self._keyed(prop, dimensions, metrics, lo, hi, clock)
         has_day = "date" in dimensions
+        user_cols = [i for i, m in enumerate(metrics) if m in USER_METRICS]
+        if collapsed and user_cols:  # users are not additive: a total is less than the sum
+            has_page = "pagePath" in dimensions or "pageTitle" in dimensions
+            share = (1.0 if has_page else USERS_ACROSS_PAGES) * (
+                1.0 if has_day else USERS_ACROSS_DAYS
+            )
+            for key in collapsed:
+                for i in user_cols:
+                    keyed[key][i] = math.ceil(keyed[key][i] * share)
+        rows = list(keyed.items())
+        other_days: set[date] = set()
+        limit = prop.spec.cardinality_limit
+        if has_day and len(dimensions) > 1:
+            rows, other_days = self._fold_other(rows, dimensions, limit)
+        thresholded = prop.spec.signals and bool(user_cols)
+        withheld = 0
+        if thresholded:
+            kept = []
+            for key, values in rows:
+                users = values[user_cols[0]]
+                if 0 < users < self.threshold_users and OTHER not in key:
+                    withheld += 1
+                else:
+                    kept.append((key, values))
+            rows = kept
+        rows.sort(key=lambda r: r[0])
+        return ReportRows(
+            [(key, tuple(values.tolist())) for key, values in rows],
+            other_days,
+            thresholded,
+            withheld,
+        )
+
+    def _keyed(
+        self,
+        prop: Property,
+        dimensions: list[str],
+        metrics: list[str],
+        lo: int,
+        hi: int,
+        clock: date,
+    ) -> tuple[dict[tuple[str, ...], np.ndarray], dict[tuple[str, ...], int]]:
+        """The metrics of each combination of the report's dimensions over days lo..hi, and
+        how many page-grain rows each combination that several add up to collapsed."""
+        by_source = any(d in SOURCE_DIMENSIONS for d in dimensions)
         keyed: dict[tuple[str, ...], np.ndarray] = {}
         collapsed: dict[tuple[str, ...], int] = {}
         exact = {"date", "hostName", "pagePath"} <= set(dimensions) and (
@@ -492,37 +536,7 @@ class Ga4Portfolio:
                     collapsed[key] = collapsed.get(key, 1) + 1
                 else:
                     keyed[key] = values.copy()
-        user_cols = [i for i, m in enumerate(metrics) if m in USER_METRICS]
-        if collapsed and user_cols:  # users are not additive: a total is less than the sum
-            share = (1.0 if has_page else USERS_ACROSS_PAGES) * (
-                1.0 if has_day else USERS_ACROSS_DAYS
-            )
-            for key in collapsed:
-                for i in user_cols:
-                    keyed[key][i] = math.ceil(keyed[key][i] * share)
-        rows = list(keyed.items())
-        other_days: set[date] = set()
-        limit = prop.spec.cardinality_limit
-        if has_day and len(dimensions) > 1:
-            rows, other_days = self._fold_other(rows, dimensions, limit)
-        thresholded = prop.spec.signals and bool(user_cols)
-        withheld = 0
-        if thresholded:
-            kept = []
-            for key, values in rows:
-                users = values[user_cols[0]]
-                if 0 < users < self.threshold_users and OTHER not in key:
-                    withheld += 1
-                else:
-                    kept.append((key, values))
-            rows = kept
-        rows.sort(key=lambda r: r[0])
-        return ReportRows(
-            [(key, tuple(values.tolist())) for key, values in rows],
-            other_days,
-            thresholded,
-            withheld,
-        )
+        return keyed, collapsed
 
     def _fold_other(
         self, rows: list[tuple[tuple[str, ...], np.ndarray]], dimensions: list[str], limit: int

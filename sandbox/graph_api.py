@@ -675,48 +675,8 @@ class GraphApi:
     ) -> dict[str, Any]:
         """Account insights by day: a time series (`values` with `end_time`), or on Instagram
         one `total_value` over since..until for the metrics served only that way (views)."""
-        metrics = self._metrics(query)
-        instagram = account.platform == "instagram"
-        total = instagram and query.get("metric_type") == "total_value"
-        if instagram and query.get("metric_type", "time_series") not in METRIC_TYPES:
-            raise _bad_param(
-                "(#100) metric_type must be one of the following values: " + ", ".join(METRIC_TYPES)
-            )
-        if instagram and not total:
-            only_total = [m for m in metrics if m in IG_TOTAL_VALUE_METRICS]
-            if only_total:
-                raise _bad_param(
-                    f"(#100) The following metrics ({','.join(only_total)}) should be "
-                    "specified with parameter metric_type=total_value"
-                )
-        if query.get("breakdown"):
-            raise _bad_param("(#100) The sandbox serves no breakdown of account insights")
-        supported = (
-            IG_TOTAL_VALUE_METRICS if total else IG_DAY_METRICS if instagram else FB_DAY_METRICS
-        )
-        for i, name in enumerate(metrics):
-            if not instagram and name in FB_RETIRED:
-                instead = f" Please use {FB_RETIRED[name]} instead." if FB_RETIRED[name] else ""
-                raise _bad_param(f"(#100) The {name} metric has been deprecated.{instead}")
-            if name not in supported:
-                raise _bad_param(
-                    f"(#100) metric[{i}] must be one of the following values: "
-                    + ", ".join(sorted(supported))
-                )
-        if query.get("period", "day") != "day":
-            raise _bad_param("(#100) The period must be day for these metrics")
-        until = _day(query["until"], "until") if query.get("until") else clock
-        since = _day(query["since"], "since") if query.get("since") else until - timedelta(days=2)
-        span = DAY_RANGE_MAX[account.platform]
-        if (until - since).days > span or until <= since:
-            raise _bad_param(
-                f"(#100) There cannot be more than {span} days ({span * 86400} s) between "
-                "since and until"
-            )
-        # complete days only (the clock's own day is not over), and none older than Meta keeps
-        oldest = clock - timedelta(days=INSIGHTS_KEPT_DAYS)
-        days = [since + timedelta(days=i) for i in range((until - since).days)]
-        days = [d for d in days if oldest <= d < clock]
+        metrics, total = self._day_metrics(account, query)
+        days = _insight_days(account, query, clock)
         truth = {d: self.portfolio.account_day(account, d) for d in days}
         if total:
             # unavailable data is an empty set, never 0
@@ -754,6 +714,57 @@ class GraphApi:
                 for name in metrics
             ]
         }
+
+    def _day_metrics(self, account: SocialAccount, query: dict[str, str]) -> tuple[list[str], bool]:
+        """The account insights' metrics asked for, checked as Meta checks them, and whether
+        they are asked as one total_value (Instagram only)."""
+        metrics = self._metrics(query)
+        instagram = account.platform == "instagram"
+        total = instagram and query.get("metric_type") == "total_value"
+        if instagram and query.get("metric_type", "time_series") not in METRIC_TYPES:
+            raise _bad_param(
+                "(#100) metric_type must be one of the following values: " + ", ".join(METRIC_TYPES)
+            )
+        if instagram and not total:
+            only_total = [m for m in metrics if m in IG_TOTAL_VALUE_METRICS]
+            if only_total:
+                raise _bad_param(
+                    f"(#100) The following metrics ({','.join(only_total)}) should be "
+                    "specified with parameter metric_type=total_value"
+                )
+        if query.get("breakdown"):
+            raise _bad_param("(#100) The sandbox serves no breakdown of account insights")
+        supported = (
+            IG_TOTAL_VALUE_METRICS if total else IG_DAY_METRICS if instagram else FB_DAY_METRICS
+        )
+        for i, name in enumerate(metrics):
+            if not instagram and name in FB_RETIRED:
+                instead = f" Please use {FB_RETIRED[name]} instead." if FB_RETIRED[name] else ""
+                raise _bad_param(f"(#100) The {name} metric has been deprecated.{instead}")
+            if name not in supported:
+                raise _bad_param(
+                    f"(#100) metric[{i}] must be one of the following values: "
+                    + ", ".join(sorted(supported))
+                )
+        if query.get("period", "day") != "day":
+            raise _bad_param("(#100) The period must be day for these metrics")
+        return metrics, total
+
+
+def _insight_days(account: SocialAccount, query: dict[str, str], clock: date) -> list[date]:
+    """The days since..until (until excluded) an account insights request covers: complete
+    days only (the clock's own day is not over), and none older than Meta keeps."""
+    until = _day(query["until"], "until") if query.get("until") else clock
+    since = _day(query["since"], "since") if query.get("since") else until - timedelta(days=2)
+    span = DAY_RANGE_MAX[account.platform]
+    if (until - since).days > span or until <= since:
+        raise _bad_param(
+            f"(#100) There cannot be more than {span} days ({span * 86400} s) between "
+            "since and until"
+        )
+    oldest = clock - timedelta(days=INSIGHTS_KEPT_DAYS)
+    days = [since + timedelta(days=i) for i in range((until - since).days)]
+    return [d for d in days if oldest <= d < clock]
 
 
 def _visible(post: SocialPost, clock: date) -> bool:

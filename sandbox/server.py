@@ -248,268 +248,258 @@ def _self_signed_jwt_valid(token: str) -> bool:
     return claims.get("iss") == SERVICE_ACCOUNT_EMAIL
 
 
-def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "contentpulse-sandbox"
+def _retry_after(fault: Fault) -> dict[str, str] | None:
+    return {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read our logs
-            log.debug("sandbox %s", format % args)
 
-        def date_time_string(self, timestamp: float | None = None) -> str:
-            """The `Date` header tells the sandbox's clock (noon UTC of its day), as a real
-            server's tells its own: connectors date lifetime-counter reads by it."""
-            return format_datetime(datetime.combine(sandbox.clock, daytime(12), UTC), usegmt=True)
+def _fault_error(fault: Fault, ga4: bool) -> tuple[ApiError, dict[str, str] | None] | None:
+    """The error a `status`, `throttle` or `quota` fault answers with (GA4's shape on
+    `/v1beta/`, YouTube's elsewhere), and its headers; None for the other kinds."""
+    if fault.kind == "status":
+        reason = {429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}.get(
+            fault.status, "error"
+        )
+        return ApiError(fault.status, reason, "Injected fault"), _retry_after(fault)
+    if fault.kind == "throttle" and ga4:
+        message = "Exhausted concurrent requests per property."
+        return ApiError(429, "rateLimitExceeded", message, "global"), _retry_after(fault)
+    if fault.kind == "throttle":
+        error = ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
+        return error, _retry_after(fault)
+    if fault.kind == "quota" and ga4:
+        return ApiError(429, "rateLimitExceeded", "Exhausted property tokens per day."), None
+    if fault.kind == "quota":
+        message = "The request cannot be completed because you have exceeded your quota."
+        return ApiError(403, "quotaExceeded", message, "youtube.quota"), None
+    return None
 
-        def do_GET(self) -> None:
-            self._dispatch("GET")
 
-        def do_POST(self) -> None:
-            self._dispatch("POST")
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the sandbox: admin endpoints, mounted APIs (Graph, TikTok), or
+    Google's (token, YouTube Data and Analytics, GA4). `_handler_for` binds a Sandbox."""
 
-        _entry: Received | None = None  # the API request being answered (None: admin)
+    protocol_version = "HTTP/1.1"
+    server_version = "contentpulse-sandbox"
+    sandbox: Sandbox
+    _entry: Received | None = None  # the API request being answered (None: admin)
 
-        def _send(
-            self,
-            status: int,
-            body: bytes,
-            content_type: str = "application/json; charset=UTF-8",
-            headers: dict[str, str] | None = None,
-        ) -> None:
-            if self._entry is not None:
-                sandbox.answer(self._entry, status, headers or {}, body)
-                self._entry = None
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test); nothing to tell it
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read our logs
+        log.debug("sandbox %s", format % args)
 
-        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header tells the sandbox's clock (noon UTC of its day), as a real
+        server's tells its own: connectors date lifetime-counter reads by it."""
+        return format_datetime(datetime.combine(self.sandbox.clock, daytime(12), UTC), usegmt=True)
 
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+    def do_GET(self) -> None:
+        self._dispatch("GET")
 
-        def _dispatch(self, method: str) -> None:
-            url = urlsplit(self.path)
-            path, params = url.path, parse_qs(url.query, keep_blank_values=False)
-            body = self._body() if method == "POST" else b""
-            if method == "POST" and self.headers.get("X-HTTP-Method-Override", "").upper() == "GET":
-                # google-api-python-client sends URLs over 2,048 characters this way.
-                method, params = "GET", params | parse_qs(body.decode(), keep_blank_values=False)
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json; charset=UTF-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if self._entry is not None:
+            self.sandbox.answer(self._entry, status, headers or {}, body)
             self._entry = None
-            try:
-                if path.startswith("/_sandbox/"):
-                    return self._admin(method, path, body)
-                self._entry = sandbox.arrive(path)
-                with sandbox._lock:
-                    sandbox.calls[path] += 1
-                if sandbox.latency_s:
-                    time.sleep(sandbox.latency_s)
-                fault = sandbox.faults.take(path)
-                api = next((a for a in sandbox.apis if path.startswith(a.prefixes)), None)
-                if api is not None:
-                    status, payload_bytes, headers = api.handle(
-                        method,
-                        path,
-                        params,
-                        body,
-                        self.headers,
-                        sandbox.clock,
-                        fault,
-                        sandbox.base_url,
-                    )
-                    return self._send(status, payload_bytes, headers=headers)
-                if fault and self._apply_fault(fault):
-                    return
-                if method == "POST" and path == "/token":
-                    return self._token(body)
-                # an expired token is refused even where it is a self-signed JWT (GA4's
-                # service accounts), which the sandbox would otherwise take until it expires
-                self._authorize(expired=fault is not None and fault.kind == "expired_token")
-                if path.startswith("/v1beta/"):
-                    if sandbox.ga4 is None:
-                        raise ApiError(404, "notFound", "This sandbox serves no GA4 properties")
-                    payload_bytes = sandbox.ga4.handle(method, path, body, sandbox.clock)
-                    if fault and fault.kind == "truncated":
-                        payload_bytes = payload_bytes[: len(payload_bytes) // 2]
-                    return self._send(200, payload_bytes)
-                route = {
-                    "/youtube/v3/channels": sandbox.youtube.channels,
-                    "/youtube/v3/playlistItems": sandbox.youtube.playlist_items,
-                    "/youtube/v3/videos": sandbox.youtube.videos,
-                    "/v2/reports": sandbox.youtube.reports,
-                }.get(path)
-                if route is None or method != "GET":
-                    raise ApiError(404, "notFound", f"Not found: {method} {path}")
-                sandbox.charge(path)
-                payload = route(params, sandbox.clock)
-                payload_bytes = json.dumps(payload, ensure_ascii=False).encode()
-                if fault and fault.kind == "truncated":
-                    payload_bytes = payload_bytes[: len(payload_bytes) // 2]
-                self._send(200, payload_bytes)
-            except ApiError as err:
-                self._json(err.status, err.body())
-            except Exception:  # a sandbox bug must look like a server error, not a hang
-                log.exception("sandbox failed on %s", path)
-                self._json(500, ApiError(500, "backendError", "Backend Error").body())
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to tell it
 
-        def _apply_fault(self, fault: Fault) -> bool:
-            """Apply a fault; True when it produced the whole response."""
-            if fault.kind == "slow":
-                time.sleep(fault.delay_s)
-                return False
-            if fault.kind == "status":
-                headers = (
-                    {"Retry-After": f"{fault.retry_after:g}"}
-                    if fault.retry_after is not None
-                    else None
-                )
-                reason = {429: "rateLimitExceeded", 500: "backendError", 503: "backendError"}.get(
-                    fault.status, "error"
-                )
-                self._json(
-                    fault.status, ApiError(fault.status, reason, "Injected fault").body(), headers
-                )
-                return True
-            if fault.kind == "malformed":
-                self._send(
-                    200,
-                    b"<html><body>Service temporarily unavailable</body></html>",
-                    "application/json",
-                )
-                return True
-            if fault.kind == "expired_token":
-                sandbox.expire_tokens()
-                return False
-            if fault.kind == "throttle":
-                ga4 = self.path.startswith("/v1beta/")
-                status, reason, message, domain = (
-                    (
-                        429,
-                        "rateLimitExceeded",
-                        "Exhausted concurrent requests per property.",
-                        "global",
-                    )
-                    if ga4
-                    else (403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
-                )
-                headers = (
-                    {"Retry-After": f"{fault.retry_after:g}"}
-                    if fault.retry_after is not None
-                    else None
-                )
-                self._json(status, ApiError(status, reason, message, domain).body(), headers)
-                return True
-            if fault.kind == "quota" and self.path.startswith("/v1beta/"):
-                self._json(
-                    429,
-                    ApiError(429, "rateLimitExceeded", "Exhausted property tokens per day.").body(),
-                )
-                return True
-            if fault.kind == "quota":
-                self._json(
-                    403,
-                    ApiError(
-                        403,
-                        "quotaExceeded",
-                        "The request cannot be completed because you have exceeded your quota.",
-                        "youtube.quota",
-                    ).body(),
-                )
-                return True
-            return False  # truncated: applied to the body later
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
 
-        def _token(self, body: bytes) -> None:
-            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            if form.get("grant_type") == JWT_GRANT:
-                return self._jwt_grant(form.get("assertion", ""))
-            if form.get("grant_type") != "refresh_token":
-                return self._json(400, {"error": "unsupported_grant_type"})
-            if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                return self._json(
-                    401,
-                    {
-                        "error": "invalid_client",
-                        "error_description": "The OAuth client was not found.",
-                    },
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str) -> None:
+        sandbox = self.sandbox
+        url = urlsplit(self.path)
+        path, params = url.path, parse_qs(url.query, keep_blank_values=False)
+        body = self._body() if method == "POST" else b""
+        if method == "POST" and self.headers.get("X-HTTP-Method-Override", "").upper() == "GET":
+            # google-api-python-client sends URLs over 2,048 characters this way.
+            method, params = "GET", params | parse_qs(body.decode(), keep_blank_values=False)
+        self._entry = None
+        try:
+            if path.startswith("/_sandbox/"):
+                return self._admin(method, path, body)
+            self._entry = sandbox.arrive(path)
+            with sandbox._lock:
+                sandbox.calls[path] += 1
+            if sandbox.latency_s:
+                time.sleep(sandbox.latency_s)
+            fault = sandbox.faults.take(path)
+            api = next((a for a in sandbox.apis if path.startswith(a.prefixes)), None)
+            if api is not None:
+                status, payload_bytes, headers = api.handle(
+                    method, path, params, body, self.headers, sandbox.clock, fault, sandbox.base_url
                 )
-            if form.get("refresh_token") != REFRESH_TOKEN:
-                return self._json(
-                    400,
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "Token has been expired or revoked.",
-                    },
-                )
-            self._json(
+                return self._send(status, payload_bytes, headers=headers)
+            self._google(method, path, params, body, fault)
+        except ApiError as err:
+            self._json(err.status, err.body())
+        except Exception:  # a sandbox bug must look like a server error, not a hang
+            log.exception("sandbox failed on %s", path)
+            self._json(500, ApiError(500, "backendError", "Backend Error").body())
+
+    def _google(
+        self, method: str, path: str, params: dict[str, list[str]], body: bytes, fault: Fault | None
+    ) -> None:
+        """Google's endpoints: the token grant, GA4's Data API, YouTube's Data and Analytics."""
+        sandbox = self.sandbox
+        if fault and self._apply_fault(fault):
+            return
+        if method == "POST" and path == "/token":
+            return self._token(body)
+        # an expired token is refused even where it is a self-signed JWT (GA4's service
+        # accounts), which the sandbox would otherwise take until it expires
+        self._authorize(expired=fault is not None and fault.kind == "expired_token")
+        if path.startswith("/v1beta/"):
+            if sandbox.ga4 is None:
+                raise ApiError(404, "notFound", "This sandbox serves no GA4 properties")
+            payload_bytes = sandbox.ga4.handle(method, path, body, sandbox.clock)
+        else:
+            route = {
+                "/youtube/v3/channels": sandbox.youtube.channels,
+                "/youtube/v3/playlistItems": sandbox.youtube.playlist_items,
+                "/youtube/v3/videos": sandbox.youtube.videos,
+                "/v2/reports": sandbox.youtube.reports,
+            }.get(path)
+            if route is None or method != "GET":
+                raise ApiError(404, "notFound", f"Not found: {method} {path}")
+            sandbox.charge(path)
+            payload = route(params, sandbox.clock)
+            payload_bytes = json.dumps(payload, ensure_ascii=False).encode()
+        if fault and fault.kind == "truncated":
+            payload_bytes = payload_bytes[: len(payload_bytes) // 2]
+        self._send(200, payload_bytes)
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Apply a fault; True when it produced the whole response."""
+        if fault.kind == "slow":
+            time.sleep(fault.delay_s)
+            return False
+        if fault.kind == "expired_token":
+            self.sandbox.expire_tokens()
+            return False
+        if fault.kind == "malformed":
+            self._send(
                 200,
+                b"<html><body>Service temporarily unavailable</body></html>",
+                "application/json",
+            )
+            return True
+        error = _fault_error(fault, ga4=self.path.startswith("/v1beta/"))
+        if error is None:
+            return False  # truncated: applied to the body later
+        err, headers = error
+        self._json(err.status, err.body(), headers)
+        return True
+
+    def _token(self, body: bytes) -> None:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if form.get("grant_type") == JWT_GRANT:
+            return self._jwt_grant(form.get("assertion", ""))
+        if form.get("grant_type") != "refresh_token":
+            return self._json(400, {"error": "unsupported_grant_type"})
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+            return self._json(
+                401,
                 {
-                    "access_token": sandbox.issue_token(),
-                    "expires_in": 3599,
-                    "token_type": "Bearer",
-                    "scope": "https://www.googleapis.com/auth/youtube.readonly "
-                    "https://www.googleapis.com/auth/yt-analytics.readonly",
+                    "error": "invalid_client",
+                    "error_description": "The OAuth client was not found.",
                 },
             )
-
-        def _jwt_grant(self, assertion: str) -> None:
-            """A service account's signed JWT for an access token (RFC 7523)."""
-            from google.auth import jwt
-
-            try:
-                claims = jwt.decode(assertion, certs=SERVICE_ACCOUNT_PUBLIC_KEY, verify=True)
-            except (ValueError, TypeError):
-                return self._json(
-                    400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
-                )
-            if claims.get("iss") != SERVICE_ACCOUNT_EMAIL:
-                return self._json(
-                    400, {"error": "invalid_grant", "error_description": "Invalid issuer."}
-                )
-            self._json(
-                200,
-                {"access_token": sandbox.issue_token(), "expires_in": 3599, "token_type": "Bearer"},
+        if form.get("refresh_token") != REFRESH_TOKEN:
+            return self._json(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
             )
+        self._json(
+            200,
+            {
+                "access_token": self.sandbox.issue_token(),
+                "expires_in": 3599,
+                "token_type": "Bearer",
+                "scope": "https://www.googleapis.com/auth/youtube.readonly "
+                "https://www.googleapis.com/auth/yt-analytics.readonly",
+            },
+        )
 
-        def _authorize(self, expired: bool = False) -> None:
-            auth = self.headers.get("Authorization", "")
-            token = auth.removeprefix("Bearer ")
-            if (
-                not expired
-                and auth.startswith("Bearer ")
-                and (sandbox.token_valid(token) or _self_signed_jwt_valid(token))
-            ):
-                return
-            raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+    def _jwt_grant(self, assertion: str) -> None:
+        """A service account's signed JWT for an access token (RFC 7523)."""
+        from google.auth import jwt
 
-        def _admin(self, method: str, path: str, body: bytes) -> None:
-            if path == "/_sandbox/health":
-                return self._json(200, {"ok": True})
-            if path == "/_sandbox/stats":
-                return self._json(200, sandbox.stats())
-            if path == "/_sandbox/clock" and method == "POST":
-                sandbox.clock = date.fromisoformat(json.loads(body)["today"])
-                return self._json(200, sandbox.stats())
-            if path == "/_sandbox/ga4/quota" and method == "POST" and sandbox.ga4 is not None:
-                # {"tokens_per_day": 500, ...} sets limits; {"reset": true} refills every quota
-                change = json.loads(body or b"{}")
-                try:
-                    limits = sandbox.ga4.set_quota(bool(change.pop("reset", False)), **change)
-                except TypeError as err:
-                    return self._json(400, {"error": str(err)})
-                return self._json(200, asdict(limits))
-            if path == "/_sandbox/faults" and method == "POST":
-                fault = Fault(**json.loads(body))
-                sandbox.faults.add(fault)
-                return self._json(200, asdict(fault))
-            self._json(404, {"error": "unknown admin endpoint"})
+        try:
+            claims = jwt.decode(assertion, certs=SERVICE_ACCOUNT_PUBLIC_KEY, verify=True)
+        except (ValueError, TypeError):
+            return self._json(
+                400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            )
+        if claims.get("iss") != SERVICE_ACCOUNT_EMAIL:
+            return self._json(
+                400, {"error": "invalid_grant", "error_description": "Invalid issuer."}
+            )
+        self._json(
+            200,
+            {
+                "access_token": self.sandbox.issue_token(),
+                "expires_in": 3599,
+                "token_type": "Bearer",
+            },
+        )
 
-    return Handler
+    def _authorize(self, expired: bool = False) -> None:
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ")
+        if (
+            not expired
+            and auth.startswith("Bearer ")
+            and (self.sandbox.token_valid(token) or _self_signed_jwt_valid(token))
+        ):
+            return
+        raise ApiError(401, "authError", "Request had invalid authentication credentials.")
+
+    def _admin(self, method: str, path: str, body: bytes) -> None:
+        if path == "/_sandbox/health":
+            return self._json(200, {"ok": True})
+        if path == "/_sandbox/stats":
+            return self._json(200, self.sandbox.stats())
+        if path == "/_sandbox/clock" and method == "POST":
+            self.sandbox.clock = date.fromisoformat(json.loads(body)["today"])
+            return self._json(200, self.sandbox.stats())
+        if path == "/_sandbox/ga4/quota" and method == "POST" and self.sandbox.ga4 is not None:
+            # {"tokens_per_day": 500, ...} sets limits; {"reset": true} refills every quota
+            change = json.loads(body or b"{}")
+            try:
+                limits = self.sandbox.ga4.set_quota(bool(change.pop("reset", False)), **change)
+            except TypeError as err:
+                return self._json(400, {"error": str(err)})
+            return self._json(200, asdict(limits))
+        if path == "/_sandbox/faults" and method == "POST":
+            fault = Fault(**json.loads(body))
+            self.sandbox.faults.add(fault)
+            return self._json(200, asdict(fault))
+        self._json(404, {"error": "unknown admin endpoint"})
+
+
+def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
+    """The request handler class of one sandbox (ThreadingHTTPServer takes a class)."""
+    return type("Handler", (_Handler,), {"sandbox": sandbox})

@@ -118,6 +118,23 @@ def _digits(*parts: object, length: int) -> str:
     return str(int(digest, 16))[:length]
 
 
+def _media_kind(platform: str, kind: float) -> tuple[str, str]:
+    """(media_type, media_product_type) of a post, from a uniform draw `kind`: Instagram's
+    Reels, carousels, stories and images; Facebook's videos, photos and links; TikTok's videos."""
+    if platform == "instagram":
+        if kind < 0.45:
+            return "VIDEO", "REELS"
+        if kind < 0.60:
+            return "CAROUSEL_ALBUM", "FEED"
+        if kind < 0.67:
+            return "IMAGE", "STORY"
+        return "IMAGE", "FEED"
+    if platform == "facebook":
+        media_type = "video" if kind < 0.35 else "photo" if kind < 0.7 else "link"
+        return media_type, "VIDEO" if media_type == "video" else "FEED"
+    return "VIDEO", "VIDEO"
+
+
 class SocialPortfolio:
     """Social accounts and their posts between `start` and `end`, with final daily counters."""
 
@@ -324,27 +341,13 @@ class SocialPortfolio:
     def _make_post(
         self, ai: int, pi: int, account_id: str, spec: SocialAccountSpec, offset_s: int
     ) -> SocialPost:
+        # every draw from rng in a fixed order: the portfolio is the same on every run
         rng = np.random.default_rng([self.seed, ai, pi])
         published = datetime.combine(self.start, datetime.min.time(), UTC) + timedelta(
             seconds=offset_s
         )
         platform = spec.platform
-        kind = rng.random()
-        children: list[str] = []
-        if platform == "instagram":
-            if kind < 0.45:
-                media_type, product_type = "VIDEO", "REELS"
-            elif kind < 0.60:
-                media_type, product_type = "CAROUSEL_ALBUM", "FEED"
-            elif kind < 0.67:
-                media_type, product_type = "IMAGE", "STORY"
-            else:
-                media_type, product_type = "IMAGE", "FEED"
-        elif platform == "facebook":
-            media_type = "video" if kind < 0.35 else "photo" if kind < 0.7 else "link"
-            product_type = "VIDEO" if media_type == "video" else "FEED"
-        else:
-            media_type, product_type = "VIDEO", "VIDEO"
+        media_type, product_type = _media_kind(platform, rng.random())
         is_video = media_type in ("VIDEO", "video")
         duration = int(rng.integers(8, 90)) if is_video else None
         topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
@@ -365,20 +368,7 @@ class SocialPortfolio:
                 if hostile
                 else f"{topic.capitalize()}: what changed this week, part {number} #{topic.replace(' ', '')}"
             )
-        if platform == "instagram":
-            post_id = "179" + _digits(self.seed, account_id, pi, length=14)
-            permalink = f"https://www.instagram.com/p/{_digits(post_id, length=11)}/"
-            if media_type == "CAROUSEL_ALBUM":
-                children = [
-                    "179" + _digits(self.seed, post_id, c, length=14)
-                    for c in range(int(rng.integers(2, 6)))
-                ]
-        elif platform == "facebook":
-            post_id = f"{account_id}_{_digits(self.seed, account_id, pi, length=15)}"
-            permalink = f"https://www.facebook.com/{account_id}/posts/{post_id.split('_')[1]}"
-        else:
-            post_id = "7" + _digits(self.seed, account_id, pi, length=18)
-            permalink = f"https://www.tiktok.com/@{spec.name}/video/{post_id}"
+        post_id, permalink, children = self._post_ids(rng, pi, account_id, spec, media_type)
         local = published.astimezone(ZoneInfo(spec.timezone))
         days = 1 if product_type == "STORY" else max(1, (self.end - local.date()).days + 1)
         effect = TOPIC_EFFECTS.get(topic, 1.0)
@@ -400,6 +390,32 @@ class SocialPortfolio:
         )
         post.gone_on = self._gone_on(ai, pi, post)
         return post
+
+    def _post_ids(
+        self,
+        rng: np.random.Generator,
+        pi: int,
+        account_id: str,
+        spec: SocialAccountSpec,
+        media_type: str,
+    ) -> tuple[str, str, list[str]]:
+        """A post's id and permalink in its platform's form, and a carousel's children."""
+        children: list[str] = []
+        if spec.platform == "instagram":
+            post_id = "179" + _digits(self.seed, account_id, pi, length=14)
+            permalink = f"https://www.instagram.com/p/{_digits(post_id, length=11)}/"
+            if media_type == "CAROUSEL_ALBUM":
+                children = [
+                    "179" + _digits(self.seed, post_id, c, length=14)
+                    for c in range(int(rng.integers(2, 6)))
+                ]
+        elif spec.platform == "facebook":
+            post_id = f"{account_id}_{_digits(self.seed, account_id, pi, length=15)}"
+            permalink = f"https://www.facebook.com/{account_id}/posts/{post_id.split('_')[1]}"
+        else:
+            post_id = "7" + _digits(self.seed, account_id, pi, length=18)
+            permalink = f"https://www.tiktok.com/@{spec.name}/video/{post_id}"
+        return post_id, permalink, children
 
     # -- posts deleted after they went up (opt-in) -----------------------------------------
     def _gone_on(self, ai: int, pi: int, post: SocialPost) -> date | None:

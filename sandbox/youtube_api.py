@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from sandbox.discovery import validate
 from sandbox.errors import ApiError
-from sandbox.portfolio import METRICS, Portfolio, _iso_duration, _token
+from sandbox.portfolio import METRICS, Portfolio, Video, _iso_duration, _token
 
 
 def _one(params: dict[str, list[str]], name: str, required: bool = False) -> str | None:
@@ -35,6 +36,19 @@ def _parse_date(value: str, name: str) -> date:
 
 def _rfc3339(dt) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _ReportQuery:
+    """An Analytics report request, checked: the videos it covers and how it pages."""
+
+    videos: list[Video]
+    start: date
+    end: date
+    metrics: list[str]
+    dims: tuple[str, ...]
+    max_results: int
+    start_index: int
 
 
 class YouTubeApi:
@@ -252,6 +266,23 @@ class YouTubeApi:
 
     # -- Analytics API v2 ----------------------------------------------------------------
     def reports(self, params: dict[str, list[str]], clock: date) -> dict[str, Any]:
+        query = self._report_query(params)
+        rows = self._report_rows(query, clock)
+        page = rows[query.start_index - 1 : query.start_index - 1 + query.max_results]
+        headers = [
+            {"name": d, "columnType": "DIMENSION", "dataType": "STRING"} for d in query.dims
+        ] + [
+            {
+                "name": m,
+                "columnType": "METRIC",
+                "dataType": "FLOAT" if m == "averageViewPercentage" else "INTEGER",
+            }
+            for m in query.metrics
+        ]
+        return {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": page}
+
+    def _report_query(self, params: dict[str, list[str]]) -> _ReportQuery:
+        """A reports.query request checked as the real API checks it (400 or 403 if not)."""
         validate("youtubeAnalytics.v2", "reports", "query", params)
         ids = _one(params, "ids", required=True) or ""
         start = _parse_date(_one(params, "startDate", required=True) or "", "startDate")
@@ -274,8 +305,35 @@ class YouTubeApi:
         channel = self.portfolio.channel(ids.removeprefix("channel=="))
         if channel is None:
             raise ApiError(403, "forbidden", "Forbidden")
+        video_ids = self._video_filter(_one(params, "filters") or "", metrics, dims)
+        max_results = int(_one(params, "maxResults") or 10_000)
+        start_index = int(_one(params, "startIndex") or 1)
+        if "video" in dims and max_results > self.analytics_page_max:
+            raise ApiError(
+                400,
+                "badRequest",
+                f"maxResults must be at most {self.analytics_page_max} for video reports.",
+            )
+        if start_index < 1 or max_results < 1:
+            raise ApiError(400, "badRequest", "startIndex and maxResults must be positive.")
+        videos = (
+            channel.videos
+            if video_ids is None
+            else [
+                self.portfolio.videos_by_id[v]
+                for v in video_ids
+                if v in self.portfolio.videos_by_id
+                and self.portfolio.videos_by_id[v].channel_id == channel.channel_id
+            ]
+        )
+        return _ReportQuery(videos, start, end, metrics, dims, max_results, start_index)
+
+    def _video_filter(
+        self, filters: str, metrics: list[str], dims: tuple[str, ...]
+    ) -> list[str] | None:
+        """The videos a report's `filters` names (None: every video of the channel)."""
         video_ids: list[str] | None = None
-        for clause in (_one(params, "filters") or "").split(";"):
+        for clause in filters.split(";"):
             if clause.startswith("video=="):
                 video_ids = [v for v in clause.removeprefix("video==").split(",") if v]
             elif clause:
@@ -295,49 +353,24 @@ class YouTubeApi:
             raise ApiError(
                 400, "badRequest", f"Too many videos in filter (max {self.video_filter_max})."
             )
-        max_results = int(_one(params, "maxResults") or 10_000)
-        start_index = int(_one(params, "startIndex") or 1)
-        if "video" in dims and max_results > self.analytics_page_max:
-            raise ApiError(
-                400,
-                "badRequest",
-                f"maxResults must be at most {self.analytics_page_max} for video reports.",
-            )
-        if start_index < 1 or max_results < 1:
-            raise ApiError(400, "badRequest", "startIndex and maxResults must be positive.")
+        return video_ids
 
-        videos = (
-            channel.videos
-            if video_ids is None
-            else [
-                self.portfolio.videos_by_id[v]
-                for v in video_ids
-                if v in self.portfolio.videos_by_id
-                and self.portfolio.videos_by_id[v].channel_id == channel.channel_id
-            ]
-        )
-        key = (tuple(v.video_id for v in videos), start, end, tuple(metrics), dims, clock)
+    def _report_rows(self, query: _ReportQuery, clock: date) -> list[list]:
+        """Every row of a report (before paging), remembered for the next page's request."""
+        q = query
+        key = (tuple(v.video_id for v in q.videos), q.start, q.end, tuple(q.metrics), q.dims, clock)
         with self._cache_lock:
             rows = self._row_cache.get(key)
         if rows is None:
-            if "insightTrafficSourceType" in dims:
-                rows = self._traffic_rows(videos, start, end, metrics, clock)
+            if "insightTrafficSourceType" in q.dims:
+                rows = self._traffic_rows(q.videos, q.start, q.end, q.metrics, clock)
             else:
-                rows = self._rows(videos, start, end, metrics, dims, clock)
+                rows = self._rows(q.videos, q.start, q.end, q.metrics, q.dims, clock)
             with self._cache_lock:
                 self._row_cache[key] = rows
                 while len(self._row_cache) > 16:
                     self._row_cache.popitem(last=False)
-        page = rows[start_index - 1 : start_index - 1 + max_results]
-        headers = [{"name": d, "columnType": "DIMENSION", "dataType": "STRING"} for d in dims] + [
-            {
-                "name": m,
-                "columnType": "METRIC",
-                "dataType": "FLOAT" if m == "averageViewPercentage" else "INTEGER",
-            }
-            for m in metrics
-        ]
-        return {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": page}
+        return rows
 
     def _traffic_rows(self, videos, start: date, end: date, metrics: list[str], clock: date):
         """Views by traffic source per day; a video's sources add up to its views exactly."""

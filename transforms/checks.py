@@ -701,6 +701,21 @@ def _table_groups(
     return sum(n for _, n in counts), per_platform
 
 
+@dataclass
+class _Aggregates:
+    """A model's whole-table aggregates, as GX judges them: `frame` has one row per group (a
+    platform, or None for the whole table when it is judged on its total)."""
+
+    rows: int
+    per_platform: dict[str, int]
+    split: bool  # one row per platform
+    groups: list[str | None]
+    counts: dict[str | None, int]
+    frame: dict[str, list[Any]]
+    duplicated: str = ""  # the query of the keys found more than once
+    baselines: dict[str | None, Baseline] = field(default_factory=dict)
+
+
 def _check_table(
     con: duckdb.DuckDBPyConnection,
     gxv: _Validator,
@@ -710,122 +725,141 @@ def _check_table(
     """Whole-table aggregates in DuckDB, judged by GX on one row of counts per platform (one
     row for the whole table when its grain has no platform): (rows, rows per platform,
     results)."""
-    table = spec.table
     rows, per_platform = _table_groups(con, spec, previous)
     # per platform once there is a per-platform baseline (a warehouse checked before there
     # were any is judged on its total once)
     split = bool(per_platform) and (not previous or any(p is not None for p in previous))
     groups: list[str | None] = sorted(per_platform) if split else [None]
     counts = {g: (per_platform[g] if g is not None else rows) for g in groups}
-    frame: dict[str, list[Any]] = {"row_count": [counts[g] for g in groups]}
+    agg = _Aggregates(
+        rows, per_platform, split, groups, counts, {"row_count": list(counts.values())}
+    )
     if split:
-        frame[PLATFORM] = groups
+        agg.frame[PLATFORM] = groups
     expectations: list[Expectation] = []
-    duplicated = ""
     if spec.grain:
-        grain = _quoted(spec.grain)
-        duplicated = _duplicated_keys(table, grain)
-        found = dict(
-            con.execute(
-                f"select {'platform' if split else 'null'}, sum(copies) from ({duplicated}) "
-                "group by all"
-            ).fetchall()
-        )
-        frame["duplicate_rows"] = [int(found.get(g) or 0) for g in groups]
-        label = (
-            f"ExpectColumnValuesToBeUnique(column={spec.grain[0]})"
-            if len(spec.grain) == 1
-            else f"ExpectCompoundColumnsToBeUnique(column_list={spec.grain})"
-        )
-        expectations.append(
-            Expectation(
-                table,
-                "ExpectColumnValuesToBeBetween",
-                {"column": "duplicate_rows", "max_value": 0},
-                label=label,
-            )
-        )
-    baselines = {g: previous[g] for g in groups if g in previous and previous[g][0] > 0}
-    if baselines:
-        lowest = {
-            g: max(
-                min(math.ceil(n * (1 - spec.max_row_drop)), n - ROW_DROP_SLACK),
-                0,
-            )
-            for g, (n, _) in baselines.items()
-        }
-        frame["previous_row_count"] = [baselines.get(g, (None, ""))[0] for g in groups]
-        # how many rows short of the least allowed (0 or below: within max_row_drop)
-        frame["rows_short"] = [lowest[g] - counts[g] if g in lowest else 0 for g in groups]
-        label = (
-            f"ExpectColumnValuesToBeBetween(column=row_count, min_value={lowest[None]})"
-            if not split
-            else "row count per platform against the last passed check"
-        )
-        expectations.append(
-            Expectation(
-                table,
-                "ExpectColumnValuesToBeBetween",
-                {"column": "rows_short", "max_value": 0},
-                label=label,
-            )
-        )
+        expectations.append(_uniqueness(con, spec, agg))
+    agg.baselines = {g: previous[g] for g in groups if g in previous and previous[g][0] > 0}
+    if agg.baselines:
+        expectations.append(_row_count_floor(spec, agg))
     if not expectations:
         return rows, per_platform, []
-    suite = f"{table}.table"
-    if rows == 0 and not baselines:
+    suite = f"{spec.table}.table"
+    if rows == 0 and not agg.baselines:
         # an empty table that was empty at the last passed check (a source with no data):
         # no key can repeat
         return rows, per_platform, gxv.nothing_to_validate(suite, expectations)
     index = [PLATFORM] if split else None
-    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(frame)), index, len(groups))
-    out = []
-    for e, r in zip(expectations, gx_results, strict=True):
-        failing = [g for g in groups if _unexpected(r, g)] if split else []
-        if e.kwargs["column"] == "duplicate_rows":
-            duplicates = sum(frame["duplicate_rows"])
-            result = _result(e, r, suite, element_count=rows, unexpected_count=duplicates)
-            result.sample = _duplicate_sample(con, duplicated, None) if duplicates else []
-            for g in failing:
-                result.platforms[g] = _result(
-                    e,
-                    r,
-                    suite,
-                    success=False,
-                    element_count=counts[g],
-                    unexpected_count=frame["duplicate_rows"][groups.index(g)],
-                    sample=_duplicate_sample(con, duplicated, g),
-                    scope=f" of {g}",
-                )
-        else:
-            result = _result(e, r, suite, element_count=rows, unexpected_count=0)
-            dropped = [g for g in groups if frame["rows_short"][groups.index(g)] > 0]
-            details = {g: _row_drop(spec, g, counts[g], baselines[g]) for g in dropped}
-            result.sample = [
-                {
-                    **({PLATFORM: g} if g is not None else {}),
-                    "row_count": counts[g],
-                    "previous_row_count": baselines[g][0],
-                    "previous_check_id": baselines[g][1],
-                }
-                for g in (dropped or list(baselines))[:SAMPLE_ROWS]
-            ]
-            if not r.success:
-                result.unexpected_count = sum(max(baselines[g][0] - counts[g], 0) for g in dropped)
-                result.detail = "; ".join(details.values())
-            for g in failing:
-                result.platforms[g] = _result(
-                    e,
-                    r,
-                    suite,
-                    success=False,
-                    element_count=counts[g],
-                    unexpected_count=max(baselines[g][0] - counts[g], 0),
-                    sample=[s for s in result.sample if s.get(PLATFORM) == g],
-                    detail=details[g],
-                )
-        out.append(result)
+    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(agg.frame)), index, len(groups))
+    out = [
+        _duplicates_result(con, e, r, suite, agg)
+        if e.kwargs["column"] == "duplicate_rows"
+        else _row_drop_result(spec, e, r, suite, agg)
+        for e, r in zip(expectations, gx_results, strict=True)
+    ]
     return rows, per_platform, out
+
+
+def _uniqueness(con: duckdb.DuckDBPyConnection, spec: ModelChecks, agg: _Aggregates) -> Expectation:
+    """The grain's duplicated rows per group, into the frame, and the expectation on them."""
+    agg.duplicated = _duplicated_keys(spec.table, _quoted(spec.grain))
+    found = dict(
+        con.execute(
+            f"select {'platform' if agg.split else 'null'}, sum(copies) "
+            f"from ({agg.duplicated}) group by all"
+        ).fetchall()
+    )
+    agg.frame["duplicate_rows"] = [int(found.get(g) or 0) for g in agg.groups]
+    label = (
+        f"ExpectColumnValuesToBeUnique(column={spec.grain[0]})"
+        if len(spec.grain) == 1
+        else f"ExpectCompoundColumnsToBeUnique(column_list={spec.grain})"
+    )
+    return Expectation(
+        spec.table,
+        "ExpectColumnValuesToBeBetween",
+        {"column": "duplicate_rows", "max_value": 0},
+        label=label,
+    )
+
+
+def _row_count_floor(spec: ModelChecks, agg: _Aggregates) -> Expectation:
+    """How many rows each group is short of the least its baseline allows, into the frame,
+    and the expectation on it (0 or below: within max_row_drop)."""
+    lowest = {
+        g: max(min(math.ceil(n * (1 - spec.max_row_drop)), n - ROW_DROP_SLACK), 0)
+        for g, (n, _) in agg.baselines.items()
+    }
+    agg.frame["previous_row_count"] = [agg.baselines.get(g, (None, ""))[0] for g in agg.groups]
+    agg.frame["rows_short"] = [lowest[g] - agg.counts[g] if g in lowest else 0 for g in agg.groups]
+    label = (
+        f"ExpectColumnValuesToBeBetween(column=row_count, min_value={lowest[None]})"
+        if not agg.split
+        else "row count per platform against the last passed check"
+    )
+    return Expectation(
+        spec.table,
+        "ExpectColumnValuesToBeBetween",
+        {"column": "rows_short", "max_value": 0},
+        label=label,
+    )
+
+
+def _failing_groups(r: Any, agg: _Aggregates) -> list[str | None]:
+    return [g for g in agg.groups if _unexpected(r, g)] if agg.split else []
+
+
+def _duplicates_result(
+    con: duckdb.DuckDBPyConnection, e: Expectation, r: Any, suite: str, agg: _Aggregates
+) -> CheckResult:
+    duplicates = sum(agg.frame["duplicate_rows"])
+    result = _result(e, r, suite, element_count=agg.rows, unexpected_count=duplicates)
+    result.sample = _duplicate_sample(con, agg.duplicated, None) if duplicates else []
+    for g in _failing_groups(r, agg):
+        result.platforms[g] = _result(
+            e,
+            r,
+            suite,
+            success=False,
+            element_count=agg.counts[g],
+            unexpected_count=agg.frame["duplicate_rows"][agg.groups.index(g)],
+            sample=_duplicate_sample(con, agg.duplicated, g),
+            scope=f" of {g}",
+        )
+    return result
+
+
+def _row_drop_result(
+    spec: ModelChecks, e: Expectation, r: Any, suite: str, agg: _Aggregates
+) -> CheckResult:
+    counts, baselines = agg.counts, agg.baselines
+    result = _result(e, r, suite, element_count=agg.rows, unexpected_count=0)
+    dropped = [g for g in agg.groups if agg.frame["rows_short"][agg.groups.index(g)] > 0]
+    details = {g: _row_drop(spec, g, counts[g], baselines[g]) for g in dropped}
+    result.sample = [
+        {
+            **({PLATFORM: g} if g is not None else {}),
+            "row_count": counts[g],
+            "previous_row_count": baselines[g][0],
+            "previous_check_id": baselines[g][1],
+        }
+        for g in (dropped or list(baselines))[:SAMPLE_ROWS]
+    ]
+    if not r.success:
+        result.unexpected_count = sum(max(baselines[g][0] - counts[g], 0) for g in dropped)
+        result.detail = "; ".join(details.values())
+    for g in _failing_groups(r, agg):
+        result.platforms[g] = _result(
+            e,
+            r,
+            suite,
+            success=False,
+            element_count=counts[g],
+            unexpected_count=max(baselines[g][0] - counts[g], 0),
+            sample=[s for s in result.sample if s.get(PLATFORM) == g],
+            detail=details[g],
+        )
+    return result
 
 
 def _unexpected(result: Any, platform: str | None) -> bool:
@@ -1037,7 +1071,43 @@ def _check_freshness(
         raise ContentpulseError(
             f"check {spec.table}: freshness needs column(s) {', '.join(missing)}"
         )
-    frame = con.execute(
+    frame = _newest_per_account(con, spec, fresh, run_date)
+    table = spec.table
+    expectations = [
+        Expectation(
+            table, "ExpectColumnValuesToNotBeNull", {"column": "source_newest_date"}, False
+        ),
+        Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "newest_date"}, False),
+        Expectation(
+            table,
+            "ExpectColumnValuesToBeBetween",
+            {"column": "days_behind", "max_value": fresh.max_days},
+            False,
+        ),
+    ]
+    suite = f"{table}.freshness"
+    gx_results = gxv.run(suite, expectations, _one(frame), ["platform", "account_id"])
+    details, samples = _staleness(frame.to_dict("records"), fresh, run_date)
+    return [
+        _result(
+            e,
+            r,
+            suite,
+            sample=sample[:SAMPLE_ROWS],
+            detail=None if r.success else (detail or None),
+            scope=f" for {fresh.column} on {run_date}",
+        )
+        for e, r, detail, sample in zip(expectations, gx_results, details, samples, strict=True)
+    ]
+
+
+def _newest_per_account(
+    con: duckdb.DuckDBPyConnection, spec: ModelChecks, fresh: Freshness, run_date: date
+) -> pd.DataFrame:
+    """Per account in meta.accounts (of the model's own source, if a staging model): the
+    newest day of the model's rows, how many days before the run date, and the newest of
+    its whole source."""
+    return con.execute(
         f"""
         select
             a.platform,
@@ -1058,22 +1128,13 @@ def _check_freshness(
         """,
         {"run_date": run_date, "source": spec.source},
     ).df()
-    table = spec.table
-    expectations = [
-        Expectation(
-            table, "ExpectColumnValuesToNotBeNull", {"column": "source_newest_date"}, False
-        ),
-        Expectation(table, "ExpectColumnValuesToNotBeNull", {"column": "newest_date"}, False),
-        Expectation(
-            table,
-            "ExpectColumnValuesToBeBetween",
-            {"column": "days_behind", "max_value": fresh.max_days},
-            False,
-        ),
-    ]
-    suite = f"{table}.freshness"
-    gx_results = gxv.run(suite, expectations, _one(frame), ["platform", "account_id"])
-    rows = frame.to_dict("records")
+
+
+def _staleness(
+    rows: list[dict[str, Any]], fresh: Freshness, run_date: date
+) -> tuple[list[str], list[list[dict[str, Any]]]]:
+    """What each freshness expectation finds, in words and as sample rows: the sources with
+    no rows at all, the accounts with none, the accounts whose newest day is too old."""
     empty_sources = sorted({r["platform"] for r in rows if pd.isna(r["source_newest_date"])})
     no_rows = [r for r in rows if pd.isna(r["newest_date"]) and r["platform"] not in empty_sources]
     stale = [r for r in rows if not pd.isna(r["days_behind"]) and r["days_behind"] > fresh.max_days]
@@ -1106,17 +1167,7 @@ def _check_freshness(
             for r in stale
         ],
     ]
-    return [
-        _result(
-            e,
-            r,
-            suite,
-            sample=sample[:SAMPLE_ROWS],
-            detail=None if r.success else (detail or None),
-            scope=f" for {fresh.column} on {run_date}",
-        )
-        for e, r, detail, sample in zip(expectations, gx_results, details, samples, strict=True)
-    ]
+    return details, samples
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:

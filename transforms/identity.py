@@ -326,8 +326,65 @@ def content_families(
     missing = [c for c in ITEM_COLUMNS if c not in items.columns]
     if missing:
         raise ValueError(f"content_families: items lack columns {', '.join(missing)}")
+    order, keys = _canonical_order(items)
+    seconds, has_time = _published_seconds(items, order)
 
-    # A canonical order (by key) makes everything below independent of the input row order.
+    uf = _Families(len(keys))
+    registered = _apply_registry(uf, keys, registry)
+    judge = _Evidence(uf, title_certain, max_title_family)
+
+    texts = _texts(items, order)
+    item_links = _item_links(items, order, texts)
+    link_pairs, hubs = _link_pairs(item_links, max_link_items, locales)
+    for a, b, url in link_pairs:
+        judge.consider(a, b, "link", LINK_CONFIDENCE, True, f"both link {url}")
+
+    code_pairs = _code_pairs(texts, item_links, keys, max_link_items, max_code_per_account)
+    for a, b, code in code_pairs:
+        judge.consider(
+            a, b, "campaign", CAMPAIGN_CONFIDENCE, True, f"both carry campaign code {code}"
+        )
+
+    ta, tb, sim, generic = _title_pairs(
+        _comparable_titles(items, order),
+        seconds,
+        has_time,
+        _account_numbers(keys),
+        review_threshold=review_threshold,
+        window_s=window_days * 86400,
+        max_matches=max_title_matches,
+        common_gram_items=common_gram_items,
+    )
+    for i in np.lexsort((tb, ta, -sim)):
+        a, b, s = int(ta[i]), int(tb[i]), round(float(sim[i]), 4)
+        linked = s >= title_threshold
+        note = "" if linked else f"similar title under {title_threshold}"
+        judge.consider(a, b, "title", s, linked, note)
+
+    resolved = _resolve(uf, keys, seconds, has_time, registered, judge.tree)
+    families = _families_frame(keys, order, *resolved)
+    links = _links_frame(judge.evidence, keys)
+    log.info(
+        "identity: %d items -> %d families (%s); %d link pairs (%d hub URLs ignored), "
+        "%d campaign-code pairs, %d title pairs (%d generic titles ignored), %d to review; "
+        "%.2f s",
+        len(keys),
+        families["family_id"].nunique(),
+        ", ".join(f"{m} {c}" for m, c in families["family_method"].value_counts().items()),
+        len(link_pairs),
+        hubs,
+        len(code_pairs),
+        len(ta),
+        generic,
+        int(links["to_review"].sum()),
+        time.perf_counter() - started,
+    )
+    return families, links
+
+
+def _canonical_order(items: pd.DataFrame) -> tuple[list[int], list[tuple[str, str, str]]]:
+    """The items' row positions sorted by key, and the keys in that order: a canonical order
+    makes everything after it independent of the input row order. A repeated key is an error."""
     keys_in = list(
         zip(
             *(
@@ -342,18 +399,48 @@ def content_families(
     duplicate = next((k for k, nxt in pairwise(keys) if k == nxt), None)
     if duplicate:
         raise ValueError(f"content_families: item {'/'.join(duplicate)} appears twice")
-    n = len(keys)
+    return order, keys
+
+
+def _published_seconds(items: pd.DataFrame, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's publish time in seconds since the epoch (0 when unknown), and whether it
+    is known (canonical order)."""
     published = pd.to_datetime(items["published_at"], utc=True).iloc[order]
     has_time = published.notna().to_numpy()
     utc = published.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
-    seconds = np.where(has_time, utc, 0)
+    return np.where(has_time, utc, 0), has_time
 
-    uf = _Families(n)
-    registered = _apply_registry(uf, keys, registry)
-    evidence: list[dict] = []  # every pair considered, with its verdict
-    tree: list[tuple[int, int, float, str]] = []  # the pairs that joined two sets
 
-    def consider(a: int, b: int, method: str, confidence: float, link: bool, note: str) -> None:
+def _comparable_titles(items: pd.DataFrame, order: list[int]) -> list[str]:
+    """Each item's title as titles are compared (canonical order): without its links,
+    transliterated to ASCII, with the letters romanisations disagree on folded."""
+    return [
+        _romanisation_fold(normalise_title(_without_links(t)))
+        for t in items["title"].iloc[order].tolist()
+    ]
+
+
+def _account_numbers(keys: list[tuple[str, str, str]]) -> np.ndarray:
+    """A number per (platform, account_id), for each item: whose items may be compared."""
+    numbers: dict[tuple[str, str], int] = {}
+    return np.array([numbers.setdefault(k[:2], len(numbers)) for k in keys])
+
+
+class _Evidence:
+    """Each pair of items considered, with its verdict, in the order evidence is applied; a
+    linking pair joins its two families unless the registry or the title rule forbids it."""
+
+    def __init__(self, uf: _Families, title_certain: float, max_title_family: int) -> None:
+        self.uf = uf
+        self.title_certain = title_certain
+        self.max_title_family = max_title_family
+        self.evidence: list[dict] = []  # every pair considered, with its verdict
+        self.tree: list[tuple[int, int, float, str]] = []  # the pairs that joined two sets
+
+    def consider(
+        self, a: int, b: int, method: str, confidence: float, link: bool, note: str
+    ) -> None:
+        uf = self.uf
         verdict = {"a": a, "b": b, "method": method, "confidence": confidence, "note": note}
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
@@ -366,57 +453,32 @@ def content_families(
                 to_review=True,
                 note=f"registry keeps {uf.registry[ra]!r} and {uf.registry[rb]!r} apart",
             )
-        elif method == "title" and uf.size[ra] + uf.size[rb] > max_title_family:
+        elif method == "title" and uf.size[ra] + uf.size[rb] > self.max_title_family:
             verdict.update(
                 status="review",
                 to_review=True,
-                note=f"title evidence may not grow a family past {max_title_family} items",
+                note=f"title evidence may not grow a family past {self.max_title_family} items",
             )
         else:
             uf.union(a, b)
-            tree.append((a, b, confidence, method))
-            uncertain = method == "title" and confidence < title_certain
+            self.tree.append((a, b, confidence, method))
+            uncertain = method == "title" and confidence < self.title_certain
             verdict.update(
                 status="linked",
                 to_review=uncertain,
-                note=f"title similarity under {title_certain}" if uncertain else note,
+                note=f"title similarity under {self.title_certain}" if uncertain else note,
             )
-        evidence.append(verdict)
+        self.evidence.append(verdict)
 
-    texts = _texts(items, order)
-    item_links = _item_links(items, order, texts)
-    link_pairs, hubs = _link_pairs(item_links, max_link_items, locales)
-    for a, b, url in link_pairs:
-        consider(a, b, "link", LINK_CONFIDENCE, True, f"both link {url}")
 
-    code_pairs = _code_pairs(texts, item_links, keys, max_link_items, max_code_per_account)
-    for a, b, code in code_pairs:
-        consider(a, b, "campaign", CAMPAIGN_CONFIDENCE, True, f"both carry campaign code {code}")
-
-    titles = [
-        _romanisation_fold(normalise_title(_without_links(t)))
-        for t in items["title"].iloc[order].tolist()
-    ]
-    account_codes: dict[tuple[str, str], int] = {}
-    accounts = np.array([account_codes.setdefault(k[:2], len(account_codes)) for k in keys])
-    ta, tb, sim, generic = _title_pairs(
-        titles,
-        seconds,
-        has_time,
-        accounts,
-        review_threshold=review_threshold,
-        window_s=window_days * 86400,
-        max_matches=max_title_matches,
-        common_gram_items=common_gram_items,
-    )
-    for i in np.lexsort((tb, ta, -sim)):
-        a, b, s = int(ta[i]), int(tb[i]), round(float(sim[i]), 4)
-        linked = s >= title_threshold
-        consider(
-            a, b, "title", s, linked, "" if linked else f"similar title under {title_threshold}"
-        )
-
-    family_id, method, confidence = _resolve(uf, keys, seconds, has_time, registered, tree)
+def _families_frame(
+    keys: list[tuple[str, str, str]],
+    order: list[int],
+    family_id: list[str],
+    method: list[str],
+    confidence: list[float],
+) -> pd.DataFrame:
+    """FAMILY_COLUMNS, one row per item, back in the caller's row order."""
     families = pd.DataFrame(
         {
             "platform": [k[0] for k in keys],
@@ -427,25 +489,8 @@ def content_families(
             "family_confidence": confidence,
         }
     )
-    families.index = order  # back to the caller's row order
-    families = families.sort_index().reset_index(drop=True)
-    links = _links_frame(evidence, keys)
-    log.info(
-        "identity: %d items -> %d families (%s); %d link pairs (%d hub URLs ignored), "
-        "%d campaign-code pairs, %d title pairs (%d generic titles ignored), %d to review; "
-        "%.2f s",
-        n,
-        families["family_id"].nunique(),
-        ", ".join(f"{m} {c}" for m, c in families["family_method"].value_counts().items()),
-        len(link_pairs),
-        hubs,
-        len(code_pairs),
-        len(ta),
-        generic,
-        int(links["to_review"].sum()),
-        time.perf_counter() - started,
-    )
-    return families, links
+    families.index = order
+    return families.sort_index().reset_index(drop=True)
 
 
 def _apply_registry(
@@ -596,17 +641,10 @@ def _title_pairs(
     of generic titles left out. Only pairs on different accounts within the window."""
     empty = np.zeros(0, dtype=np.int64)
     n = len(titles)
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
-    lengths[~has_time] = 0  # undated items cannot be placed in the window
-    text = "".join(t for t, ok in zip(titles, has_time, strict=True) if ok)
-    if n == 0 or len(text) < 3:
+    postings = _title_postings(titles, has_time)
+    if postings is None:
         return empty, empty, np.zeros(0), 0
-    symbols = _CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    owner = np.repeat(np.arange(n), lengths)
-    same = owner[:-2] == owner[2:]
-    grams = (symbols[:-2] * _SYMBOLS + symbols[1:-1]) * _SYMBOLS + symbols[2:]
-    posting = _sorted_unique(owner[:-2][same] * _GRAMS + grams[same])  # by item, then gram
-    item, gram = posting // _GRAMS, posting % _GRAMS
+    item, gram = postings
 
     # IDF weights. Trigrams in more than `common` titles are the generic part: they still
     # weigh (a little) in the similarity, but are not indexed, so they never make a pair.
@@ -617,9 +655,56 @@ def _title_pairs(
     w = weight[gram]
     total = np.bincount(item, weights=w, minlength=n)
 
-    # Prefix filter: order each title's trigrams rarest first; a pair with weighted Jaccard
-    # >= t shares a trigram within both titles' prefixes (the part whose remaining weight
-    # is still >= t * total), so only prefixes are indexed.
+    p_item, p_gram = _prefixes(item, gram, w, df, total, review_threshold, common)
+    a, b = _pairs_in_window(p_item, p_gram, seconds, has_time, accounts, window_s)
+    # Size filter: Jaccard >= t needs the lighter title to weigh >= t times the heavier.
+    fits = np.minimum(total[a], total[b]) >= review_threshold * np.maximum(total[a], total[b])
+    a, b = a[fits], b[fits]
+    if len(a) == 0:
+        return empty, empty, np.zeros(0), 0
+    sim = _weighted_jaccard(a, b, item, gram, w, df, total)
+    keep = sim >= review_threshold - 1e-12
+    a, b, sim = a[keep], b[keep], np.minimum(sim[keep], 1.0)
+
+    # A title that matches many others is generic ("Weekly news update"): no title evidence.
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    generic = degree > max_matches
+    keep = ~(generic[a] | generic[b])
+    return a[keep], b[keep], sim[keep], int(generic.sum())
+
+
+def _title_postings(
+    titles: list[str], has_time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each dated title's distinct trigrams as (item, trigram) arrays, sorted by item then
+    trigram; None when there is not one trigram."""
+    n = len(titles)
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+    lengths[~has_time] = 0  # undated items cannot be placed in the window
+    text = "".join(t for t, ok in zip(titles, has_time, strict=True) if ok)
+    if n == 0 or len(text) < 3:
+        return None
+    symbols = _CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    owner = np.repeat(np.arange(n), lengths)
+    same = owner[:-2] == owner[2:]
+    grams = (symbols[:-2] * _SYMBOLS + symbols[1:-1]) * _SYMBOLS + symbols[2:]
+    posting = _sorted_unique(owner[:-2][same] * _GRAMS + grams[same])  # by item, then gram
+    return posting // _GRAMS, posting % _GRAMS
+
+
+def _prefixes(
+    item: np.ndarray,
+    gram: np.ndarray,
+    w: np.ndarray,
+    df: np.ndarray,
+    total: np.ndarray,
+    review_threshold: float,
+    common: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The postings to index (the prefix filter): order each title's trigrams rarest first;
+    a pair with weighted Jaccard >= t shares a trigram within both titles' prefixes (the
+    part whose remaining weight is still >= t * total), so only prefixes are indexed, and
+    of them only the trigrams in two titles or more but not in more than `common`."""
     rank = np.empty(_GRAMS, dtype=np.int64)
     rank[np.lexsort((np.arange(_GRAMS), df))] = np.arange(_GRAMS)
     by_rank = np.lexsort((rank[gram], item))
@@ -632,10 +717,21 @@ def _title_pairs(
         & (df[p_gram] > 1)
         & (df[p_gram] <= common)
     )
-    p_item, p_gram = p_item[in_prefix], p_gram[in_prefix]
+    return p_item[in_prefix], p_gram[in_prefix]
 
-    # Pairs sharing a prefix trigram and published within the window: sort postings by
-    # (trigram, time) and pair each with the later ones up to window_s ahead.
+
+def _pairs_in_window(
+    p_item: np.ndarray,
+    p_gram: np.ndarray,
+    seconds: np.ndarray,
+    has_time: np.ndarray,
+    accounts: np.ndarray,
+    window_s: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs (a < b) on different accounts sharing an indexed trigram and published
+    within window_s of each other: postings sorted by (trigram, time), each paired with the
+    later ones up to window_s ahead."""
+    n = len(seconds)
     t0 = seconds[has_time].min()
     when = seconds[p_item] - t0
     span = np.int64(2) ** 36  # > 2,000 years of seconds: trigram groups never overlap
@@ -650,15 +746,21 @@ def _title_pairs(
     a, b = np.minimum(a, b), np.maximum(a, b)
     keep = (a != b) & (accounts[a] != accounts[b])
     pair = _sorted_unique(a[keep] * n + b[keep])
-    a, b = pair // n, pair % n
-    # Size filter: Jaccard >= t needs the lighter title to weigh >= t times the heavier.
-    fits = np.minimum(total[a], total[b]) >= review_threshold * np.maximum(total[a], total[b])
-    a, b = a[fits], b[fits]
-    if len(a) == 0:
-        return empty, empty, np.zeros(0), 0
+    return pair // n, pair % n
 
-    # Weighted overlap: look each shared-able trigram (in two titles or more) of the title
-    # with fewer of them up in the other's postings.
+
+def _weighted_jaccard(
+    a: np.ndarray,
+    b: np.ndarray,
+    item: np.ndarray,
+    gram: np.ndarray,
+    w: np.ndarray,
+    df: np.ndarray,
+    total: np.ndarray,
+) -> np.ndarray:
+    """Each pair's IDF-weighted Jaccard: each shared-able trigram (in two titles or more) of
+    the title with fewer of them looked up in the other's postings."""
+    n = len(total)
     postings = item * _GRAMS + gram  # sorted
     shared = df[gram] > 1
     s_item, s_gram, s_w = item[shared], gram[shared], w[shared]
@@ -673,15 +775,7 @@ def _title_pairs(
     found = np.searchsorted(postings, wanted)
     hit = postings[np.minimum(found, len(postings) - 1)] == wanted
     overlap = np.add.reduceat(np.where(hit, s_w[pos], 0.0), starts)
-    sim = overlap / (total[a] + total[b] - overlap)
-    keep = sim >= review_threshold - 1e-12
-    a, b, sim = a[keep], b[keep], np.minimum(sim[keep], 1.0)
-
-    # A title that matches many others is generic ("Weekly news update"): no title evidence.
-    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    generic = degree > max_matches
-    keep = ~(generic[a] | generic[b])
-    return a[keep], b[keep], sim[keep], int(generic.sum())
+    return overlap / (total[a] + total[b] - overlap)
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -391,6 +391,23 @@ def test_the_report_shows_no_raw_value_and_a_null_as_a_dash(demo_runs, tmp_path)
     assert "data through — (the platform has returned no complete day yet)" in text
 
 
+def test_a_snapshot_renders_the_same_report_byte_for_byte(demo_runs, tmp_path):
+    """Built twice from the published snapshot, the week's page is the same bytes: nothing
+    in it depends on the process (a heatmap cell's tooltip once printed the address of
+    dict.items, `c.items` in the template, instead of the cell's number of releases)."""
+    from reports.weekly import build_report
+
+    workdir, first, _, _ = demo_runs
+    db = workdir.parent / re.search(r"^Analytics DB:\s+(\S+)$", first.stdout, re.M)[1]
+    week = re.search(r"weekly-(\d{4}-W\d\d)\.html", first.stdout)[1]
+    pages = [build_report(db, tmp_path / f"build{i}", week).path.read_text() for i in (1, 2)]
+    assert pages[0] == pages[1]
+    titles = re.findall(r'title="median index [^"]*"', pages[0])
+    assert titles and all(
+        re.fullmatch(r'title="median index [-+]\d\.\d\d over \d+ releases?"', t) for t in titles
+    ), titles[:3]
+
+
 @pytest.mark.browser
 def test_the_demo_report_weighs_at_most_2_mb_and_fits_a_phone(demo_runs):
     """One file under 2 MB (plotly.js's basic bundle, figures without templates), and at

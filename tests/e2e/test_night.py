@@ -1,5 +1,5 @@
 """The whole night against the sandbox: exact ground truth, idempotent re-runs, restatements,
-checks that block publication, and a crash-safe load."""
+and checks that block publication. (The load itself: tests/transforms/test_load.py.)"""
 
 from __future__ import annotations
 
@@ -104,34 +104,6 @@ def test_a_failed_check_blocks_publish_and_keeps_the_last_snapshot(backfilled):
     ):
         pipeline.publish(backfilled)
     assert checksums(backfilled.paths.analytics) == published
-
-
-def test_a_corrupt_landing_file_is_named_and_nothing_is_half_loaded(cfg, sandbox):
-    pipeline.extract(
-        cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night"
-    )
-    files = sorted(cfg.paths.landing.rglob("*.parquet"))
-    victim = next(f for f in files if "stream=content_daily" in str(f))
-    victim.write_bytes(victim.read_bytes()[:200])
-    with pytest.raises(ContentpulseError) as err:
-        pipeline.load(cfg)
-    assert str(victim.relative_to(cfg.paths.landing)) in str(err.value) and "unreadable" in str(
-        err.value
-    )
-    with connect(cfg.paths.warehouse, read_only=True) as con:
-        assert con.sql("select count(*) from meta.loaded_files").fetchall() == [(0,)]
-        raw = con.sql("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
-        for (table,) in raw:
-            assert con.sql(f"select count(*) from raw.{table}").fetchall() == [(0,)], table
-
-
-def test_loading_twice_loads_nothing_new(cfg, sandbox):
-    pipeline.extract(
-        cfg, {"youtube": pipeline.night_window(cfg, "youtube", sandbox.portfolio.end)}, "night"
-    )
-    assert pipeline.load(cfg).rows > 0
-    again = pipeline.load(cfg)
-    assert (again.rows, again.detail) == (0, "0 landing files")
 
 
 def test_newest_days_are_marked_provisional_and_channel_counters_are_snapshotted(

@@ -196,22 +196,3 @@ def test_percentile_and_robust_z_within_peers(cfg):
     assert breakout.peer_percentile == 1.0
     assert breakout.robust_z == pytest.approx(0.6745 * (math.log(21_001) - median6) / mad6)
     assert breakout.is_outlier
-
-
-def test_landing_folder_names_never_overwrite_columns(cfg):
-    """Landing paths look like source=youtube/stream=.../account=...: read as data, the
-    folder `source=youtube` would replace the traffic `source` column."""
-    land(cfg, "content_items", [item("v1", T0)], T0)
-    land(
-        cfg,
-        "traffic_daily",
-        [{"item_id": "v1", "date": T0.date(), "source": "YT_SEARCH", "views": 5}],
-        T0,
-    )
-    with open_warehouse(cfg.paths.warehouse) as con:
-        load(cfg, con)
-        assert con.sql("select source from raw.youtube__traffic_daily").fetchall() == [
-            ("YT_SEARCH",)
-        ]
-        columns = {r[0] for r in con.sql("describe raw.youtube__traffic_daily").fetchall()}
-        assert not columns & {"account", "stream", "window"}
