@@ -17,6 +17,25 @@ How a model is materialised comes from its YAML:
   cover exactly those rows (the SQL filters with the same `$since`). A full build runs the
   same SQL with `$since` at the start of time. A full build happens when asked, on the
   first build, and whenever a model file or the account list changed since the last one.
+
+Per-source union branches are generated, never written: a model's YAML names each union
+its SQL reads, the models it is over and the columns it takes,
+
+    union_of:
+      snapshots:                      # the relation name the model's SQL reads
+        from: staging.stg_*__snapshots  # `<layer>.<glob>`, or a list of them
+        columns: [platform, account_id, item_id, snapshot_date, views]
+
+and the runner resolves each pattern against the discovered models, the part `*` matched
+naming the source (a pattern without `*` is one model, its own source): one branch per
+source, `select <columns> from <model>`, sources in name order, put in front of the SQL as
+a CTE of that name. A source matched in two layers takes the higher one's model (a small
+per-source intermediate model that reshapes its staging, e.g. `int_ga4__traffic_daily`
+over `stg_ga4__traffic_daily`); twice in one layer is an error, and so is a pattern that
+matches nothing or a model whose YAML lacks one of the columns. So a new source adds its
+staging models (and, where they need reshaping, an `int_<source>__<entity>` view) and no
+edit to the union: the generated SQL is the model's SQL, so the dependency graph and the
+fingerprint see the branches.
 """
 
 from __future__ import annotations
@@ -48,6 +67,20 @@ BEGINNING = date(1970, 1, 1)
 # this many days before the newest day already built
 PROVISIONAL_MARGIN_DAYS = 3
 _REF = re.compile(r"\b(raw|staging|intermediate|marts|meta)\.([a-z0-9_]+)\b")
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# what comes before a model's first keyword: blank space and comments
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_WITH = re.compile(r"with(?:\s+recursive)?\b", re.I)
+
+
+@dataclass(frozen=True)
+class Union:
+    """One generated union of a model (`union_of` in its YAML): the relation `name` its SQL
+    reads, over the models the `patterns` match, taking `columns` from each."""
+
+    name: str
+    patterns: tuple[str, ...]
+    columns: tuple[str, ...]
 
 
 @dataclass
@@ -71,6 +104,9 @@ class Model:
     # a Python model: called with (connection, context), returns a frame DuckDB can read
     python: Callable[..., Any] | None = None
     python_refs: tuple[str, ...] = ()
+    unions: tuple[Union, ...] = ()
+    # per union, the models of its branches (resolved by discover())
+    branches: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -146,6 +182,9 @@ def _model(layer: str, path: Path) -> Model:
         python_refs=python_refs,
     )
     where = f"model {model.table}"
+    model.unions = _unions(where, doc.get("union_of"))
+    if model.unions and python is not None:
+        raise ContentpulseError(f"{where}: union_of is for SQL models (a Python model reads REFS)")
     if model.materialized not in MATERIALIZATIONS:
         raise ContentpulseError(
             f"{where}: materialized must be one of {', '.join(MATERIALIZATIONS)} "
@@ -161,6 +200,103 @@ def _model(layer: str, path: Path) -> Model:
     return model
 
 
+def _unions(where: str, spec: Any) -> tuple[Union, ...]:
+    """The `union_of` key of a model's YAML, checked for shape (not yet resolved)."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict) or not spec:
+        raise ContentpulseError(
+            f"{where}: union_of must map each relation name to its `from` and `columns`"
+        )
+    unions = []
+    for name, body in spec.items():
+        here = f"{where}: union {name}"
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ContentpulseError(f"{here}: the name must be a lower-case SQL identifier")
+        if not isinstance(body, dict) or set(body) != {"from", "columns"}:
+            raise ContentpulseError(f"{here}: needs exactly `from` and `columns`")
+        patterns = [body["from"]] if isinstance(body["from"], str) else body["from"]
+        columns = body["columns"]
+        if not isinstance(patterns, list) or not patterns:
+            raise ContentpulseError(f"{here}: `from` must be a pattern or a list of them")
+        for pattern in patterns:
+            layer, _, glob = str(pattern).partition(".")
+            if layer not in LAYERS or not glob or str(pattern).count("*") > 1:
+                raise ContentpulseError(
+                    f"{here}: pattern {pattern!r} must be <layer>.<name> with at most one *, "
+                    f"the layer one of {', '.join(LAYERS)}"
+                )
+        if not isinstance(columns, list) or not columns:
+            raise ContentpulseError(f"{here}: `columns` must be a non-empty list")
+        bad = [c for c in columns if not isinstance(c, str) or not _NAME.fullmatch(c)]
+        if bad or len(set(columns)) != len(columns):
+            raise ContentpulseError(
+                f"{here}: columns must be distinct lower-case identifiers (got {bad or columns})"
+            )
+        unions.append(Union(name, tuple(str(p) for p in patterns), tuple(columns)))
+    return tuple(unions)
+
+
+def _source(pattern: str, table: str) -> str | None:
+    """The source a `<layer>.<glob>` pattern's `*` matched in a model's table name (the
+    table itself for a pattern without `*`), or None when it does not match."""
+    if "*" not in pattern:
+        return table if table == pattern else None
+    prefix, suffix = pattern.split("*")
+    found = re.fullmatch(f"{re.escape(prefix)}(.+){re.escape(suffix)}", table)
+    return found.group(1) if found else None
+
+
+def _resolve(model: Model, union: Union, models: dict[str, Model]) -> tuple[str, ...]:
+    """The models of a union's branches, one per source, in source order."""
+    here = f"model {model.table}: union {union.name}"
+    chosen: dict[str, Model] = {}
+    for pattern in union.patterns:
+        matched = {
+            table: source
+            for table in models
+            if table != model.table and (source := _source(pattern, table)) is not None
+        }
+        if not matched:
+            raise ContentpulseError(f"{here}: pattern {pattern} matches no model")
+        for table, source in matched.items():
+            candidate, held = models[table], chosen.get(source)
+            if held is None or LAYERS.index(candidate.layer) > LAYERS.index(held.layer):
+                chosen[source] = candidate
+            elif held.layer == candidate.layer and held is not candidate:
+                raise ContentpulseError(
+                    f"{here}: source {source} matches both {held.table} and {table}"
+                )
+    for source, branch in sorted(chosen.items()):
+        documented = {c.name for c in branch.columns}
+        missing = [c for c in union.columns if c not in documented]
+        if missing:
+            raise ContentpulseError(
+                f"{here}: {branch.table} (source {source}) has no column {', '.join(missing)} "
+                "in its YAML"
+            )
+    return tuple(chosen[s].table for s in sorted(chosen))
+
+
+def _union_sql(union: Union, branches: tuple[str, ...]) -> str:
+    columns = ",\n        ".join(union.columns)
+    selects = "\n    union all\n".join(
+        f"    select\n        {columns}\n    from {table}" for table in branches
+    )
+    return f"{union.name} as (\n    -- generated from union_of: one branch per source\n{selects}\n)"
+
+
+def _with_unions(sql: str, ctes: list[str]) -> str:
+    """The model's SQL with the generated unions as its first CTEs."""
+    start = _LEADING.match(sql).end()  # type: ignore[union-attr]
+    head, body = sql[:start], sql[start:]
+    generated = ",\n".join(ctes)
+    opening = _WITH.match(body)
+    if opening:
+        return f"{head}{opening.group(0)} {generated},\n{body[opening.end() :].lstrip()}"
+    return f"{head}with {generated}\n{body}"
+
+
 def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
     """Every model with its YAML, in dependency order."""
     models: dict[str, Model] = {}
@@ -172,6 +308,12 @@ def discover(models_dir: Path = MODELS_DIR) -> list[Model]:
             if model.table in models:
                 raise ContentpulseError(f"model {model.table}: defined twice (.sql and .py)")
             models[model.table] = model
+    for model in models.values():
+        if model.unions:
+            model.branches = {u.name: _resolve(model, u, models) for u in model.unions}
+            model.sql = _with_unions(
+                model.sql, [_union_sql(u, model.branches[u.name]) for u in model.unions]
+            )
     graph = {table: {r for r in m.refs if r in models} for table, m in models.items()}
     for table, m in models.items():
         missing = m.refs - models.keys()

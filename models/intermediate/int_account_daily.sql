@@ -1,38 +1,9 @@
 -- account x reporting day: the account's views, watch time and followers as the platform
 -- reports them for the whole account (YouTube, GA4, Facebook, Instagram, TikTok business
 -- accounts), else summed over its posts' days and the days projected since their last
--- reads, with the estimated part declared (views_estimated). One union branch per source
--- that reports account days.
-with reported as (
-    select
-        platform,
-        account_id,
-        date,
-        views,
-        followers_gained,
-        cast(null as bigint) as followers_lost
-    from staging.stg_instagram__account_daily
-    union all
-    select
-        platform,
-        account_id,
-        date,
-        views,
-        followers_gained,
-        cast(null as bigint) as followers_lost
-    from staging.stg_facebook__account_daily
-    union all
-    select
-        platform,
-        account_id,
-        date,
-        views,
-        followers_gained,
-        followers_lost
-    from staging.stg_tiktok__account_daily
-),
-
-item_rows as (
+-- reads, with the estimated part declared (views_estimated). `reported` is the union of
+-- the sources' account days (channel, property), generated from union_of in the YAML
+with item_rows as (
     -- every post-day of the lifetime-counter platforms and of daily CSV exports
     select
         platform,
@@ -107,43 +78,14 @@ post_days as (
             and items.date = projected.date
 )
 
-select
-    platform,
-    account_id,
-    date,
-    views,
-    watch_time_s,
-    followers_gained,
-    followers_lost,
-    case when views is not null then 0 end as views_estimated,
-    case when views is not null then 0 end as views_estimated_within_week,
-    case when watch_time_s is not null then 0 end as watch_time_s_estimated,
-    'platform' as views_source
-from staging.stg_youtube__channel_daily
-union all
--- GA4: the property's own daily totals
-select
-    platform,
-    account_id,
-    date,
-    views,
-    cast(null as bigint) as watch_time_s,
-    cast(null as bigint) as followers_gained,
-    cast(null as bigint) as followers_lost,
-    case when views is not null then 0 end as views_estimated,
-    case when views is not null then 0 end as views_estimated_within_week,
-    cast(null as bigint) as watch_time_s_estimated,
-    'platform' as views_source
-from staging.stg_ga4__property_daily
-union all
--- social accounts and CSV exports: the platform's own daily total where it reports one,
--- else the posts' (watch time is never reported per account: always the posts')
+-- the platform's own daily total where it reports one, else the posts' (watch time too:
+-- the social platforms report none per account)
 select
     coalesce(reported.platform, posts.platform) as platform,
     coalesce(reported.account_id, posts.account_id) as account_id,
     coalesce(reported.date, posts.date) as date,
     coalesce(reported.views, posts.views) as views,
-    posts.watch_time_s,
+    coalesce(reported.watch_time_s, posts.watch_time_s) as watch_time_s,
     reported.followers_gained,
     reported.followers_lost,
     case
@@ -154,8 +96,10 @@ select
         when reported.views is not null then 0
         when posts.views is not null then posts.views_estimated_within_week
     end as views_estimated_within_week,
-    case when posts.watch_time_s is not null then posts.watch_time_s_estimated end
-        as watch_time_s_estimated,
+    case
+        when reported.watch_time_s is not null then 0
+        when posts.watch_time_s is not null then posts.watch_time_s_estimated
+    end as watch_time_s_estimated,
     case
         when reported.views is not null then 'platform'
         when posts.views is not null then 'posts'

@@ -1,32 +1,12 @@
 -- followers (subscribers) at the end of each reporting day: the newest lifetime count
--- minus the net gains reported after that day; one union branch per source
+-- minus the net gains reported after that day. `account_snapshots` is the union of the
+-- sources' account (channel) snapshots, generated from union_of in the YAML
 with latest as (
     select
         platform,
         account_id,
-        arg_max(subscriber_count, snapshot_date) as followers
-    from staging.stg_youtube__channel_snapshots
-    group by platform, account_id
-    union all
-    select
-        platform,
-        account_id,
         arg_max(followers, snapshot_date) as followers
-    from staging.stg_instagram__account_snapshots
-    group by platform, account_id
-    union all
-    select
-        platform,
-        account_id,
-        arg_max(followers, snapshot_date) as followers
-    from staging.stg_facebook__account_snapshots
-    group by platform, account_id
-    union all
-    select
-        platform,
-        account_id,
-        arg_max(followers, snapshot_date) as followers
-    from staging.stg_tiktok__account_snapshots
+    from account_snapshots
     group by platform, account_id
 ),
 

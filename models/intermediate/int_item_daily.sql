@@ -1,5 +1,7 @@
 -- item x reporting day in the unified metric names (NULL where a platform has no such
--- metric); a new source adds one union branch here
+-- metric). `daily_items` is the union of the sources that report days (each source's
+-- staging, or its int_<source>__item_daily where it needs reshaping), generated from
+-- union_of in the YAML; the lifetime-counter sources come through int_snapshot_daily
 select
     platform,
     account_id,
@@ -12,9 +14,9 @@ select
     likes,
     comments,
     shares,
-    cast(null as bigint) as saves,
-    cast(null as bigint) as reach,
-    cast(null as bigint) as impressions,
+    saves,
+    reach,
+    impressions,
     followers_gained,
     followers_lost,
     extractions,
@@ -23,34 +25,7 @@ select
     false as is_estimated,
     false as from_snapshots,
     true as closes_exact
-from staging.stg_youtube__video_daily
-union all
--- GA4 pages (not GA4's '(other)' row); reach is activeUsers, never summed across days
-select
-    platform,
-    account_id,
-    item_id,
-    date,
-    views,
-    cast(null as bigint) as engaged_views,
-    cast(null as bigint) as watch_time_s,
-    cast(null as double) as avg_view_pct,
-    cast(null as bigint) as likes,
-    cast(null as bigint) as comments,
-    cast(null as bigint) as shares,
-    cast(null as bigint) as saves,
-    active_users as reach,
-    cast(null as bigint) as impressions,
-    cast(null as bigint) as followers_gained,
-    cast(null as bigint) as followers_lost,
-    extractions,
-    is_restated,
-    false as is_interpolated,
-    false as is_estimated,
-    false as from_snapshots,
-    true as closes_exact
-from staging.stg_ga4__page_daily
-where not is_other_row and item_id not like '(%'
+from daily_items
 union all
 -- lifetime-counter platforms (Instagram, Facebook, TikTok, CSV snapshot exports): daily
 -- deltas of consecutive snapshots, the days inside an interval estimated (flagged)
@@ -78,29 +53,3 @@ select
     true as from_snapshots,
     closes_gap as closes_exact
 from intermediate.int_snapshot_daily
-union all
--- CSV exports with one row per post and day (a social suite's daily export)
-select
-    platform,
-    account_id,
-    item_id,
-    date,
-    views,
-    cast(null as bigint) as engaged_views,
-    watch_time_s,
-    cast(null as double) as avg_view_pct,
-    likes,
-    comments,
-    shares,
-    saves,
-    reach,
-    impressions,
-    followers_gained,
-    cast(null as bigint) as followers_lost,
-    1 as extractions,
-    false as is_restated,
-    false as is_interpolated,
-    false as is_estimated,
-    false as from_snapshots,
-    true as closes_exact
-from staging.stg_csv_export__item_daily

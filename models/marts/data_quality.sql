@@ -19,37 +19,14 @@ with item_days as (
 
 view_issues as (
     -- why a platform gave no views for a post, where it said: its insight issues on a
-    -- native name of views (empty, 10 = not enough viewers, 100, unsupported, ...)
+    -- native name of views (empty, 10 = not enough viewers, 100, unsupported, ...);
+    -- `insight_issues` is the union of the sources' (union_of in the YAML)
     select distinct
         issues.platform,
         issues.account_id,
         issues.item_id,
         issues.code
-    from (
-        select
-            platform,
-            account_id,
-            item_id,
-            metric,
-            code
-        from staging.stg_instagram__insight_issues
-        union all
-        select
-            platform,
-            account_id,
-            item_id,
-            metric,
-            code
-        from staging.stg_facebook__insight_issues
-        union all
-        select
-            platform,
-            account_id,
-            item_id,
-            metric,
-            code
-        from staging.stg_tiktok__insight_issues
-    ) as issues
+    from insight_issues as issues
     inner join marts.metric_dictionary as dictionary
         on
             issues.platform = dictionary.platform

@@ -37,6 +37,8 @@ select
     duration_s,
     cast(null as varchar) as media_type,
     cast(null as varchar) as product_type,
+    cast(null as varchar) as gone_reason,
+    cast(null as timestamptz) as gone_since,
     extracted_at,
     export,
     source_file

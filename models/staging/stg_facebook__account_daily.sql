@@ -20,6 +20,8 @@ select
     date,
     cast(page_media_view as bigint) as views,
     cast(page_total_media_view_unique as bigint) as reach,
-    cast(page_daily_follows_unique as bigint) as followers_gained
+    cast(page_daily_follows_unique as bigint) as followers_gained,
+    cast(null as bigint) as followers_lost,
+    cast(null as bigint) as watch_time_s
 from ranked
 where recency = 1

@@ -42,6 +42,8 @@ select
         when pages.first_date > history.first_loaded_date then 'page' else 'archive_page'
     end as format,
     cast(null as bigint) as duration_s,
+    cast(null as varchar) as gone_reason,
+    cast(null as timestamptz) as gone_since,
     pages.content_group,
     pages.first_date,
     pages.last_date

@@ -36,6 +36,9 @@ select
     keyevents as key_events,
     eventcount as event_count,
     extractions,
-    is_restated
+    is_restated,
+    cast(null as bigint) as watch_time_s,
+    cast(null as bigint) as followers_gained,
+    cast(null as bigint) as followers_lost
 from ranked
 where recency = 1

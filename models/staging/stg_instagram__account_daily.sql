@@ -21,6 +21,8 @@ select
     date,
     cast(views as bigint) as views,
     cast(reach as bigint) as reach,
-    cast(follower_count as bigint) as followers_gained
+    cast(follower_count as bigint) as followers_gained,
+    cast(null as bigint) as followers_lost,
+    cast(null as bigint) as watch_time_s
 from ranked
 where recency = 1

@@ -55,5 +55,6 @@ select
     cast(profile_views as bigint) as profile_views,
     cast(likes as bigint) as likes,
     cast(comments as bigint) as comments,
-    cast(shares as bigint) as shares
+    cast(shares as bigint) as shares,
+    cast(null as bigint) as watch_time_s
 from latest

@@ -29,7 +29,7 @@ select
     'youtube' as platform,
     account_id,
     snapshot_date,
-    subscriber_count,
+    subscriber_count as followers,
     view_count as lifetime_views,
     video_count,
     extracted_at

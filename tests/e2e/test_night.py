@@ -116,7 +116,7 @@ def test_newest_days_are_marked_provisional_and_channel_counters_are_snapshotted
         ).fetchall()
         snapshots = dict(
             con.sql(
-                "select account_id, subscriber_count from staging.stg_youtube__channel_snapshots"
+                "select account_id, followers from staging.stg_youtube__channel_snapshots"
             ).fetchall()
         )
         last = con.sql(
