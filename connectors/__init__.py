@@ -41,5 +41,5 @@ def landing_schemas(platform: str) -> dict[str, pa.Schema]:
 
 def connection_fields(platform: str) -> tuple[tuple[str, ...], ...]:
     """The extra fields a platform's connection must hold: any one of these sets (none for a
-    source that needs no credentials). docs/operations.md lists them."""
+    source that needs no credentials). docs/configuration.md lists them."""
     return getattr(_module(platform, ".settings"), "CONNECTION_EXTRA", ())
