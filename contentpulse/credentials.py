@@ -81,7 +81,7 @@ class Connection:
         raise CredentialsError(
             f"connection {self.conn_id!r}: extra field{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(k) for k in missing)} missing (a {platform} connection needs "
-            f"extra {needs}; see docs/operations.md)"
+            f"extra {needs}; see docs/configuration.md)"
         )
 
 

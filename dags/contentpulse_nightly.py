@@ -35,7 +35,7 @@ landed are skipped), then loads, builds, checks and publishes: `contentpulse bac
 
 Every step is a function in `contentpulse.pipeline` and also runs as `contentpulse <step>`.
 Credentials come from the Airflow connection named by each account's `conn_id`
-(docs/operations.md lists each platform's fields).
+(docs/configuration.md lists each platform's fields).
 """
 
 from __future__ import annotations

@@ -582,3 +582,99 @@ def test_a_default_run_prints_one_line_per_step_and_no_per_table_check_lines(dem
             line.split(":")[0] for line in run.stdout.splitlines() if re.match(r"^[a-z]+: ", line)
         ]
         assert steps == ["extract", "load", "build", "check", "publish", "report"], run.stdout
+
+
+# Where a page shows a command, a test runs it: every ```sh block of README.md and docs/*.md
+# runs on a copy of the demo's state, laid out as a project folder is (contentpulse.yml and
+# data/ beside .venv), with the demo itself under demo/. A block that needs Airflow, an API or
+# minutes says so in an HTML comment right above it (`<!-- not run: why -->`) and is skipped.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOT_RUN = re.compile(r"<!-- not run: (.+?) -->")
+
+
+def doc_pages() -> list[Path]:
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def sh_blocks(page: Path) -> list[tuple[int, str, str | None]]:
+    """(line, script, why it is not run or None) of each ```sh block of a page; a fence may
+    be indented (a block inside a list item), its lines are dedented by the fence's indent."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        fence = re.match(r"^(\s*)```sh\s*$", lines[i])
+        if not fence:
+            i += 1
+            continue
+        indent, start = len(fence[1]), i + 1
+        end = next(j for j in range(start, len(lines)) if lines[j].strip() == "```")
+        script = "\n".join(line[indent:] for line in lines[start:end])
+        above = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+        mark = NOT_RUN.fullmatch(above.strip())
+        blocks.append((start, script, mark[1] if mark else None))
+        i = end + 1
+    return blocks
+
+
+def doc_commands() -> list:
+    params = []
+    for page in doc_pages():
+        name = page.relative_to(REPO_ROOT).as_posix()
+        for line, script, why in sh_blocks(page):
+            marks = [pytest.mark.skip(reason=f"{name}:{line}: not run: {why}")] if why else []
+            params.append(pytest.param(name, line, script, marks=marks, id=f"{name}:{line}"))
+    return params
+
+
+def test_every_not_run_mark_sits_right_above_an_sh_block_and_says_why():
+    """A mark that no block follows (moved, or the block lost its `sh`) would silently stop
+    guarding anything; one with no reason says nothing. Some blocks run: the test is real."""
+    for page in doc_pages():
+        lines = page.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if "<!-- not run" not in line:
+                continue
+            assert NOT_RUN.fullmatch(line.strip()), f"{page.name}:{i + 1}: `<!-- not run: why -->`"
+            below = next((x for x in lines[i + 1 :] if x.strip()), "")
+            assert below.strip() == "```sh", f"{page.name}:{i + 1}: no sh block right below"
+    runnable = [p for p in doc_commands() if not p.marks]
+    assert len(runnable) >= 5, [p.id for p in runnable]
+
+
+@pytest.fixture(scope="module")
+def doc_workspace(demo_runs, tmp_path_factory):
+    """A project folder over a copy of the demo's state: demo/ (the copy, its config's paths
+    moved with it), contentpulse.yml and data/ pointing into it, .venv the one running."""
+    import shutil
+
+    workdir, first, _, _ = demo_runs
+    assert first.returncode == 0, first.stderr[-3000:]
+    space = tmp_path_factory.mktemp("docs")
+    shutil.copytree(workdir, space / "demo")
+    config = space / "demo" / "contentpulse.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(str(workdir), str(space / "demo")),
+        encoding="utf-8",
+    )
+    (space / "contentpulse.yml").symlink_to(config)
+    (space / "data").symlink_to(space / "demo" / "data")
+    (space / ".venv").symlink_to(BIN.parent)
+    return space
+
+
+@pytest.mark.parametrize("page, line, script", doc_commands())
+def test_each_command_the_docs_show_runs_on_the_demo_state(doc_workspace, page, line, script):
+    env = {k: v for k, v in os.environ.items() if k != "CONTENTPULSE_CONFIG"}
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", NO_PROXY="127.0.0.1,localhost")
+    run = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=doc_workspace,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, (
+        f"{page}:{line}: exit {run.returncode}\n{script}\n{run.stderr[-2000:]}"
+    )

@@ -610,7 +610,7 @@ def test_bad_input_stops_with_one_line_and_changes_nothing_published(
     stderr = run.stderr
     report = f"exit {run.returncode}\nstdout:\n{run.stdout[-3000:]}\nstderr:\n{stderr[-3000:]}"
     assert run.returncode != 0, report
-    if case.category == "credentials":  # as the README says: fix it, a rerun will not
+    if case.category == "credentials":  # as docs/operations.md says: fix it, a rerun will not
         assert run.returncode == 2, report
     assert "Traceback" not in stderr and "Traceback" not in run.stdout, report
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]

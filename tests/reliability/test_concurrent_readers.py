@@ -1,6 +1,6 @@
 """Analysts read `analytics.duckdb` while nightly publishes swap new snapshots in.
 
-Two analyst processes query the snapshot in a loop, read-only, as README tells them to:
+Two analyst processes query the snapshot in a loop, read-only, as docs/analysts.md tells them to:
 one holds a single connection open through every publish, the other opens a connection
 for each query. Meanwhile this process publishes ten times. Neither side may see an error
 (no lock error, no "database file changed", no I/O error), and every query must see one

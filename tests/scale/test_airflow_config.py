@@ -1,4 +1,4 @@
-"""The production Airflow settings the README documents (Growing past one machine): its `ini`
+"""The production Airflow settings docs/scaling.md documents (Celery workers): its `ini`
 block merged into the committed airflow.cfg, the two secret files it names written with a
 private PostgreSQL's URLs. Airflow must read every value (with its own config loader) and
 reach the metadata database with them (`airflow db check`)."""
@@ -29,11 +29,10 @@ print(json.dumps({name: conf.get(*name.split(".")) for name in names}))
 
 
 def production_settings() -> str:
-    """The `ini` block of the README's "Growing past one machine" section, unindented."""
-    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Growing past one machine")
-    assert len(section) == 2, "README: no 'Growing past one machine' section"
-    block = re.search(r"```ini\n(.*?)\n\s*```", section[1], re.S)
-    assert block, "README: no ini block under 'Growing past one machine'"
+    """The `ini` block of docs/scaling.md (Growing past one machine), unindented."""
+    page = (REPO / "docs" / "scaling.md").read_text(encoding="utf-8")
+    block = re.search(r"```ini\n(.*?)\n\s*```", page, re.S)
+    assert block, "docs/scaling.md: no ini block (the production airflow.cfg settings)"
     return "\n".join(line.strip() for line in block[1].splitlines())
 
 
@@ -46,9 +45,9 @@ def test_the_documented_production_airflow_cfg_loads_and_reaches_postgresql(tmp_
             SECRET_FILES[1]: postgres.url("airflow", "db+postgresql+psycopg"),
         }
         for path, value in values.items():
-            assert path in settings, f"README's airflow.cfg no longer reads {path}"
+            assert path in settings, f"docs/scaling.md's airflow.cfg no longer reads {path}"
             secret = tmp_path / Path(path).name
-            secret.write_text(value, encoding="utf-8")  # as printf %s writes it (README)
+            secret.write_text(value, encoding="utf-8")  # as printf %s writes it (docs/scaling.md)
             secret.chmod(0o600)
             settings = settings.replace(path, str(secret))
         merged = configparser.ConfigParser(interpolation=None)
