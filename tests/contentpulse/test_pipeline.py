@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from connectors.streams import Window
 from contentpulse import pipeline
 from contentpulse.config import load_config
 from contentpulse.errors import ContentpulseError
+from contentpulse.streams import Window
 from tests.conftest import END
 
 

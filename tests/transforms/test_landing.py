@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.streams import CallLog, ExtractResult, Window
 from contentpulse.errors import ContentpulseError
+from contentpulse.streams import CallLog, ExtractResult, Window
 from contentpulse.tempfiles import HOST
 from transforms.landing import (
     ASIDE,
