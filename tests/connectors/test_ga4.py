@@ -413,3 +413,19 @@ def test_windows_hold_at_most_the_limit_and_a_big_day_stands_alone():
         Window(date(2026, 1, 4), date(2026, 1, 4)),
         Window(date(2026, 1, 5), date(2026, 1, 6)),
     ]
+
+
+def test_a_ga4_extract_loads_neither_pandas_nor_the_transforms():
+    """The worker that extracts GA4 imports its client and the kernel's URL rules only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, connectors.ga4.hooks\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'transforms', "
+        "'models', 'reports', 'great_expectations'}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
