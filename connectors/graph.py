@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import requests
@@ -449,6 +450,16 @@ def read_insights(
 
 
 # -- what both Graph connectors do with posts and days ------------------------------------
+def published(value: str) -> datetime:
+    """Graph timestamps: `2026-11-20T13:05:00+0000`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+
+
+def count(value: object) -> int | None:
+    """A counter as Graph returns it: a number, or None when the field is absent."""
+    return int(value) if isinstance(value, int | float) else None
+
+
 @dataclass
 class GraphPost:
     """A post due for a snapshot: what its listing said, carried into its unit of work."""
@@ -458,6 +469,21 @@ class GraphPost:
     published: date  # in the account's time zone (the re-poll ages count from it)
     snapshot_date: date
     counters: dict[str, int | None]  # lifetime counters read with the listing (likes...)
+
+
+@dataclass
+class Listing:
+    """What one listing call sequence read of an account: its items (content_items rows) with
+    the counters read beside each, its days' insights, its snapshot's own columns."""
+
+    today: date  # the snapshot date, in the account's time zone
+    items: list[dict]
+    counters: list[dict[str, int | None]]
+    days: dict[date, dict[str, int | None]]
+    snapshot: dict[str, object]
+    calls: CallLog
+    extracted_at: datetime
+    run_id: str
 
 
 def read_snapshots(
@@ -685,3 +711,50 @@ def extract_snapshots(
         client.calls.calls,
     )
     return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, snapshot_day)
+
+
+def listing_result(
+    settings: ModuleType,
+    account: Account,
+    window: Window,
+    listing: Listing,
+    source: GraphSource,
+    state: dict[str, date] | None,
+) -> tuple[ExtractResult, list[list[GraphPost]]]:
+    """What an account's listing lands (its items, its days, its snapshot), and the posts due
+    for a snapshot (the age-based re-poll plan over `state`, the newest landed reads), in
+    batches."""
+    zone = ZoneInfo(account.timezone)
+    posts = [
+        GraphPost(
+            row["item_id"],
+            row["product_type"],
+            row["published_at"].astimezone(zone).date(),
+            listing.today,
+            counters,
+        )
+        for row, counters in zip(listing.items, listing.counters, strict=True)
+    ]
+    due = due_posts(posts, state, source)
+    daily = [{"account_id": account.id, "date": d, **v} for d, v in sorted(listing.days.items())]
+    snapshot = {"account_id": account.id, "snapshot_date": listing.today, **listing.snapshot}
+    for row in [*listing.items, *daily, snapshot]:
+        row.update(extracted_at=listing.extracted_at, run_id=listing.run_id)
+    schemas = settings.SCHEMAS
+    tables = {
+        "content_items": pa.Table.from_pylist(listing.items, schema=schemas["content_items"]),
+        "account_daily": pa.Table.from_pylist(daily, schema=schemas["account_daily"]),
+        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
+    }
+    log.info(
+        "%s %s: %d items, %d due for a snapshot of %s, %d calls",
+        settings.PLATFORM,
+        account.id,
+        len(listing.items),
+        len(due),
+        listing.today,
+        listing.calls.calls,
+    )
+    last = max(listing.days, default=None)
+    result = ExtractResult(settings.PLATFORM, account.id, window, tables, listing.calls, last)
+    return result, social.batches(due, source.batch_size)

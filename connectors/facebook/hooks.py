@@ -16,19 +16,20 @@ import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from connectors import social
 from connectors.facebook import settings
 from connectors.facebook.settings import FacebookSource
 from connectors.graph import (
     GraphClient,
     GraphPost,
+    Listing,
     budget,
+    count,
     day_insights,
     days_with_data,
-    due_posts,
     extract_snapshots,
+    listing_result,
+    published,
 )
 from connectors.quota import Throttle
 from connectors.social import metric_units, plan_chunks
@@ -45,11 +46,6 @@ from contentpulse.streams import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _published(value: str) -> datetime:
-    """Graph timestamps: `2026-11-20T13:05:00+0000`."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
 
 
 def _media_type(post: dict) -> str | None:
@@ -88,7 +84,7 @@ def _post_row(post: dict, account: Account) -> dict:
         "title": message.split("\n", 1)[0][:200],
         "description": message,
         "tags": find_hashtags(message),
-        "published_at": _published(post["created_time"]),
+        "published_at": published(post["created_time"]),
         "duration_s": None,
         "format": "video" if media_type == "video" else "post",
         "media_type": media_type,
@@ -98,10 +94,6 @@ def _post_row(post: dict, account: Account) -> dict:
         "parent_id": None,
         "raw_json": json.dumps(post, ensure_ascii=False, sort_keys=True),
     }
-
-
-def _int(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
 
 
 def extract_items(
@@ -139,44 +131,21 @@ def extract_items(
             if span
             else {}
         )
-    posts = [
-        GraphPost(
-            row["item_id"],
-            row["product_type"],
-            row["published_at"].astimezone(zone).date(),
-            today,
-            _counters(p),
-        )
-        for row, p in zip(items, unique, strict=True)
-    ]
-    due = due_posts(posts, state, source)
-    daily = [{"account_id": account.id, "date": d, **v} for d, v in sorted(days.items())]
-    snapshot = {
-        "account_id": account.id,
-        "snapshot_date": today,
-        "name": page.body.get("name"),
-        "followers_count": _int(page.body.get("followers_count")),
-        "fan_count": _int(page.body.get("fan_count")),
-    }
-    for row in [*items, *daily, snapshot]:
-        row.update(extracted_at=extracted_at, run_id=run_id)
-    schemas = settings.SCHEMAS
-    tables = {
-        "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
-        "account_daily": pa.Table.from_pylist(daily, schema=schemas["account_daily"]),
-        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
-    }
-    log.info(
-        "facebook %s: %d posts, %d due for a snapshot of %s, %d calls",
-        account.id,
-        len(items),
-        len(due),
+    listing = Listing(
         today,
-        client.calls.calls,
+        items,
+        [_counters(p) for p in unique],
+        days,
+        {
+            "name": page.body.get("name"),
+            "followers_count": count(page.body.get("followers_count")),
+            "fan_count": count(page.body.get("fan_count")),
+        },
+        client.calls,
+        extracted_at,
+        run_id,
     )
-    last = max(days, default=None)
-    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls, last)
-    return result, social.batches(due, source.batch_size)
+    return listing_result(settings, account, window, listing, source, state)
 
 
 def extract_metrics(

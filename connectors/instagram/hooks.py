@@ -19,18 +19,19 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from connectors import social
 from connectors.graph import (
     GraphClient,
     GraphPost,
+    Listing,
     budget,
+    count,
     day_insights,
     day_totals,
     days_with_data,
-    due_posts,
     extract_snapshots,
+    listing_result,
+    published,
 )
 from connectors.instagram import settings
 from connectors.instagram.settings import InstagramSource
@@ -59,11 +60,6 @@ def media_format(media_type: str, product_type: str) -> str:
     return "carousel" if media_type == "CAROUSEL_ALBUM" else "post"
 
 
-def _published(value: str) -> datetime:
-    """Graph timestamps: `2026-11-20T13:05:00+0000`."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
-
-
 def _item_row(media: dict, account: Account) -> dict:
     with parsing(f"instagram {account.id}: media"):
         return _media_row(media, account)
@@ -79,7 +75,7 @@ def _media_row(media: dict, account: Account) -> dict:
         "title": caption.split("\n", 1)[0][:200],
         "description": caption,
         "tags": find_hashtags(caption),
-        "published_at": _published(media["timestamp"]),
+        "published_at": published(media["timestamp"]),
         "duration_s": None,  # the media fields carry no duration
         "format": media_format(media_type, product_type),
         "media_type": media_type,
@@ -89,10 +85,6 @@ def _media_row(media: dict, account: Account) -> dict:
         "parent_id": None,
         "raw_json": json.dumps(media, ensure_ascii=False, sort_keys=True),
     }
-
-
-def _int(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
 
 
 def _account_days(
@@ -145,48 +137,21 @@ def extract_items(
         items = [_item_row(m, account) for m in unique]
         first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
         days = _account_days(client, account, window, today, first_post)
-    posts = [
-        GraphPost(
-            row["item_id"],
-            row["product_type"],
-            row["published_at"].astimezone(zone).date(),
-            today,
-            {c: _int(m.get(c)) for c in settings.FIELD_COUNTERS},
-        )
-        for row, m in zip(items, unique, strict=True)
-    ]
-    due = due_posts(posts, state, source)
-    metrics = settings.ACCOUNT_DAY_METRICS + settings.ACCOUNT_TOTAL_METRICS
-    daily = [
-        {"account_id": account.id, "date": d, **dict.fromkeys(metrics), **v}
-        for d, v in sorted(days.items())
-    ]
     body = profile.body
-    snapshot = {
-        "account_id": account.id,
-        "snapshot_date": today,
-        "username": body.get("username"),
-        **{c: _int(body.get(c)) for c in ("followers_count", "follows_count", "media_count")},
-    }
-    for row in [*items, *daily, snapshot]:
-        row.update(extracted_at=extracted_at, run_id=run_id)
-    schemas = settings.SCHEMAS
-    tables = {
-        "content_items": pa.Table.from_pylist(items, schema=schemas["content_items"]),
-        "account_daily": pa.Table.from_pylist(daily, schema=schemas["account_daily"]),
-        "account_snapshots": pa.Table.from_pylist([snapshot], schema=schemas["account_snapshots"]),
-    }
-    log.info(
-        "instagram %s: %d media, %d due for a snapshot of %s, %d calls",
-        account.id,
-        len(items),
-        len(due),
+    listing = Listing(
         today,
-        client.calls.calls,
+        items,
+        [{c: count(m.get(c)) for c in settings.FIELD_COUNTERS} for m in unique],
+        days,
+        {
+            "username": body.get("username"),
+            **{c: count(body.get(c)) for c in ("followers_count", "follows_count", "media_count")},
+        },
+        client.calls,
+        extracted_at,
+        run_id,
     )
-    last = max(days, default=None)
-    result = ExtractResult(settings.PLATFORM, account.id, window, tables, client.calls, last)
-    return result, social.batches(due, source.batch_size)
+    return listing_result(settings, account, window, listing, source, state)
 
 
 def extract_metrics(
