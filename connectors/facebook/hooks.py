@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from connectors import social
+from connectors.facebook import client as client_calls
 from connectors.facebook import settings
 from connectors.facebook.settings import FacebookSource
 from connectors.graph import (
@@ -25,8 +26,6 @@ from connectors.graph import (
     Listing,
     budget,
     count,
-    day_insights,
-    days_with_data,
     extract_snapshots,
     listing_result,
     published,
@@ -111,26 +110,10 @@ def extract_items(
     with GraphClient(settings.PLATFORM, account.id, conn, source, throttle) as client:
         page = client.get(account.id, {"fields": settings.PAGE_FIELDS}, "page")
         today = social.snapshot_date(page.date, account.timezone)
-        listed: list[dict] = []
-        params = {"fields": settings.POST_FIELDS, "limit": settings.PAGE_LIMIT}
-        for response in client.pages(f"{account.id}/posts", params, "posts"):
-            listed.extend(response.body.get("data") or [])
-        unique = list({p["id"]: p for p in listed}.values())
+        unique = client_calls.listed(client, account.id)
         items = [_item_row(p, account) for p in unique]
         first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
-        span = days_with_data(client, window, first_post, today)
-        days = (
-            day_insights(
-                client,
-                account.id,
-                settings.PAGE_DAY_METRICS,
-                *span,
-                settings.PAGE_INSIGHTS_MAX_DAYS,
-                "page insights",
-            )
-            if span
-            else {}
-        )
+        days = client_calls.page_days(client, account.id, window, today, first_post)
     listing = Listing(
         today,
         items,

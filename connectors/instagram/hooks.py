@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from connectors import social
@@ -26,13 +26,11 @@ from connectors.graph import (
     Listing,
     budget,
     count,
-    day_insights,
-    day_totals,
-    days_with_data,
     extract_snapshots,
     listing_result,
     published,
 )
+from connectors.instagram import client as client_calls
 from connectors.instagram import settings
 from connectors.instagram.settings import InstagramSource
 from connectors.quota import Throttle
@@ -87,32 +85,6 @@ def _media_row(media: dict, account: Account) -> dict:
     }
 
 
-def _account_days(
-    client: GraphClient, account: Account, window: Window, today: date, first_post: date | None
-) -> dict[date, dict[str, int | None]]:
-    """The account's insights for each day of the window Instagram has (from its first
-    post's day up to `today`, none older than it keeps): reach and new followers as time
-    series, at most 30 days a call, and views as one total a day (one call each)."""
-    kept = today - timedelta(days=settings.INSIGHTS_KEPT_DAYS - 1)
-    span = days_with_data(client, window, first_post, today, kept)
-    if span is None:
-        return {}
-    start, end = span
-    days = day_insights(
-        client,
-        account.id,
-        settings.ACCOUNT_DAY_METRICS,
-        start,
-        end,
-        settings.ACCOUNT_INSIGHTS_MAX_DAYS,
-        "account insights",
-    )
-    totals = day_totals(
-        client, account.id, settings.ACCOUNT_TOTAL_METRICS, start, end, "account views"
-    )
-    return {d: days.get(d, {}) | totals.get(d, {}) for d in sorted(set(days) | set(totals))}
-
-
 def extract_items(
     account: Account,
     window: Window,
@@ -128,15 +100,10 @@ def extract_items(
     with GraphClient(settings.PLATFORM, account.id, conn, source, throttle) as client:
         profile = client.get(account.id, {"fields": settings.ACCOUNT_FIELDS}, "account")
         today = social.snapshot_date(profile.date, account.timezone)
-        media: list[dict] = []
-        for edge in ("media", "stories"):
-            params = {"fields": settings.MEDIA_FIELDS, "limit": settings.PAGE_LIMIT}
-            for page in client.pages(f"{account.id}/{edge}", params, edge):
-                media.extend(page.body.get("data") or [])
-        unique = list({m["id"]: m for m in media}.values())
+        unique = client_calls.listed(client, account.id)
         items = [_item_row(m, account) for m in unique]
         first_post = min((r["published_at"].astimezone(zone).date() for r in items), default=None)
-        days = _account_days(client, account, window, today, first_post)
+        days = client_calls.account_days(client, account.id, window, today, first_post)
     body = profile.body
     listing = Listing(
         today,
