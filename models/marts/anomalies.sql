@@ -3,7 +3,8 @@
 -- days, on the log scale with a robust z; each with the traffic source that moved most.
 -- Measured days only, on both sides: an estimated day is never an anomaly nor part of
 -- the expectation. Incremental: the days from $since; item days are kept for the newest
--- 91 days.
+-- 91 days. A negative day (a broken source's rows, which its checks then hold back)
+-- counts as 0 on the log scale: the build never fails on it.
 with horizon as (
     select max(last_date) - 90 as item_start
     from intermediate.int_coverage
@@ -20,7 +21,7 @@ account_expected as (
         cast(null as integer) as age_days,
         views,
         count(*) over prior_days as trailing_days,
-        quantile_cont(ln(views + 1), [0.25, 0.5, 0.75]) over prior_days as trailing_quartiles
+        quantile_cont(ln(greatest(views, 0) + 1), [0.25, 0.5, 0.75]) over prior_days as trailing_quartiles
     from intermediate.int_account_daily
     where date >= $since - 28 and views_estimated = 0
     window prior_days as (
@@ -41,7 +42,7 @@ item_expected as (
         post_daily.age_days,
         post_daily.views,
         count(*) over prior_days as trailing_days,
-        quantile_cont(ln(post_daily.views + 1), [0.25, 0.5, 0.75]) over prior_days
+        quantile_cont(ln(greatest(post_daily.views, 0) + 1), [0.25, 0.5, 0.75]) over prior_days
             as trailing_quartiles
     from marts.post_daily
     cross join horizon
@@ -82,7 +83,7 @@ scored as (
         views,
         trailing_days,
         exp(trailing_quartiles[2]) - 1 as expected_views,
-        0.6745 * (ln(views + 1) - trailing_quartiles[2])
+        0.6745 * (ln(greatest(views, 0) + 1) - trailing_quartiles[2])
         / greatest((trailing_quartiles[3] - trailing_quartiles[1]) / 2, 0.1) as robust_z
     from expected
     where
