@@ -224,7 +224,7 @@ class Config(Strict):
     registry: Path | None = None
     history_start: date | None = None
     # one optional field per registered connector (contentpulse.registry): `sources.youtube`
-    sources: Any = None
+    sources: Any = Field(default=None, validate_default=True)
     alerts: Alerts = Field(default_factory=Alerts)
     delivery: Delivery = Field(default_factory=Delivery)
     # Where the config was read from; set by load_config, never by the file itself.

@@ -78,9 +78,11 @@ class Connection:
         closest = min(alternatives, key=distance)
         missing = [k for k in closest if not self.extra.get(k)]
         needs = ", or ".join(", ".join(fields) for fields in alternatives)
+        kind = f" (a {self.conn_type} connection)" if self.conn_type else ""
         raise CredentialsError(
-            f"connection {self.conn_id!r}: extra field{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(k) for k in missing)} missing (a {platform} connection needs "
+            f"connection {self.conn_id!r}{kind}: extra field{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(k) for k in missing)} {'are' if len(missing) > 1 else 'is'} "
+            f"missing (a {platform} connection needs "
             f"extra {needs}; see docs/configuration.md)"
         )
 

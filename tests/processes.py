@@ -98,7 +98,9 @@ def gated(store, files):
     for i, item in enumerate(real(store, files), 1):
         yield item
         if i == half:  # the loader has inserted this file and asks for the next
-            marker.write_text(f"{i} of {len(files)}")
+            # written whole, then renamed: the killer waits for the marker to exist
+            marker.with_suffix(".part").write_text(f"{i} of {len(files)}")
+            marker.with_suffix(".part").rename(marker)
             time.sleep(3600)
 
 load.fetch_files = gated

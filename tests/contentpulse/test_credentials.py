@@ -87,4 +87,4 @@ def test_each_platforms_connection_fields_are_checked_in_one_line():
             Connection("c", extra=partial).require(platform, fields)
         line = str(err.value)
         assert "\n" not in line and f"a {platform} connection needs extra" in line
-        assert f"'{first[-1]}' missing" in line, line
+        assert f"'{first[-1]}' is missing" in line, line
