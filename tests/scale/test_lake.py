@@ -38,13 +38,14 @@ from contentpulse.credentials import env_var
 from contentpulse.demo import write_sandbox_config
 from contentpulse.extensions import wheel_binary
 from contentpulse.streams import Window
+from reports.weekly import last_complete_week
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from tests.marts import mart_checksums
 from tests.servers import Postgres, free_port, moto_s3
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)
-NIGHTS = [END]  # TEMP
+NIGHTS = [END - timedelta(days=2), END - timedelta(days=1), END]
 BUCKET = "contentpulse-lake"
 WRITER, WRITER_PASSWORD = "contentpulse", "lake-writer-pw-Tq93"
 ANALYST, ANALYST_PASSWORD = "analyst", "lake-analyst-pw-Zk41"
@@ -581,3 +582,13 @@ def test_the_docs_lines_attach_read_only_and_travel_to_an_earlier_publish(
     first = runs["published"][0]
     assert message == f"publish {first['build_id']}"
     assert then == first and then != last
+
+
+def test_the_weekly_report_and_status_read_the_lake_snapshot(runs):
+    cfg = runs["cfg"]
+    step = pipeline.report(cfg)
+    assert step.outputs["week"] == last_complete_week(END)
+    assert "Alpha News" in Path(step.outputs["path"]).read_text(encoding="utf-8")
+    assert step.rows > 0
+    [account] = pipeline.status(cfg, today=END + timedelta(days=1))
+    assert (account.name, account.newest_complete_day) == ("Alpha News", END)
