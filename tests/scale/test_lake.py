@@ -569,15 +569,17 @@ def test_the_docs_lines_attach_read_only_and_travel_to_an_earlier_publish(
     # "last week": here, the publish before the first night
     find, attach = travel.split("\n")
     find = find.replace("now() - INTERVAL 7 DAY", f"TIMESTAMPTZ '{runs['first_night_at']}'")
-    script = textwrap.dedent(f"""
-        import duckdb, json
-        {python}
-        version, _, message = con.execute({find!r}).fetchone()
-        con.execute({attach!r}.replace("SNAPSHOT_VERSION 42", f"SNAPSHOT_VERSION {{version}}"))
-        con.execute("use last_week")
-        cur = con.execute({QUERY!r})
-        print(json.dumps([message, dict(zip([d[0] for d in cur.description], cur.fetchone()))]))
-    """)
+    script = "\n".join(
+        [
+            "import duckdb, json",
+            python,  # the docs' Python lines: `con`
+            f"version, _, message = con.execute({find!r}).fetchone()",
+            f"con.execute({attach!r}.replace('SNAPSHOT_VERSION 42', f'SNAPSHOT_VERSION {{version}}'))",
+            "con.execute('use last_week')",
+            f"cur = con.execute({QUERY!r})",
+            "print(json.dumps([message, dict(zip([d[0] for d in cur.description], cur.fetchone()))]))",
+        ]
+    )
     message, then = json.loads(run([sys.executable, "-c", script]).splitlines()[-1])
     first = runs["published"][0]
     assert message == f"publish {first['build_id']}"
