@@ -98,7 +98,7 @@ READER = textwrap.dedent("""
             except Exception as exc:  # recorded, and the loop goes on
                 fh.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\\n")
             fh.flush()
-            time.sleep(0.05)
+            time.sleep(0.2)  # a busy analyst; each query of `reconnect` attaches anew
 """)
 
 
