@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -157,20 +158,101 @@ class LandingStoreOptions(Strict):
     region: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")] | None = None
 
 
+class LakeOptions(Strict):
+    """Where the DuckLakes that `paths.warehouse` or `paths.analytics` name (`ducklake:<name>`)
+    keep their catalog and their data: the catalog in a PostgreSQL database (schema `<name>`),
+    the data files under `<data_path>/<name>/` on an S3-compatible store. Secrets are never in
+    this file: the catalog's host, port, database, user and password come from the
+    connection `catalog_conn_id`; the store's keys from `store_conn_id` (login = access key
+    id, password = secret access key), else from the standard AWS chain."""
+
+    catalog_conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")]
+    data_path: str
+    store_conn_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    endpoint_url: EndpointUrl | None = None  # None = AWS S3 itself (MinIO, R2, Ceph: theirs)
+    region: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")] | None = None
+
+    @field_validator("data_path")
+    @classmethod
+    def _on_a_store(cls, value: str) -> str:
+        if not _LANDING_URL.match(value):
+            raise ValueError(
+                f"{value!r} is not an object-store URL: a DuckLake's data files live on one "
+                "(s3://bucket/prefix; a bucket name of 3-63 lower-case letters, digits, dots, "
+                "hyphens)"
+            )
+        return value.rstrip("/")
+
+
+class Lake(LakeOptions):
+    """A DuckLake named in `paths` (`ducklake:<name>`), with what `paths.lake` says."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"ducklake:{self.name}"
+
+    @property
+    def data_url(self) -> str:
+        """Where its data files go: `<data_path>/<name>/`."""
+        return f"{self.data_path}/{self.name}/"
+
+
+_LAKE = re.compile(r"^ducklake:(?P<name>[a-z][a-z0-9_]{0,62})$")
+# names the warehouse opener and publish attach databases under, or DuckDB's own
+RESERVED_LAKE_NAMES = ("main", "memory", "system", "temp", "snapshot", "previous_snapshot")
+
+
 class Paths(Strict):
     # a local folder, or s3://bucket/prefix so that extract tasks on several machines land
     # where the loader reads (transforms.landing)
     landing: Annotated[Path | str, BeforeValidator(_landing_root)] = Path("data/landing")
     landing_store: LandingStoreOptions | None = None
-    warehouse: Path = Path("data/warehouse.duckdb")
-    analytics: Path = Path("data/analytics.duckdb")
+    # where the DuckLakes below keep their catalog and data (validated before them)
+    lake: LakeOptions | None = None
+    # a DuckDB file, or a DuckLake: ducklake:<name> (contentpulse.lake)
+    warehouse: Path | Lake = Path("data/warehouse.duckdb")
+    analytics: Path | Lake = Path("data/analytics.duckdb")
     reports: Path = Path("data/reports")
+
+    @field_validator("warehouse", "analytics", mode="before")
+    @classmethod
+    def _file_or_lake(cls, value: object, info: ValidationInfo) -> object:
+        if not (isinstance(value, str) and value.startswith("ducklake:")):
+            return value
+        found = _LAKE.match(value)
+        if not found or found["name"] in RESERVED_LAKE_NAMES:
+            raise ValueError(
+                f"{value!r} is not a DuckLake this build attaches: give ducklake:<name>, the "
+                "name lower-case letters, digits and _ (not main, memory, system, temp, "
+                "snapshot or previous_snapshot)"
+            )
+        options = info.data.get("lake")
+        if options is None:
+            if "lake" not in info.data:
+                return value  # paths.lake itself is invalid: its own error says why
+            raise ValueError(
+                f"{value!r} names a DuckLake: paths.lake must say where its catalog and data "
+                "are (catalog_conn_id, data_path)"
+            )
+        return Lake(name=found["name"], **options.model_dump())
 
     @model_validator(mode="after")
     def _store_needs_a_url(self) -> Paths:
         if self.landing_store is not None and isinstance(self.landing, Path):
             raise ValueError(
                 "landing_store is for an object-store landing (landing: s3://bucket/prefix)"
+            )
+        lakes = [p for p in (self.warehouse, self.analytics) if isinstance(p, Lake)]
+        if self.lake is not None and not lakes:
+            raise ValueError(
+                "lake is for a DuckLake warehouse or snapshot (warehouse: ducklake:<name>)"
+            )
+        if len(lakes) == 2 and lakes[0].name == lakes[1].name:
+            raise ValueError(
+                f"warehouse and analytics both name {lakes[0]}: the published snapshot is a "
+                "DuckLake of its own (e.g. warehouse: ducklake:warehouse, analytics: "
+                "ducklake:analytics)"
             )
         return self
 

@@ -49,6 +49,7 @@ class Connection:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     host: str = field(default="", repr=False)  # a webhook's host is its secret URL
     port: int | None = None
+    schema: str = ""  # a database connection's database (Airflow calls it schema)
 
     def secret(self, key: str) -> Secret:
         value = self.extra.get(key)
@@ -120,6 +121,7 @@ def _from_json(conn_id: str, text: str) -> Connection:
         extra=dict(extra),
         host=str(data.get("host") or ""),
         port=port,
+        schema=str(data.get("schema") or ""),
     )
 
 
@@ -154,8 +156,11 @@ def _from_uri(conn_id: str, text: str) -> Connection:
     if parts.port is not None:
         host = host.rsplit(":", 1)[0]
     host = unquote(host)
+    schema = ""
     if protocol and host:
         host = f"{protocol}://{host}{parts.path if parts.path not in ('', '/') else ''}"
+    else:  # postgres://user:pw@host:5432/database: the path is the schema
+        schema = unquote(parts.path.removeprefix("/"))
     return _from_json(
         conn_id,
         json.dumps(
@@ -165,6 +170,7 @@ def _from_uri(conn_id: str, text: str) -> Connection:
                 "password": unquote(parts.password or ""),
                 "host": host,
                 "port": port,
+                "schema": schema,
                 "extra": extra,
             }
         ),
@@ -200,6 +206,7 @@ def get_connection(conn_id: str) -> Connection:
                 extra=dict(conn.extra_dejson),
                 host=conn.host or "",
                 port=conn.port,
+                schema=conn.schema or "",
             )
     raise CredentialsError(
         f"connection {conn_id!r} not found: define it in Airflow or set {env_var(conn_id)}"

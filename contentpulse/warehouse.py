@@ -1,10 +1,13 @@
-"""The one place that opens DuckDB files: the working warehouse and the analytics snapshot.
+"""The one place that opens the warehouse and the analytics snapshot: DuckDB files, or
+DuckLakes (`ducklake:<name>`, attached by `contentpulse.lake`, which the connection then
+uses, so the same SQL runs on both).
 
 DuckDB lets one process write a file. The pipeline's writing steps (load, build, check,
 publish) take the warehouse through `open_warehouse`, which first holds an exclusive lock
 file beside it: two runs that overlap (a backfill during the night, two Airflow runs) queue
 for the warehouse instead of failing on DuckDB's own lock, and the one that waits says who
-it waits for. The kernel drops the lock with its process, so a killed step leaves none.
+it waits for. The kernel drops the lock with its process, so a killed step leaves none. A
+lake's lock is an advisory lock in its catalog database, which every machine sees.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from contentpulse.errors import ContentpulseError
+
+if TYPE_CHECKING:
+    from contentpulse.config import Lake
 
 log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = float(os.environ.get("CONTENTPULSE_LOCK_TIMEOUT_S", 4 * 3600))
@@ -34,8 +41,13 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file; a lock held by another process is one clear error line."""
+def connect(path: Path | Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, or a DuckLake; a lock held by another process is one clear error
+    line."""
+    if not isinstance(path, Path):
+        from contentpulse import lake
+
+        return lake.connect(path, read_only=read_only)
     if read_only and not path.exists():
         raise ContentpulseError(f"{path}: no such database yet (run `contentpulse run` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +113,20 @@ def writer_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
 
 
 @contextmanager
-def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(path: Path | Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     """The working warehouse, for writing (under the writer lock); creates its schemas and
     bookkeeping tables, and closes it at the end of the `with` block."""
+    if not isinstance(path, Path):
+        from contentpulse import lake
+
+        with lake.writer_lock(path):
+            con = lake.connect(path)
+            try:
+                _prepare(con, keys=False)
+                yield con
+            finally:
+                con.close()
+        return
     with writer_lock(path):
         _discard_unborn(path)
         con = connect(path)
@@ -135,11 +158,20 @@ def _discard_unborn(path: Path) -> None:
     wal.unlink(missing_ok=True)
 
 
-def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+# a column's or a table's key constraint in the bookkeeping tables' DDL
+_KEY = re.compile(r" primary key(?= *[,\n])|,\s*primary key \([^)]*\)")
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, keys: bool = True) -> None:
+    """Schemas and bookkeeping tables. `keys=False` (a DuckLake, which has no PRIMARY KEY or
+    UNIQUE constraints) leaves the keys out: the loader and the runner keep them unique."""
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-    con.execute(
-        """
+    ddl = BOOKKEEPING if keys else _KEY.sub("", BOOKKEEPING)
+    con.execute(ddl)
+
+
+BOOKKEEPING = """
         create table if not exists meta.loaded_files (
             path varchar primary key, source varchar, stream varchar, account_id varchar,
             rows bigint, loaded_at timestamptz
@@ -173,9 +205,8 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         );
         alter table meta.check_row_counts add column if not exists platform varchar;
         """
-    )
 
 
-def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+def open_snapshot(path: Path | Lake) -> duckdb.DuckDBPyConnection:
     """The published snapshot, read-only: what reports and analysts read."""
     return connect(path, read_only=True)

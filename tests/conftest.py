@@ -57,6 +57,7 @@ LONGEST_FIRST = (
     "tests/scale/test_celery.py",
     "tests/dags/test_dag_runs.py",
     "tests/e2e/test_demo.py",
+    "tests/scale/test_lake.py",
     "tests/reliability/test_concurrent_readers.py",
     "tests/reliability/test_bad_input.py",
     "tests/reliability/test_operations.py",

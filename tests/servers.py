@@ -55,11 +55,14 @@ def postgres_program(name: str) -> str:
 class Postgres:
     """A private PostgreSQL cluster on 127.0.0.1, trust authentication (loopback only, a test
     cluster), user `postgres`. `with Postgres() as pg:` starts it, then stops it and deletes
-    its folder."""
+    its folder. `Postgres(passwords=True)`: connections over TCP must give a password
+    (scram-sha-256), as on a production server; `execute` still comes in through the socket
+    as `postgres`, which the cluster trusts, to create roles and grant them."""
 
     user = "postgres"
 
-    def __init__(self) -> None:
+    def __init__(self, passwords: bool = False) -> None:
+        self.passwords = passwords
         self.port = free_port()
         # not pytest's tmp_path: the postgres user must reach the folder (pytest's is 0700 root)
         self.folder = Path(tempfile.mkdtemp(prefix="contentpulse-pg-"))
@@ -108,6 +111,7 @@ class Postgres:
             "UTF8",
             "--no-locale",
             "--no-sync",
+            *(["--auth-host=scram-sha-256"] if self.passwords else []),
         )
         options = [
             f"-p {self.port}",
@@ -162,7 +166,8 @@ class Postgres:
     # statements
     def execute(self, sql: str, *params: object, database: str = "postgres") -> list[tuple]:
         """One statement in autocommit (CREATE DATABASE cannot run in a transaction); its rows."""
-        with psycopg.connect(self.dsn(database), autocommit=True) as con:
+        local = f"dbname={database} host={self.folder} port={self.port} user={self.user}"
+        with psycopg.connect(local, autocommit=True) as con:
             cur = con.execute(sql, params or None)
             return cur.fetchall() if cur.description else []
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from contentpulse.config import Lake
 from contentpulse.errors import ContentpulseError, NothingToPublish, naming
 from contentpulse.tempfiles import remove, sweep, temp_path
 from contentpulse.warehouse import sql_string
@@ -64,7 +65,7 @@ META_TABLES = {
 
 @dataclass
 class PublishSummary:
-    path: Path
+    path: Path | Lake
     build_id: str
     tables: int
     bytes: int
@@ -112,9 +113,10 @@ def publishable_build(con: duckdb.DuckDBPyConnection) -> Checked:
     return Checked(build_id, check_id, held_back)
 
 
-def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
-    """Copy the published schemas of the (checked) warehouse into a new file and swap it in;
-    a source the check held back keeps its rows of the snapshot it replaces."""
+def publish(con: duckdb.DuckDBPyConnection, target: Path | Lake) -> PublishSummary:
+    """Copy the published schemas of the (checked) warehouse into a new file and swap it in
+    (or, into a DuckLake, replace its tables in one transaction); a source the check held
+    back keeps its rows of the snapshot it replaces."""
     checked = publishable_build(con)
     tables = con.execute(
         "select schema_name, table_name, comment from duckdb_tables() "
@@ -125,6 +127,8 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
         f"where database_name = current_database() and schema_name in {PUBLISHED_SCHEMAS} and comment is not null"
     ).fetchall()
+    if isinstance(target, Lake):
+        return _publish_to_lake(con, target, checked, tables, columns)
     if target.is_dir():
         raise ContentpulseError(
             f"publish: {target} is a folder, in the way of the snapshot "
@@ -172,6 +176,49 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> PublishSummary:
     )
 
 
+def _publish_to_lake(
+    con: duckdb.DuckDBPyConnection, target: Lake, checked: Checked, tables: list, columns: list
+) -> PublishSummary:
+    """The snapshot into a DuckLake: in one transaction, every table and view the last publish
+    left is dropped and the new ones are written, so the commit is one DuckLake snapshot that
+    a reader sees whole or not at all; a killed publish commits nothing and the last one
+    stays. The snapshot's commit message says `publish <build id>` (time travel finds it)."""
+    from contentpulse import lake
+
+    lake.attach(con, target, "snapshot")
+    previous = None
+    try:
+        if checked.held_back:  # the snapshot being replaced, pinned: the held-back rows
+            version = lake.current_version(con, "snapshot")
+            lake.attach(con, target, PREVIOUS, read_only=True, snapshot_version=version)
+            previous = PREVIOUS
+        con.execute("begin transaction")
+        try:
+            for kind, schema, name in con.execute(
+                "select 'table', schema_name, table_name from duckdb_tables() "
+                "where database_name = 'snapshot' union all "
+                "select 'view', schema_name, view_name from duckdb_views() "
+                "where database_name = 'snapshot' and not internal"
+            ).fetchall():
+                con.execute(f'drop {kind} snapshot."{schema}"."{name}"')
+            _fill(con, tables, columns, checked, previous, view_column_comments=False)
+            con.execute(
+                "call snapshot.set_commit_message('contentpulse', ?)",
+                [f"publish {checked.build_id}"],
+            )
+            con.execute("commit")
+        except BaseException:
+            with suppress(duckdb.Error):
+                con.execute("rollback")
+            raise
+    finally:
+        for alias in ("snapshot", previous):
+            if alias:
+                with suppress(duckdb.Error):
+                    con.execute(f"detach {alias}")
+    return PublishSummary(target, checked.build_id, len(tables), 0, checked.held_back)
+
+
 _FILE_ERROR = re.compile(r'(?:Could not write|Cannot open|Could not open) file "[^"]*": ([^\n]+)')
 
 
@@ -192,13 +239,15 @@ def _fill(
     columns: list,
     checked: Checked,
     previous: str | None,
+    view_column_comments: bool = True,
 ) -> None:
     """The attached `snapshot`: the published tables with their comments (a held-back
     source's rows from the `previous` snapshot), the check results of the build, each
-    source's status, the stable views and the readme."""
+    source's status, the stable views and the readme. A DuckLake keeps no comments on a
+    view's columns (`view_column_comments=False`): its tables' columns carry them."""
     build_id = checked.build_id
     for schema in (*PUBLISHED_SCHEMAS, "meta"):
-        con.execute(f"create schema snapshot.{schema}")
+        con.execute(f"create schema if not exists snapshot.{schema}")
     for schema, table, comment in tables:
         _copy_table(con, f"{schema}.{table}", list(checked.held_back), previous)
         if comment:
@@ -227,7 +276,7 @@ def _fill(
         if comment:
             con.execute(f"comment on view snapshot.main.{table} is {sql_string(comment)}")
     for schema, table, column, comment in columns:
-        if schema == "marts":
+        if schema == "marts" and view_column_comments:
             con.execute(
                 f'comment on column snapshot.main.{table}."{column}" is {sql_string(comment)}'
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from contentpulse.config import Lake
 from contentpulse.streams import Window
 from transforms.landing import LandingStore, read_landed, write_table
 
@@ -149,12 +150,13 @@ def account_status(
     )
 
 
-def estimated_shares(snapshot: Path) -> dict[tuple[str, str], float]:
+def estimated_shares(snapshot: Path | Lake) -> dict[tuple[str, str], float]:
     """Per (platform, account): the estimated share of the last 7 published days' views,
-    for the accounts where estimates apply (marts.data_quality); empty without a snapshot."""
+    for the accounts where estimates apply (marts.data_quality); empty without a snapshot
+    file (a DuckLake snapshot is attached: its catalog says)."""
     from contentpulse.warehouse import open_snapshot
 
-    if not snapshot.exists():
+    if isinstance(snapshot, Path) and not snapshot.exists():
         return {}
     sql = (Path(__file__).parent / "sql" / "estimated_share.sql").read_text(encoding="utf-8")
     with open_snapshot(snapshot) as con:

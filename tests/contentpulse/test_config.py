@@ -22,6 +22,9 @@ sources:
 """
 
 
+LAKE = "  lake: {catalog_conn_id: lake_catalog, data_path: 's3://lake-bucket/lake'}"
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "contentpulse.yml"
     path.write_text(text, encoding="utf-8")
@@ -31,6 +34,18 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_example_config_is_valid():
     cfg = load_config(REPO / "contentpulse.example.yml")
     assert cfg.accounts(), "the example names at least one account"
+
+
+def test_a_warehouse_and_a_snapshot_on_ducklakes_keep_no_secret_in_the_config(tmp_path):
+    text = VALID.replace(
+        "  landing: data/landing",
+        "  warehouse: ducklake:warehouse\n  analytics: ducklake:analytics\n" + LAKE,
+    )
+    cfg = load_config(write(tmp_path, text))
+    assert str(cfg.paths.warehouse) == "ducklake:warehouse"
+    assert cfg.paths.analytics.data_url == "s3://lake-bucket/lake/analytics/"
+    assert cfg.paths.analytics.catalog_conn_id == "lake_catalog"
+    assert cfg.paths.reports == tmp_path / "data" / "reports"
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path):
@@ -73,6 +88,31 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
         (
             VALID.replace("youtube:\n", "youtube:\n    base_url: 127.0.0.1:9\n"),
             "sources.youtube.base_url: must start with http://",
+        ),
+        (
+            VALID.replace("  landing: data/landing", "  warehouse: ducklake:warehouse"),
+            "names a DuckLake: paths.lake must say where its catalog and data are",
+        ),
+        (
+            VALID.replace("  landing: data/landing", "  warehouse: ducklake:Main\n" + LAKE),
+            "'ducklake:Main' is not a DuckLake this build attaches",
+        ),
+        (
+            VALID.replace(
+                "  landing: data/landing",
+                "  warehouse: ducklake:a\n  analytics: ducklake:a\n" + LAKE,
+            ),
+            "warehouse and analytics both name ducklake:a",
+        ),
+        (
+            VALID.replace("  landing: data/landing", LAKE),
+            "lake is for a DuckLake warehouse or snapshot",
+        ),
+        (
+            VALID.replace(
+                "  landing: data/landing", "  warehouse: ducklake:w\n" + LAKE.replace("s3://", "")
+            ),
+            "paths.lake.data_path: 'lake-bucket/lake' is not an object-store URL",
         ),
     ],
 )

@@ -14,7 +14,7 @@ from contentpulse.registry import connectors
 
 
 def same(a: Connection, b: Connection) -> bool:
-    fields = ("conn_type", "login", "host", "port", "extra")
+    fields = ("conn_type", "login", "host", "port", "schema", "extra")
     return all(getattr(a, f) == getattr(b, f) for f in fields) and (
         a.password.reveal() == b.password.reveal()
     )
@@ -44,6 +44,12 @@ def same(a: Connection, b: Connection) -> bool:
         (  # as Airflow's get_uri() writes a host that is a URL: its path quoted, case kept
             "http://https://hooks.example.org%2Fservices%2FT0%2FB0%2FSeCrEt",
             {"conn_type": "http", "host": "https://hooks.example.org/services/T0/B0/SeCrEt"},
+        ),
+        (  # a database's connection: the path is its database (Airflow's schema)
+            "postgres://contentpulse:pg%40ss@pg.internal:5432/lake?sslmode=require",
+            {"conn_type": "postgres", "login": "contentpulse", "password": "pg@ss",
+             "host": "pg.internal", "port": 5432, "schema": "lake",
+             "extra": {"sslmode": "require"}},
         ),
         (
             "aws://AKIAEXAMPLE:secret%2Bkey@?region_name=eu-west-1",
