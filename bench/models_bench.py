@@ -47,8 +47,9 @@ from connectors.youtube import plan_chunks
 from connectors.youtube.settings import SCHEMAS, TRAFFIC_DAYS
 from contentpulse.streams import Window
 from contentpulse.warehouse import connect, open_warehouse
-from models.runner import MODELS_DIR, build
+from models.runner import MODELS_DIR, BuildContext, build
 from sandbox.portfolio import TITLE_WORDS, TOPICS, TRAFFIC_SOURCES
+from transforms.identity import warehouse_families
 from transforms.load import ensure_raw_tables, raw_table
 
 END = date(2026, 11, 20)  # the newest reporting day of the backfill
@@ -963,7 +964,9 @@ def build_phase(workdir: Path, *, full: bool, threads: int | None) -> dict[str, 
         )
         before = peak_mib()
         load, cpu = os.getloadavg()[0], cpu_seconds()
-        summary = build(con, models_copy(workdir), full=full)
+        # the identity step the pipeline hands in (models import nothing above the kernel)
+        context = BuildContext(identity=warehouse_families)
+        summary = build(con, models_copy(workdir), full=full, context=context)
         cpu = cpu_seconds() - cpu
     return {
         "cpu_s": cpu,
