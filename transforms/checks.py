@@ -1,6 +1,12 @@
 """Quality checks: Great Expectations suites generated from the models' YAML.
 
-Every built table gets up to four suites, each a GX validation of a pandas frame:
+Every built table gets up to four suites. DuckDB judges them first, in SQL: whole-table
+aggregates, each column test's failing rows counted in one scan, each distribution's
+aggregate. A model whose suites all pass so is recorded from those counts, and a night on
+which every model passes never imports GX (that alone costs ~8 s). A model with a failure
+(a warning of freshness aside), or a test whose types SQL does not compare as pandas does,
+is validated again by GX, each suite a GX validation of a pandas frame, so a failure's
+message, samples, held-back sources and Data Docs page are GX's own:
 
 - `<table>.table`: whole-table aggregates computed in DuckDB and fed to GX as one row per
   platform (one row when the grain has no platform). The grain must be unique over the
@@ -16,7 +22,8 @@ Every built table gets up to four suites, each a GX validation of a pandas frame
   the whole table; NULLs ignored). With fewer than `min_count` values (default 30) a
   distribution says nothing and the check is skipped, with a log line.
 - `<table>.freshness`: per account in meta.accounts (of the staging model's own source, or
-  every account for marts), the newest `column` must be within `max_days` of the run date.
+  every account for marts), the newest `column` must be within `max_days` of the run date
+  (always judged here: its words and samples are ours).
   A stale account, or one with no rows, is a warning: the other accounts still publish.
   So is a source with no rows at all (a first backfill stopped by quota): publishing it
   loses nothing, and the row-count check guards data that was published before.
@@ -60,8 +67,8 @@ and the failing value): publish is blocked.
 
 Results go to meta.check_results and meta.check_runs (held-back sources and why to
 meta.held_back), row counts (the table's, and each platform's) to meta.check_row_counts,
-and each run's GX Data Docs (its validation pages, rendered by GX) to a folder that opens
-offline: GX's pages load Bootstrap, jQuery, Font Awesome and Vega from CDNs and its logo
+and each run's Data Docs (GX's validation pages of the suites it validated, ours of those
+judged in DuckDB, and an index) to a folder that opens offline: GX's pages load Bootstrap, jQuery, Font Awesome and Vega from CDNs and its logo
 from S3, none of which ships in the package. Those tags are removed, GX's inline CSS (it
 inlines its own) is kept with a small stylesheet of ours, and sample values are HTML-escaped
 before rendering (GX renders them raw, and titles are hostile data). Views are not checked:
@@ -311,6 +318,9 @@ class CheckResult:
     # a critical failure's share per platform whose own rows fail it; empty: it is not any
     # one source's (a NULL platform, a table of no platform, a distribution of them all)
     platforms: dict[str, CheckResult] = field(default_factory=dict)
+    # who judged it: "gx", "sql" (aggregates in DuckDB, judged here: a suite that passed),
+    # or "" (no rows to validate)
+    judged_by: str = "gx"
 
     def describe(self) -> str:
         model, what = self.expectation.model, self.expectation.text()
@@ -515,9 +525,17 @@ def _merge_chunk(into: Any, more: Any) -> Any:
 
 
 class _Validator:
-    """One ephemeral GX context for a check run; each suite's result is kept for Data Docs."""
+    """One ephemeral GX context for a check run, made (and GX imported) on the first suite
+    that needs it; each suite GX validated keeps its result for the Data Docs."""
 
     def __init__(self, run_name: str) -> None:
+        self.run_name = run_name
+        self.run_time = datetime.now(UTC)
+        self.suite_results: dict[str, Any] = {}
+
+    def _open(self) -> None:
+        if hasattr(self, "context"):
+            return
         self.gx, progress_bars, run_identifier = _import_gx()
         self.context = self.gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = progress_bars(globally=False)
@@ -528,9 +546,7 @@ class _Validator:
             .add_dataframe_asset("models")
             .add_batch_definition_whole_dataframe("frame")
         )
-        self.run_id = run_identifier(run_name=run_name, run_time=datetime.now(UTC))
-        self.suite_results: dict[str, Any] = {}
-        self.unvalidated: list[str] = []  # suites with nothing to validate, not run
+        self.run_id = run_identifier(run_name=self.run_name, run_time=self.run_time)
 
     def run(
         self,
@@ -541,6 +557,7 @@ class _Validator:
         sample_rows: int = SAMPLE_ROWS,
     ) -> list[Any]:
         """Validate every frame against one suite; GX's results, in the suite's order."""
+        self._open()
         gx = self.gx
         # the suite is built whole, then stored once: adding to a stored suite re-saves it on
         # every expectation (a third of the check's time on small tables)
@@ -584,15 +601,169 @@ class _Validator:
         # GX does not keep the suite's order in its results: match them by the index in meta.
         return sorted(merged.results, key=lambda r: r.expectation_config.meta["index"])
 
-    def nothing_to_validate(
-        self, suite_name: str, expectations: list[Expectation], scope: str = ""
-    ) -> list[CheckResult]:
-        """A suite over no rows, passed without running GX, which would take a tenth of a
-        second per suite to say the same (a third of an ordinary night's check); the Data
-        Docs index lists it."""
-        self.unvalidated.append(suite_name)
-        passed = {"success": True, "element_count": 0, "unexpected_count": 0, "sample": []}
-        return [CheckResult(e, **passed, suite=suite_name, scope=scope) for e in expectations]
+
+def nothing_to_validate(
+    suite_name: str, expectations: list[Expectation], scope: str = ""
+) -> list[CheckResult]:
+    """A suite over no rows, passed without running GX, which would take a tenth of a second
+    per suite to say the same; the Data Docs index lists it."""
+    passed = {"success": True, "element_count": 0, "unexpected_count": 0, "sample": []}
+    return [
+        CheckResult(e, **passed, suite=suite_name, scope=scope, judged_by="") for e in expectations
+    ]
+
+
+# --- judged in DuckDB ------------------------------------------------------------------
+
+# the column types whose comparisons with a number SQL makes as pandas does (booleans as 0/1)
+_NUMERIC = re.compile(
+    r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|BOOLEAN)$"
+)
+# ... and with a date (GX compares a DATE or TIMESTAMP column with a naive Timestamp)
+_DATED = ("DATE", "TIMESTAMP")
+
+
+@dataclass
+class _Outcome:
+    """An expectation judged without GX, shaped as the part of a GX result that `_result`
+    and the table-suite helpers read."""
+
+    success: bool
+    result: dict[str, Any]
+    exception_info: None = None
+
+
+def _judge_frame(
+    expectations: list[Expectation], frame: dict[str, list[Any]] | pd.DataFrame
+) -> list[_Outcome]:
+    """Not-null and numeric between expectations on a small frame of aggregates, judged as
+    GX would (a missing value only fails not-null)."""
+    data = pd.DataFrame(frame)
+    outcomes = []
+    for e in expectations:
+        values = data[e.kwargs["column"]]
+        if e.kind == "ExpectColumnValuesToNotBeNull":
+            unexpected = int(values.isna().sum())
+        else:
+            assert e.kind == "ExpectColumnValuesToBeBetween", e.kind
+            present = pd.to_numeric(values.dropna())
+            low, high = e.kwargs.get("min_value"), e.kwargs.get("max_value")
+            unexpected = int(
+                ((present < low) if low is not None else present.isna()).sum()
+                + ((present > high) if high is not None else present.isna()).sum()
+            )
+        outcomes.append(
+            _Outcome(unexpected == 0, {"element_count": len(data), "unexpected_count": unexpected})
+        )
+    return outcomes
+
+
+def _value_sql(column: str, data_type: str) -> str:
+    """A column as pandas sees it: NaN is missing, booleans are 0/1."""
+    if data_type in ("FLOAT", "DOUBLE"):
+        return f"nullif(\"{column}\", 'nan'::double)"
+    if data_type == "BOOLEAN":
+        return f'cast("{column}" as integer)'
+    return f'"{column}"'
+
+
+def _bound(value: Any, data_type: str) -> Any:
+    """A between bound as SQL compares it with the column the way pandas would; None when
+    the types do not allow that (GX judges)."""
+    if _NUMERIC.match(data_type) and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if data_type in _DATED and isinstance(value, str) and _ISO_DATE.match(value):
+        stamp = pd.Timestamp(value)
+        return stamp.to_pydatetime() if stamp.tzinfo is None else None
+    return None
+
+
+def _failing_row(e: Expectation, data_type: str, key: str, params: dict[str, Any]) -> str | None:
+    """The SQL predicate of a row that fails a column test as GX judges it on the frame (a
+    missing value only fails not-null), its values bound into `params` under `key`; None
+    when SQL cannot compare the column's type with them as pandas does."""
+    value = _value_sql(e.kwargs["column"], data_type)
+    if e.kind == "ExpectColumnValuesToNotBeNull":
+        return f"{value} is null"
+    if e.kind == "ExpectColumnValuesToBeBetween":
+        failing = []
+        for name, op in (("min_value", "<"), ("max_value", ">")):
+            if name not in e.kwargs:
+                continue
+            bound = _bound(e.kwargs[name], data_type)
+            if bound is None:
+                return None
+            params[f"{key}_{name}"] = bound
+            failing.append(f"{value} {op} ${key}_{name}")
+        return f"({' or '.join(failing)})"
+    assert e.kind == "ExpectColumnValuesToBeInSet", e.kind
+    allowed = e.kwargs["value_set"]
+    text = data_type == "VARCHAR" and all(isinstance(v, str) for v in allowed)
+    numbers = data_type != "BOOLEAN" and bool(_NUMERIC.match(data_type))
+    numbers = numbers and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in allowed
+    )
+    if not (allowed and (text or numbers)):
+        return None
+    params[key] = allowed
+    return f"({value} is not null and not list_contains(${key}, {value}))"
+
+
+def _judge_rows(
+    con: duckdb.DuckDBPyConnection,
+    expectations: list[Expectation],
+    columns: dict[str, str],
+    query: str,
+    params: dict[str, Any] | None,
+) -> tuple[int, list[_Outcome]] | None:
+    """The rows of `query` counted in one scan, and each column test's failing rows:
+    (rows, outcomes of tests that all passed), or None when one failed or cannot be
+    judged in SQL."""
+    bound: dict[str, Any] = dict(params or {})
+    counts = []
+    for i, e in enumerate(expectations):
+        failing = _failing_row(e, columns[e.kwargs["column"]], f"t{i}", bound)
+        if failing is None:
+            return None
+        counts.append(f"count(*) filter (where {failing})")
+    found = con.execute(f"select count(*), {', '.join(counts)} from ({query})", bound).fetchall()
+    rows, *unexpected = found[0]
+    if any(unexpected):
+        return None
+    return rows, [
+        _Outcome(True, {"element_count": rows, "unexpected_count": 0}) for _ in expectations
+    ]
+
+
+_AGGREGATES = {
+    "median_between": "median",
+    "mean_between": "avg",
+    "stdev_between": "stddev_samp",  # pandas' std(): the sample's
+}
+
+
+def _judge_distributions(
+    con: duckdb.DuckDBPyConnection, spec: ModelChecks, columns: dict[str, str]
+) -> list[CheckResult] | None:
+    """Each model-level check's count and aggregate in one scan of the table (NULL and NaN
+    left out, booleans as 0/1), judged here; None when one fails (GX judges the model)."""
+    select = []
+    for d in spec.distributions:
+        value = _value_sql(d.column, columns[d.column])
+        select += [f"count({value})", f"{_AGGREGATES[d.check]}({value})"]
+    found = con.execute(f"select {', '.join(select)} from {spec.table}").fetchall()[0]
+    suite, out = f"{spec.table}.distribution", []
+    for d, count, observed in zip(spec.distributions, found[::2], found[1::2], strict=True):
+        expectation = _distribution_expectation(spec, d, count)
+        if expectation is None:
+            continue
+        if observed is None or math.isnan(observed):
+            return None
+        if (d.low is not None and observed < d.low) or (d.high is not None and observed > d.high):
+            return None
+        judged = _Outcome(True, {"observed_value": float(observed)})
+        out.append(_result(expectation, judged, suite, element_count=count, judged_by="sql"))
+    return out
 
 
 def _plain_samples(result: dict[str, Any]) -> None:
@@ -718,13 +889,13 @@ class _Aggregates:
 
 def _check_table(
     con: duckdb.DuckDBPyConnection,
-    gxv: _Validator,
+    gxv: _Validator | None,
     spec: ModelChecks,
     previous: dict[str | None, Baseline],
-) -> tuple[int, dict[str, int], list[CheckResult]]:
-    """Whole-table aggregates in DuckDB, judged by GX on one row of counts per platform (one
-    row for the whole table when its grain has no platform): (rows, rows per platform,
-    results)."""
+) -> tuple[int, dict[str, int], list[CheckResult]] | None:
+    """Whole-table aggregates in DuckDB, judged on one row of counts per platform (one row
+    for the whole table when its grain has no platform): (rows, rows per platform, results).
+    Without a validator they are judged here, and None says one failed (GX judges it)."""
     rows, per_platform = _table_groups(con, spec, previous)
     # per platform once there is a per-platform baseline (a warehouse checked before there
     # were any is judged on its total once)
@@ -748,15 +919,22 @@ def _check_table(
     if rows == 0 and not agg.baselines:
         # an empty table that was empty at the last passed check (a source with no data):
         # no key can repeat
-        return rows, per_platform, gxv.nothing_to_validate(suite, expectations)
+        return rows, per_platform, nothing_to_validate(suite, expectations)
     index = [PLATFORM] if split else None
-    gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(agg.frame)), index, len(groups))
+    if gxv is None:
+        gx_results = _judge_frame(expectations, agg.frame)
+        if not all(r.success for r in gx_results):
+            return None
+    else:
+        gx_results = gxv.run(suite, expectations, _one(pd.DataFrame(agg.frame)), index, len(groups))
     out = [
         _duplicates_result(con, e, r, suite, agg)
         if e.kwargs["column"] == "duplicate_rows"
         else _row_drop_result(spec, e, r, suite, agg)
         for e, r in zip(expectations, gx_results, strict=True)
     ]
+    for result in out:
+        result.judged_by = "gx" if gxv is not None else "sql"
     return rows, per_platform, out
 
 
@@ -894,12 +1072,15 @@ def _row_drop(spec: ModelChecks, platform: str | None, rows: int, baseline: Base
 
 def _check_rows(
     con: duckdb.DuckDBPyConnection,
-    gxv: _Validator,
+    gxv: _Validator | None,
     spec: ModelChecks,
-    columns: set[str],
+    columns: dict[str, str],
     run_date: date,
     since: date | None,
-) -> list[CheckResult]:
+) -> list[CheckResult] | None:
+    """The column tests on the rows (an incremental model's changed rows). Without a
+    validator each test's failing rows are counted in DuckDB, and None says one failed or
+    was one SQL cannot judge as GX does (GX judges it)."""
     expectations = row_expectations(spec, run_date)
     if not expectations:
         return []
@@ -922,10 +1103,24 @@ def _check_rows(
         query += f" where {spec.replace_where}"
         params = {"since": since} if "$since" in spec.replace_where else None
         scope = f" changed since {since}" if since != NOTHING_CHANGED else " (none changed)"
+    if gxv is None:
+        judged = _judge_rows(con, expectations, columns, query, params)
+        if judged is None:
+            return None
+        count, passed = judged
+        if not count:
+            return nothing_to_validate(spec.table, expectations, scope)
+        out = [
+            _row_result(e, r, spec.table, scope, index)
+            for e, r in zip(expectations, passed, strict=True)
+        ]
+        for result in out:
+            result.judged_by = "sql"
+        return out
     chunks = _chunks(con, query, params)
     first = next(chunks)
     if first.empty:  # every row test is a column-map expectation: it holds over no rows
-        return gxv.nothing_to_validate(spec.table, expectations, scope)
+        return nothing_to_validate(spec.table, expectations, scope)
     gx_results = gxv.run(spec.table, expectations, itertools.chain([first], chunks), index)
     out = [
         _row_result(e, r, spec.table, scope, index)
@@ -979,12 +1174,37 @@ def _attribute_rows(
                 )
 
 
+def _distribution_expectation(
+    spec: ModelChecks, d: DistributionCheck, count: int
+) -> Expectation | None:
+    """The expectation of a model-level check over `count` values; None (and a log line)
+    when they are too few to say anything."""
+    if count < d.min_count:
+        log.info(
+            "check: %s: %s of %s skipped: %d values, fewer than %d",
+            spec.table,
+            d.check,
+            d.column,
+            count,
+            d.min_count,
+        )
+        return None
+    kwargs: dict[str, Any] = {"column": d.column}
+    if d.low is not None:
+        kwargs["min_value"] = d.low
+    if d.high is not None:
+        kwargs["max_value"] = d.high
+    return Expectation(spec.table, MODEL_CHECKS[d.check], kwargs, d.critical)
+
+
 def _check_distributions(
     con: duckdb.DuckDBPyConnection,
-    gxv: _Validator,
+    gxv: _Validator | None,
     spec: ModelChecks,
     columns: dict[str, str],
-) -> list[CheckResult]:
+) -> list[CheckResult] | None:
+    """The model-level checks over the whole table. Without a validator each column's
+    count and aggregate come from DuckDB, and None says one failed (GX judges it)."""
     if not spec.distributions:
         return []
     needed = sorted({d.column for d in spec.distributions})
@@ -994,6 +1214,8 @@ def _check_distributions(
             f"check {spec.table}: its YAML checks column(s) {', '.join(missing)}, "
             "which the table does not have"
         )
+    if gxv is None:
+        return _judge_distributions(con, spec, columns)
     # booleans as 0/1, so that a mean is a share
     select = ", ".join(
         f'cast("{c}" as integer) as "{c}"' if columns[c] == "BOOLEAN" else f'"{c}"' for c in needed
@@ -1004,22 +1226,10 @@ def _check_distributions(
     expectations, counts, min_counts = [], [], []
     for d in spec.distributions:
         count = int(frame[d.column].notna().sum())
-        if count < d.min_count:
-            log.info(
-                "check: %s: %s of %s skipped: %d values, fewer than %d",
-                spec.table,
-                d.check,
-                d.column,
-                count,
-                d.min_count,
-            )
+        expectation = _distribution_expectation(spec, d, count)
+        if expectation is None:
             continue
-        kwargs: dict[str, Any] = {"column": d.column}
-        if d.low is not None:
-            kwargs["min_value"] = d.low
-        if d.high is not None:
-            kwargs["max_value"] = d.high
-        expectations.append(Expectation(spec.table, MODEL_CHECKS[d.check], kwargs, d.critical))
+        expectations.append(expectation)
         counts.append(count)
         min_counts.append(d.min_count)
     if not expectations:
@@ -1059,11 +1269,12 @@ def _check_distributions(
 
 def _check_freshness(
     con: duckdb.DuckDBPyConnection,
-    gxv: _Validator,
     spec: ModelChecks,
-    columns: set[str],
+    columns: dict[str, str],
     run_date: date,
 ) -> list[CheckResult]:
+    """The newest day per account, from DuckDB, judged here: every expectation is a
+    warning whose words and samples are ours (`_staleness`), so GX would only restate it."""
     fresh = spec.freshness
     assert fresh is not None
     missing = [c for c in ("platform", "account_id", fresh.column) if c not in columns]
@@ -1086,7 +1297,7 @@ def _check_freshness(
         ),
     ]
     suite = f"{table}.freshness"
-    gx_results = gxv.run(suite, expectations, _one(frame), ["platform", "account_id"])
+    judged = _judge_frame(expectations, frame)
     details, samples = _staleness(frame.to_dict("records"), fresh, run_date)
     return [
         _result(
@@ -1096,8 +1307,9 @@ def _check_freshness(
             sample=sample[:SAMPLE_ROWS],
             detail=None if r.success else (detail or None),
             scope=f" for {fresh.column} on {run_date}",
+            judged_by="sql",
         )
-        for e, r, detail, sample in zip(expectations, gx_results, details, samples, strict=True)
+        for e, r, detail, sample in zip(expectations, judged, details, samples, strict=True)
     ]
 
 
@@ -1190,22 +1402,56 @@ def check_model(
     since: date | None,
     previous: dict[str | None, Baseline],
 ) -> tuple[int, dict[str, int], list[CheckResult]]:
-    """Every suite of one model: (its row count, its rows per platform, the results)."""
+    """Every suite of one model: (its row count, its rows per platform, the results).
+
+    DuckDB judges first: the whole-table aggregates, each column test's failing rows
+    counted, each distribution's aggregate. When every suite passes so, GX is not needed
+    (importing it alone costs ~8 s); when one fails, or a test compares types that SQL does
+    not compare as pandas does, GX validates the model's suites as before, so a failure's
+    message, samples, held-back sources and Data Docs pages are GX's own."""
     started = time.perf_counter()
     columns = _table_columns(con, spec.table)
-    rows, per_platform, results = _check_table(con, gxv, spec, previous)
-    results += _check_rows(con, gxv, spec, set(columns), run_date, since)
-    results += _check_distributions(con, gxv, spec, columns)
+    checked, judge = _check_suites(con, None, spec, columns, run_date, since, previous), "DuckDB"
+    if checked is None:
+        checked, judge = _check_suites(con, gxv, spec, columns, run_date, since, previous), "GX"
+    assert checked is not None, "GX judges every suite"
+    rows, per_platform, results = checked
     if spec.freshness:
-        results += _check_freshness(con, gxv, spec, set(columns), run_date)
+        results += _check_freshness(con, spec, columns, run_date)
     log.info(
-        "check: %s: %d expectations, %d failed, %s rows (%.1f s)",
+        "check: %s: %d expectations, %d failed, %s rows, judged by %s (%.1f s)",
         spec.table,
         len(results),
         sum(not r.success for r in results),
         f"{rows:,}",
+        judge,
         time.perf_counter() - started,
     )
+    return rows, per_platform, results
+
+
+def _check_suites(
+    con: duckdb.DuckDBPyConnection,
+    gxv: _Validator | None,
+    spec: ModelChecks,
+    columns: dict[str, str],
+    run_date: date,
+    since: date | None,
+    previous: dict[str | None, Baseline],
+) -> tuple[int, dict[str, int], list[CheckResult]] | None:
+    """The table, rows and distribution suites of a model, by GX or (no validator) by
+    DuckDB, which gives None as soon as one of them does not pass."""
+    table = _check_table(con, gxv, spec, previous)
+    if table is None:
+        return None
+    rows, per_platform, results = table
+    for more in (
+        _check_rows(con, gxv, spec, columns, run_date, since),
+        _check_distributions(con, gxv, spec, columns),
+    ):
+        if more is None:
+            return None
+        results += more
     return rows, per_platform, results
 
 
@@ -1541,22 +1787,62 @@ def write_data_docs(gxv: _Validator, summary: CheckSummary, docs_dir: Path) -> P
 
 
 def _write_pages(gxv: _Validator, summary: CheckSummary, tmp: Path) -> None:
-    """The validation pages and the index, into the new folder `tmp`."""
-    from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
-
+    """The validation pages and the index, into the new folder `tmp`: GX's rendering of each
+    suite it validated, ours of each suite judged in DuckDB (GX is not imported for them)."""
     remove(tmp)
     tmp.mkdir()
-    renderer, view = ValidationResultsPageRenderer(), DefaultJinjaPageView()
     by_suite: dict[str, list[CheckResult]] = {}
     for r in summary.results:
         by_suite.setdefault(r.suite, []).append(r)
     pages = []
-    for suite, result in gxv.suite_results.items():
-        for r in result.results:
-            r.result = _escaped(r.result or {})
-        page = _page_name(suite)
-        (tmp / page).write_text(offline_html(view.render(renderer.render(result))), "utf-8")
-        pages.append((suite, page, by_suite.get(suite, [])))
-    pages += [(suite, None, by_suite.get(suite, [])) for suite in gxv.unvalidated]
+    if gxv.suite_results:
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        renderer, view = ValidationResultsPageRenderer(), DefaultJinjaPageView()
+        for suite, result in gxv.suite_results.items():
+            for r in result.results:
+                r.result = _escaped(r.result or {})
+            page = _page_name(suite)
+            (tmp / page).write_text(offline_html(view.render(renderer.render(result))), "utf-8")
+            pages.append((suite, page, by_suite.get(suite, [])))
+    for suite, results in by_suite.items():
+        if suite in gxv.suite_results:
+            continue
+        page = None
+        if any(r.judged_by == "sql" for r in results):
+            page = _page_name(suite)
+            (tmp / page).write_text(_sql_page(summary, suite, results), encoding="utf-8")
+        pages.append((suite, page, results))
     (tmp / "index.html").write_text(_index_html(summary, pages), encoding="utf-8")
+
+
+def _sql_page(summary: CheckSummary, suite: str, results: list[CheckResult]) -> str:
+    """A suite judged in DuckDB: each expectation, the rows or values it covered, and what
+    failed (only a warning can: a failure of another kind is validated again by GX)."""
+    e = html.escape
+    rows = "".join(
+        f'<tr class="{"passed" if r.success else "critical" if r.expectation.critical else "warning"}">'
+        f"<td>{e(r.expectation.text())}</td>"
+        f"<td>{'critical' if r.expectation.critical else 'warning'}</td>"
+        f"<td>{r.element_count:,}</td><td>{r.unexpected_count:,}</td>"
+        f"<td>{'' if r.observed is None else e(_number(r.observed))}</td>"
+        f"<td>{'passed' if r.success else e(r.describe())}</td></tr>"
+        for r in results
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{e(suite)}: check {e(summary.check_id[:8])}</title>
+<style>{OFFLINE_CSS}</style></head>
+<body>
+<p><a href="index.html">Data quality checks</a></p>
+<h1>{e(suite)}</h1>
+<p>Judged in DuckDB{e(results[0].scope)}: the rows each expectation covers are counted in
+SQL with those that fail it; when any fails (a warning aside), Great Expectations validates
+the model again and this page is its own.</p>
+<table><thead><tr><th>Expectation</th><th>Severity</th><th>Rows or values</th>
+<th>Unexpected</th><th>Observed</th><th>Result</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""

@@ -503,6 +503,85 @@ def test_data_docs_are_written_and_fetch_nothing_from_the_network(con, tmp_path)
     assert not list(docs.parent.glob(".quality.*")), "no temporary folder left behind"
 
 
+# --- judged in DuckDB, GX only where something fails --------------------------------------
+
+
+def test_a_check_where_everything_passes_never_needs_gx_and_still_writes_the_docs(
+    con, tmp_path, monkeypatch
+):
+    def no_gx():
+        raise AssertionError("GX was imported on a check where every suite passes")
+
+    monkeypatch.setattr(checks, "_import_gx", no_gx)
+    new_build(con)
+    add_days(con, [day("v1", date(2026, 11, 21), 10), day("v2", date(2026, 11, 21), 1000, "short")])
+    performance(con, [-0.4, 0.0, 0.1, 0.2, 0.3, 1.2], outliers=0)
+    docs = tmp_path / "quality"
+    summary = run(
+        con,
+        spec(DAILY_YAML + "freshness: {max_days: 4}\n"),
+        spec(PERFORMANCE_YAML, "marts.performance"),
+        docs_dir=docs,
+    )
+    assert summary.success and [w.describe() for w in summary.warnings] == [
+        "marts.daily: youtube account UCb (Beta): no rows at all"
+    ]
+    assert {r.judged_by for r in summary.results} == {"sql"}
+    assert len(results(con, summary.check_id)) == len(summary.results) == 16
+    rows = {r.expectation.kwargs["column"]: r for r in summary.results if r.suite == "marts.daily"}
+    assert rows["views"].element_count == 2 and rows["views"].unexpected_count == 0
+    median = [r for r in summary.results if r.expectation.kind == "ExpectColumnMedianToBeBetween"]
+    assert median[0].observed == pytest.approx(0.15) and median[0].element_count == 6
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for suite in ("marts.daily", "marts.daily.table", "marts.daily.freshness"):
+        assert f'href="{suite}.html"' in index
+    page = (docs / "marts.daily.freshness.html").read_text(encoding="utf-8")
+    assert "UCb (Beta): no rows at all" in page and "Judged in DuckDB" in page
+
+
+# (values of one column, its YAML test, whether GX passes it, who judges it): DuckDB judges
+# a test as GX does on the frame, or leaves it to GX
+AGREEMENT = [
+    ("double", [1.5, float("nan"), None], "non_negative", True, "sql"),
+    ("double", [1.5, float("nan")], "not_null", False, "sql"),
+    ("double", [0.0, 1.0, float("inf")], "{between: [0, 1]}", False, "sql"),
+    ("double", [-0.0, 0.5, 1.0], "{between: [0, 1]}", True, "sql"),
+    ("bigint", [1, 7, None], "{between: [1, 7]}", True, "sql"),
+    ("bigint", [0, 7], "{between: [1, 7]}", False, "sql"),
+    ("boolean", [True, False, None], "{between: [0, 1]}", True, "sql"),
+    ("boolean", [True, None], "not_null", False, "sql"),
+    ("varchar", ["short", None], "{accepted_values: [short, video]}", True, "sql"),
+    ("varchar", ["short", "Short"], "{accepted_values: [short, video]}", False, "sql"),
+    ("varchar", ["100", "10"], "{accepted_values: ['100', '10']}", True, "sql"),
+    ("integer", [100, 10], "{accepted_values: ['100', '10']}", False, "gx"),
+    ("date", ["2026-11-22", None], "not_in_future", True, "sql"),
+    ("date", ["2026-11-21", "2030-01-01"], "not_in_future", False, "sql"),
+    ("timestamp", ["2026-11-22 00:00:00"], "{between: {max: 2026-11-22}}", True, "sql"),
+    ("timestamp", ["2026-11-22 00:00:01"], "{between: {max: 2026-11-22}}", False, "sql"),
+    ("timestamptz", ["2026-11-21 00:00:00+00"], "not_in_future", False, "gx"),
+]
+
+
+@pytest.mark.parametrize(("column_type", "values", "test", "passes", "judge"), AGREEMENT)
+def test_duckdb_judges_each_column_test_as_gx_does(con, column_type, values, test, passes, judge):
+    con.execute(f"create table marts.values_of (item_id varchar, value {column_type})")
+    con.executemany(
+        "insert into marts.values_of values (?, ?)", [[f"i{i}", v] for i, v in enumerate(values)]
+    )
+    model = spec(f"grain: [item_id]\ncolumns:\n  - {{name: value, tests: [{test}]}}\n")
+    model.table = "marts.values_of"
+    columns = checks._table_columns(con, model.table)
+    by_gx = checks._check_rows(con, checks._Validator("agreement"), model, columns, RUN_DATE, None)
+    assert all(r.success for r in by_gx) is passes
+    in_sql = checks._check_rows(con, None, model, columns, RUN_DATE, None)
+    if judge == "gx" or not passes:  # GX judges the model
+        assert in_sql is None
+    else:
+        assert in_sql is not None
+        got = [(r.success, r.element_count, r.unexpected_count) for r in in_sql]
+        assert got == [(r.success, r.element_count, r.unexpected_count) for r in by_gx]
+
+
 # --- one source's failure holds back that source only --------------------------------------
 
 
