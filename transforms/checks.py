@@ -1321,16 +1321,23 @@ def _newest_per_account(
     its whole source."""
     return con.execute(
         f"""
+        with newest as (
+            -- per account first: the join's condition has an OR, which DuckDB would try on
+            -- every row of the table (a second on a 7 M-row table)
+            select platform, account_id, max("{fresh.column}") as newest
+            from {spec.table}
+            group by all
+        )
         select
             a.platform,
             a.account_id,
             a.name,
-            cast(max(m."{fresh.column}") as date) as newest_date,
-            date_diff('day', cast(max(m."{fresh.column}") as date), $run_date) as days_behind,
-            max(cast(max(m."{fresh.column}") as date)) over (partition by a.platform)
+            cast(max(m.newest) as date) as newest_date,
+            date_diff('day', cast(max(m.newest) as date), $run_date) as days_behind,
+            max(cast(max(m.newest) as date)) over (partition by a.platform)
                 as source_newest_date
         from meta.accounts as a
-        left join {spec.table} as m
+        left join newest as m
             -- a CSV export account's rows carry the export's platform (linkedin, x)
             on (m.platform = a.platform or a.platform = 'csv_export')
             and m.account_id = a.account_id
