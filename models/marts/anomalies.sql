@@ -21,7 +21,10 @@ account_expected as (
         cast(null as integer) as age_days,
         views,
         count(*) over prior_days as trailing_days,
-        quantile_cont(ln(greatest(views, 0) + 1), [0.25, 0.5, 0.75]) over prior_days as trailing_quartiles
+        -- the quartiles of the frame's list: half the time of the windowed quantile
+        list_aggregate(
+            list(ln(greatest(views, 0) + 1)) over prior_days, 'quantile_cont', [0.25, 0.5, 0.75]
+        ) as trailing_quartiles
     from intermediate.int_account_daily
     where date >= $since - 28 and views_estimated = 0
     window prior_days as (
@@ -42,8 +45,11 @@ item_expected as (
         post_daily.age_days,
         post_daily.views,
         count(*) over prior_days as trailing_days,
-        quantile_cont(ln(greatest(post_daily.views, 0) + 1), [0.25, 0.5, 0.75]) over prior_days
-            as trailing_quartiles
+        list_aggregate(
+            list(ln(greatest(post_daily.views, 0) + 1)) over prior_days,
+            'quantile_cont',
+            [0.25, 0.5, 0.75]
+        ) as trailing_quartiles
     from marts.post_daily
     cross join horizon
     where
