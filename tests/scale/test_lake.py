@@ -523,6 +523,8 @@ def doc_lines(postgres: Postgres, endpoint: str) -> list[str]:
     section = text[text.index("### Analysts: attach from another machine") :]
     blocks = [b for _, b in re.findall(r"```(sql|sh|python)\n(.*?)\n```", section, re.S)]
     assert len(blocks) == 5, blocks
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"```sh\n{blocks[1]}\n```" in readme, "README's attach line is not docs/scaling.md's"
     swaps = {
         "host=pg.internal": f"host=127.0.0.1 port={postgres.port}",
         "'<read key id>'": f"'{KEY_ID}'",
