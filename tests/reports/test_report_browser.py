@@ -177,4 +177,10 @@ def test_report_has_no_external_reference(report):
     # plotly.js mentions its topojson CDN in its own code (used only by geo maps, which we do
     # not draw; the browser test proves nothing is fetched); nothing the page loads is external
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|@import|url\(\s*['\"]?https?:", html)
+    # plotly.js is inlined once, and nothing outside it names a CDN
+    from reports.weekly import PLOTLY_JS
+
+    library = PLOTLY_JS.read_text(encoding="utf-8")
+    assert html.count(library) == 1
+    assert "cdn" not in html.replace(library, "").lower()
     assert (path.parent / "index.html").read_text(encoding="utf-8").count(path.name) == 1
