@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -72,6 +72,25 @@ class Hooks:
     metric_units: Callable[..., Any] = one_unit_per_chunk
     landed_state: LandedState | None = None
     resume_by_window: bool = True
+
+    def extract(
+        self,
+        account: Any,
+        window: Any,
+        source: Any,
+        conn: Any,
+        run_id: str,
+        throttle: Any = None,
+        state: Any = None,
+    ) -> Iterator[Any]:
+        """Every unit for `window` in order, one after another: the items, then each chunk's
+        units. The pipeline runs the same units in parallel and resumes; this is the
+        one-shot form."""
+        result, items = self.extract_items(account, window, source, conn, run_id, throttle, state)
+        yield result
+        for chunk in self.plan_chunks(window):
+            for unit in self.metric_units(chunk, items):
+                yield self.extract_metrics(account, chunk, unit, source, conn, run_id, throttle)
 
     def check(self, platform: str) -> Hooks:
         for name, expected in SIGNATURES.items():

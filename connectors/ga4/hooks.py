@@ -17,7 +17,6 @@ the configured locale prefixes), the key the models and content identity use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -457,27 +456,11 @@ def extract_metrics(
     return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, last)
 
 
-def extract(
-    account: Account,
-    window: Window,
-    source: GA4Source,
-    conn: Connection,
-    run_id: str,
-    throttle: Throttle | None = None,
-) -> Iterator[ExtractResult]:
-    """Every unit for `window` in order: the metadata check, then each chunk.
-
-    The pipeline runs the same units in parallel and resumes; this is the one-shot form.
-    """
-    items, plan = extract_items(account, window, source, conn, run_id, throttle)
-    yield items
-    for chunk in plan_chunks(window):
-        yield extract_metrics(account, chunk, plan, source, conn, run_id, throttle)
-
-
 HOOKS = Hooks(
     plan_chunks=plan_chunks,
     extract_items=extract_items,
     extract_metrics=extract_metrics,
     budget=budget,
 )
+# the one-shot form: every unit in order, one after another (tests and scripts)
+extract = HOOKS.extract

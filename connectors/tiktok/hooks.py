@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -391,25 +391,6 @@ def extract_metrics(
     return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, last)
 
 
-def extract(
-    account: Account,
-    window: Window,
-    source: TikTokSource,
-    conn: Connection,
-    run_id: str,
-    throttle: Throttle | None = None,
-    state: Landed | None = None,
-) -> Iterator[ExtractResult]:
-    """Every unit in order, one after another: the items, then each batch of due videos.
-
-    The pipeline runs the same units in parallel and resumes; this is the one-shot form.
-    """
-    items, batches = extract_items(account, window, source, conn, run_id, throttle, state)
-    yield items
-    for batch in metric_units(window, batches):
-        yield extract_metrics(account, window, batch, source, conn, run_id, throttle)
-
-
 # the landed snapshots are the state a stopped run resumes from, not the landed windows
 HOOKS = Hooks(
     plan_chunks=plan_chunks,
@@ -420,3 +401,5 @@ HOOKS = Hooks(
     landed_state=LandedState(STATE, landed_state),
     resume_by_window=False,
 )
+# the one-shot form: every unit in order, one after another (tests and scripts)
+extract = HOOKS.extract

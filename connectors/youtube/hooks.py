@@ -375,27 +375,11 @@ def extract_metrics(
     return ExtractResult(settings.PLATFORM, account.id, chunk, tables, client.calls, last)
 
 
-def extract(
-    account: Account,
-    window: Window,
-    source: YouTubeSource,
-    conn: Connection,
-    run_id: str,
-    throttle: Throttle | None = None,
-) -> Iterator[ExtractResult]:
-    """Every unit for `window` in order, one after another: the uploads, then each chunk.
-
-    The pipeline runs the same units in parallel and resumes; this is the one-shot form.
-    """
-    items, uploads = extract_items(account, window, source, conn, run_id, throttle)
-    yield items
-    for chunk in plan_chunks(window):
-        yield extract_metrics(account, chunk, uploads, source, conn, run_id, throttle)
-
-
 HOOKS = Hooks(
     plan_chunks=plan_chunks,
     extract_items=extract_items,
     extract_metrics=extract_metrics,
     budget=budget,
 )
+# the one-shot form: every unit in order, one after another (tests and scripts)
+extract = HOOKS.extract
