@@ -51,13 +51,16 @@ class Connection:
     port: int | None = None
     schema: str = ""  # a database connection's database (Airflow calls it schema)
 
+    @property
+    def named(self) -> str:
+        """How an error line names this connection: its id and, when known, its type."""
+        kind = f" (a {self.conn_type} connection)" if self.conn_type else ""
+        return f"connection {self.conn_id!r}{kind}"
+
     def secret(self, key: str) -> Secret:
         value = self.extra.get(key)
         if not value:
-            kind = f" (a {self.conn_type} connection)" if self.conn_type else ""
-            raise CredentialsError(
-                f"connection {self.conn_id!r}{kind}: extra field {key!r} is missing"
-            )
+            raise CredentialsError(f"{self.named}: extra field {key!r} is missing")
         return Secret(str(value))
 
     def value(self, key: str, default: str | None = None) -> str | None:
@@ -79,9 +82,8 @@ class Connection:
         closest = min(alternatives, key=distance)
         missing = [k for k in closest if not self.extra.get(k)]
         needs = ", or ".join(", ".join(fields) for fields in alternatives)
-        kind = f" (a {self.conn_type} connection)" if self.conn_type else ""
         raise CredentialsError(
-            f"connection {self.conn_id!r}{kind}: extra field{'s' if len(missing) > 1 else ''} "
+            f"{self.named}: extra field{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(k) for k in missing)} {'are' if len(missing) > 1 else 'is'} "
             f"missing (a {platform} connection needs "
             f"extra {needs}; see docs/configuration.md)"
