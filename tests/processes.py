@@ -4,6 +4,7 @@ tests of the operations suite share this one helper."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -183,3 +184,24 @@ def signal_held(
             *cli_args,
         ]
         return signal_when(command, lambda: marker.exists() and also(), signum, pycache)
+
+
+def results(out: Path) -> list[dict]:
+    """The JSON lines a reader process wrote so far (a line still being written is left out)."""
+    if not out.exists():
+        return []
+    return [json.loads(line) for line in out.read_text().splitlines() if line.endswith("}")]
+
+
+def wait_for(predicate: Callable[[], bool], what: str, limit_s: float = 120) -> None:
+    """Poll until `predicate()`; a bound against hanging, not a timing assertion."""
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def no_errors(steps: list) -> None:
+    """Pipeline steps (StepResults) that all ran without an error."""
+    errors = [e for s in steps for e in s.errors]
+    assert not errors, errors

@@ -20,11 +20,9 @@ build, check, publish) while the sandbox's clock moves a day at a time.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,6 +34,7 @@ from contentpulse import pipeline
 from contentpulse.config import Config, load_config
 from contentpulse.demo import write_sandbox_config
 from sandbox import ChannelSpec, Portfolio, Sandbox
+from tests.processes import results, wait_for
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)
@@ -128,20 +127,6 @@ def snapshot(path: Path) -> dict:
         return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
     finally:
         con.close()
-
-
-def results(out: Path) -> list[dict]:
-    if not out.exists():
-        return []
-    return [json.loads(line) for line in out.read_text().splitlines() if line.endswith("}")]
-
-
-def wait_for(predicate, what: str, limit_s: float = 60) -> None:
-    """Poll until `predicate()`; a bound against hanging, not a timing assertion."""
-    deadline = time.monotonic() + limit_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_analysts_read_complete_snapshots_through_ten_nightly_publishes(tmp_path, sandbox):

@@ -24,6 +24,7 @@ from sandbox.csv_exports import ExportAccountSpec, ExportPortfolio
 from sandbox.ga4_portfolio import Ga4Portfolio, PropertySpec
 from sandbox.social_portfolio import SocialAccountSpec, SocialPortfolio
 from tests.marts import mart_checksums
+from tests.processes import no_errors
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)  # day 1 of 30
@@ -74,11 +75,6 @@ def every_source_config(tmp: Path, sandbox: Sandbox, name: str) -> Config:
     cfg = load_config(write_sandbox_config(tmp / f"{name}.yml", sandbox, data, exports=portfolio))
     portfolio.write(data / "inbox" / EXPORT, EXPORT, END)
     return cfg
-
-
-def no_errors(steps: list[pipeline.StepResult]) -> None:
-    errors = [e for s in steps for e in s.errors]
-    assert not errors, errors
 
 
 def land_and_build(cfg: Config, first: date, last: date) -> None:

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from contentpulse.streams import Window
 from reports.weekly import last_complete_week
 from sandbox import ChannelSpec, Portfolio, Sandbox
 from tests.marts import mart_checksums
+from tests.processes import no_errors, results, wait_for
 from tests.servers import Postgres, free_port, moto_s3
 
 END = date(2026, 11, 20)
@@ -249,25 +249,6 @@ def start_reader(tmp_path: Path, postgres: Postgres, endpoint: str, mode: str):
         text=True,
     )
     return proc, out
-
-
-def results(out: Path) -> list[dict]:
-    if not out.exists():
-        return []
-    return [json.loads(line) for line in out.read_text().splitlines() if line.endswith("}")]
-
-
-def wait_for(predicate, what: str, limit_s: float = 120) -> None:
-    """Poll until `predicate()`; a bound against hanging, not a timing assertion."""
-    deadline = time.monotonic() + limit_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-
-
-def no_errors(steps: list) -> None:
-    errors = [e for s in steps for e in s.errors]
-    assert not errors, errors
 
 
 def local_nights(cfg: Config, sandbox: Sandbox) -> dict[str, float]:
