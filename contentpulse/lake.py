@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -35,7 +36,7 @@ from contentpulse.config import Lake
 from contentpulse.credentials import get_connection
 from contentpulse.errors import ContentpulseError, CredentialsError
 from contentpulse.extensions import load_extension
-from contentpulse.warehouse import LOCK_TIMEOUT_S, sql_string
+from contentpulse.warehouse import LOCK_TIMEOUT_S, limit_memory, sql_string
 
 log = logging.getLogger(__name__)
 EXTENSIONS = ("ducklake", "httpfs", "postgres_scanner")
@@ -277,7 +278,11 @@ def attach(
 def connect(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection of its own that uses `lake` (attached under its name), as
     `contentpulse.warehouse.connect` opens a file."""
-    con = duckdb.connect()
+    # spills past the memory limit go to a folder of this process's own (an in-memory
+    # database would use .tmp in the working directory)
+    spill = os.path.join(tempfile.gettempdir(), f"contentpulse-duckdb-{os.getpid()}")
+    con = duckdb.connect(config={"temp_directory": spill})
+    limit_memory(con)
     try:
         con.execute("set timezone = 'UTC'")
         attach(con, lake, lake.name, read_only=read_only)

@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = float(os.environ.get("CONTENTPULSE_LOCK_TIMEOUT_S", 4 * 3600))
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "meta")
+# DuckDB's own default is 80 % of the machine's memory; the build shares its worker with
+# extract tasks and Airflow, and past this it spills to `<warehouse>.tmp` instead (a lake's
+# connection: to a folder of its own under the temp dir), so the full build of 7 M
+# item-days peaks under 2 GiB instead of 2.5 (docs/benchmarks.md)
+MEMORY_LIMIT = os.environ.get("CONTENTPULSE_DUCKDB_MEMORY_LIMIT", "1.5GiB")
 
 
 def sql_string(text: str) -> str:
@@ -69,7 +74,20 @@ def connect(path: Path | Lake, read_only: bool = False) -> duckdb.DuckDBPyConnec
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise ContentpulseError(f"{path}: cannot open database: {first_line}") from None
     con.execute("set timezone = 'UTC'")
+    limit_memory(con)
     return con
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hold DuckDB to MEMORY_LIMIT; a limit it cannot read is one error line naming it."""
+    try:
+        con.execute(f"set memory_limit = {sql_string(MEMORY_LIMIT)}")
+    except duckdb.Error:
+        con.close()
+        raise ContentpulseError(
+            f"CONTENTPULSE_DUCKDB_MEMORY_LIMIT={MEMORY_LIMIT!r} is not a size DuckDB reads "
+            "(e.g. 1.5GiB, 800MB)"
+        ) from None
 
 
 @contextmanager

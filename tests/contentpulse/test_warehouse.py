@@ -1,8 +1,10 @@
-"""The warehouse writer lock: overlapping writers queue instead of failing, and say so."""
+"""The warehouse writer lock: overlapping writers queue instead of failing, and say so; and
+DuckDB's memory limit."""
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -66,3 +68,57 @@ def test_a_killed_writer_leaves_no_lock_behind(tmp_path):
         pass
     with connect(path, read_only=True) as con:
         assert con.sql("select count(*) from meta.first").fetchall() == [(1,)]
+
+
+SORT_BEYOND_THE_LIMIT = """
+import sys
+from pathlib import Path
+from contentpulse.warehouse import connect
+con = connect(Path(sys.argv[1]))
+print(con.execute("select current_setting('memory_limit')").fetchone()[0])
+con.execute(
+    "create table sorted as select range as i, md5(range::varchar) as s "
+    "from range(2000000) order by s"
+)
+print(con.execute("select count(*), count(distinct s) from sorted").fetchone())
+con.close()
+"""
+
+
+def test_duckdb_keeps_to_the_memory_limit_and_spills_past_it(tmp_path):
+    """A sort of about 150 MB under a 64 MiB limit spills to `<warehouse>.tmp` and finishes;
+    the spill folder goes with the connection."""
+    path = tmp_path / "warehouse.duckdb"
+    env = {**os.environ, "CONTENTPULSE_DUCKDB_MEMORY_LIMIT": "64MiB"}
+    done = subprocess.run(
+        [sys.executable, "-c", SORT_BEYOND_THE_LIMIT, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()  # DuckDB may draw a progress bar between them
+    assert (lines[0], lines[-1]) == ("64.0 MiB", "(2000000, 2000000)")
+    assert not path.with_name("warehouse.duckdb.tmp").exists()
+
+
+def test_a_memory_limit_duckdb_cannot_read_is_one_line(tmp_path):
+    env = {**os.environ, "CONTENTPULSE_DUCKDB_MEMORY_LIMIT": "half"}
+    done = subprocess.run(
+        [sys.executable, "-c", SORT_BEYOND_THE_LIMIT, str(tmp_path / "w.duckdb")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "contentpulse.errors.ContentpulseError: CONTENTPULSE_DUCKDB_MEMORY_LIMIT='half' is not "
+        "a size DuckDB reads (e.g. 1.5GiB, 800MB)"
+    )
+
+
+def test_the_default_memory_limit_is_applied(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "1.5 GiB"
