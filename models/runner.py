@@ -453,6 +453,11 @@ class BuildSummary:
     since: date | None = None
     seconds_by_model: dict[str, float] = field(default_factory=dict)
 
+    def slowest(self, n: int = 5) -> str:
+        """The models that took longest, for the log line: `marts.post_daily 11.3 s, ...`."""
+        ranked = sorted(self.seconds_by_model.items(), key=lambda kv: -kv[1])[:n]
+        return ", ".join(f"{table} {seconds:.1f} s" for table, seconds in ranked)
+
 
 def build(
     con: duckdb.DuckDBPyConnection,

@@ -56,6 +56,7 @@ totals as (
         item_id,
         max(date) as last_item_date,
         cast(sum(views) as bigint) as views,
+        cast(sum(views) filter (where not from_snapshots) as bigint) as views_reported_daily,
         cast(sum(watch_time_s) as bigint) as watch_time_s,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(followers_gained) as bigint) as followers_gained,
@@ -121,6 +122,7 @@ select
     -- no day rows yet: 0 so far; day rows without a reported view (Meta's empty insights
     -- for posts from before a business account, some carousels, expired stories): NULL
     case when totals.item_id is null then 0 else totals.views end as views,
+    coalesce(totals.views_reported_daily, 0) as views_reported_daily,
     coalesce(totals.watch_time_s, 0) as watch_time_s,
     totals.impressions,
     coalesce(totals.followers_gained, 0) as followers_gained,

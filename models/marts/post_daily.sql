@@ -1,7 +1,9 @@
 -- one row per item and reporting day: unified metrics, age, provisional and estimate flags
 -- and running views; incremental: the days from $since are replaced, and so is every
 -- estimated day (a refitted decay curve re-splits them all); the running total carries on
--- from the views before $since (lifetime-counter posts: from all their days, which are few)
+-- from the views before $since (lifetime-counter posts: from all their days, which are few):
+-- the item's lifetime views from daily sources less those of the days rebuilt, so the
+-- days before $since are never read again
 with daily as (
     select
         platform,
@@ -22,28 +24,21 @@ with daily as (
         followers_lost,
         is_restated,
         is_interpolated,
-        is_estimated
+        is_estimated,
+        from_snapshots
     from intermediate.int_item_daily
     where date >= $since or from_snapshots
 ),
 
-views_before as (
-    select
-        platform,
-        account_id,
-        item_id,
-        sum(views) as views
-    from intermediate.int_item_daily
-    where date < $since and not from_snapshots
-    group by platform, account_id, item_id
-),
-
 posts as (
+    -- item_key: the running total's partition, one number instead of three strings, which
+    -- sorts 7 M rows in about two thirds of the time
     select
         platform,
         account_id,
         item_id,
-        published_date
+        published_date,
+        row_number() over () as item_key
     from marts.posts
 )
 
@@ -70,10 +65,15 @@ select
     daily.is_interpolated,
     daily.is_estimated,
     cast(
-        coalesce(views_before.views, 0)
+        coalesce(totals.views_reported_daily, 0)
+        - coalesce(
+            sum(daily.views) filter (where not daily.from_snapshots)
+                over (partition by posts.item_key),
+            0
+        )
         + sum(daily.views)
             over (
-                partition by daily.platform, daily.account_id, daily.item_id
+                partition by posts.item_key
                 order by daily.date
                 rows between unbounded preceding and current row
             )
@@ -87,9 +87,9 @@ inner join posts
         and daily.item_id = posts.item_id
 left join intermediate.int_coverage as coverage
     on daily.platform = coverage.platform and daily.account_id = coverage.account_id
-left join views_before
+left join intermediate.int_item_totals as totals
     on
-        daily.platform = views_before.platform
-        and daily.account_id = views_before.account_id
-        and daily.item_id = views_before.item_id
+        daily.platform = totals.platform
+        and daily.account_id = totals.account_id
+        and daily.item_id = totals.item_id
 qualify daily.date >= $since or daily.is_estimated

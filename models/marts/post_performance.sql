@@ -33,20 +33,42 @@ with items as (
             and totals.item_id = posts.item_id
 ),
 
+known_followers as (
+    select
+        platform,
+        account_id,
+        date,
+        followers
+    from intermediate.int_account_followers
+    where followers is not null
+),
+
+first_known_followers as (
+    select
+        platform,
+        account_id,
+        arg_min(followers, date) as followers_first_known
+    from known_followers
+    group by platform, account_id
+),
+
 followers_at_publish as (
-    -- the account's followers at the end of the day before publish (or the first day known)
+    -- the account's followers at the end of the day before publish (or the first day known):
+    -- an as-of join, not every item against every day of its account
     select
         items.platform,
         items.account_id,
         items.item_id,
-        arg_max(followers.followers, followers.date) filter (
-            where followers.date < items.published_date
-        ) as followers_before,
-        arg_min(followers.followers, followers.date) as followers_first_known
+        known.followers as followers_before,
+        first_known.followers_first_known
     from items
-    inner join intermediate.int_account_followers as followers
-        on items.platform = followers.platform and items.account_id = followers.account_id
-    group by items.platform, items.account_id, items.item_id
+    asof left join known_followers as known
+        on
+            items.platform = known.platform
+            and items.account_id = known.account_id
+            and items.published_date > known.date
+    left join first_known_followers as first_known
+        on items.platform = first_known.platform and items.account_id = first_known.account_id
 ),
 
 peers as (
