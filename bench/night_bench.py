@@ -11,7 +11,7 @@ API calls and quota per source, rows landed, and the process's peak memory (the 
 runs in this process too).
 
     python bench/night_bench.py [--channels 10] [--videos 120] [--properties 2]
-        [--articles 1500] [--social-posts 600] [--days 730]
+        [--articles 1500] [--social-posts 600] [--days 730] [--dir D]
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ def run(cfg: Config, windows: dict[str, Window], run_date: date, label: str) -> 
             f"   {name:<22} {time.perf_counter() - started:>8.1f} {step.rows:>11,} "
             f"{'':>8} {'':>8}  {mib():>8,.0f}"
         )
+        if name == "build":
+            print(f"      {step.detail}; slowest: {step.outputs['slowest']}")
     print(f"   {'whole run':<22} {time.perf_counter() - total:>8.1f}")
 
 
@@ -117,6 +119,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1500, help="articles per property")
     parser.add_argument("--social-posts", type=int, default=600, help="posts per social account")
     parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--dir", type=Path, help="work here and keep it (default: a temp dir)")
     args = parser.parse_args()
     use_sandbox_connections()
     started = time.perf_counter()
@@ -130,10 +133,10 @@ def main() -> None:
     )
     clock = END + timedelta(days=1)
     with (
-        tempfile.TemporaryDirectory(prefix="cp-night-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="cp-night-bench-") as tmp_dir,
         Sandbox(youtube, clock=clock, ga4=ga4, social=social) as sandbox,
     ):
-        root = Path(tmp)
+        root = args.dir or Path(tmp_dir)
         cfg = load_config(
             write_sandbox_config(root / "contentpulse.yml", sandbox, root / "data", exports=exports)
         )

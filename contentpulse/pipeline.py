@@ -183,9 +183,10 @@ def build(cfg: Config, full: bool = False) -> StepResult:
         f"{summary.models} models, {scope}",
         rows=sum(summary.rows.values()),
         seconds=time.perf_counter() - started,
-        outputs={"build_id": summary.build_id},
+        outputs={"build_id": summary.build_id, "slowest": summary.slowest()},
     )
     log.info(step.line())
+    log.info("build: slowest models: %s", step.outputs["slowest"])
     return step
 
 
