@@ -2,7 +2,7 @@
 
 Two analyst processes query the snapshot in a loop, read-only, as docs/analysts.md tells them to:
 one holds a single connection open through every publish, the other opens a connection
-for each query. Meanwhile this process publishes ten times. Neither side may see an error
+for each query. Meanwhile this process publishes five times. Neither side may see an error
 (no lock error, no "database file changed", no I/O error), and every query must see one
 complete snapshot: counts and sums that hold between marts agree within each query.
 
@@ -13,8 +13,8 @@ inode) undisturbed, for as long as it stays open; in that same process, another
 snapshot too. A connection opened after every earlier one in the process was closed sees
 the newest snapshot. Publishing never waits for readers, and readers never wait for it.
 
-The nights are real: after a backfill of the first twenty days is published, each of the
-last ten days runs the whole night (`pipeline.run_night`: extract with lookback, load,
+The nights are real: after a backfill of the first twenty-five days is published, each of the
+last five days runs the whole night (`pipeline.run_night`: extract with lookback, load,
 build, check, publish) while the sandbox's clock moves a day at a time.
 """
 
@@ -38,7 +38,7 @@ from tests.processes import results, wait_for
 
 END = date(2026, 11, 20)
 START = END - timedelta(days=29)
-NIGHTS = 10
+NIGHTS = 5
 FIRST = END - timedelta(days=NIGHTS - 1)  # the first night's run date
 
 # counts and sums across marts and the snapshot's views, all in one query
@@ -129,7 +129,7 @@ def snapshot(path: Path) -> dict:
         con.close()
 
 
-def test_analysts_read_complete_snapshots_through_ten_nightly_publishes(tmp_path, sandbox):
+def test_analysts_read_complete_snapshots_through_five_nightly_publishes(tmp_path, sandbox):
     cfg = published_backfill(tmp_path, sandbox)
     readers = {mode: start_reader(tmp_path, cfg, mode) for mode in ("hold", "reconnect")}
     nights = [FIRST + timedelta(days=k) for k in range(NIGHTS)]
