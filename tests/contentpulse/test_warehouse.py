@@ -85,18 +85,23 @@ con.close()
 """
 
 
-def test_duckdb_keeps_to_the_memory_limit_and_spills_past_it(tmp_path):
-    """A sort of about 150 MB under a 64 MiB limit spills to `<warehouse>.tmp` and finishes;
-    the spill folder goes with the connection."""
-    path = tmp_path / "warehouse.duckdb"
-    env = {**os.environ, "CONTENTPULSE_DUCKDB_MEMORY_LIMIT": "64MiB"}
-    done = subprocess.run(
+def sort_under(limit: str, path) -> subprocess.CompletedProcess:
+    """SORT_BEYOND_THE_LIMIT in a process of its own, with CONTENTPULSE_DUCKDB_MEMORY_LIMIT
+    set to `limit` (read when contentpulse.warehouse is imported)."""
+    return subprocess.run(
         [sys.executable, "-c", SORT_BEYOND_THE_LIMIT, str(path)],
-        env=env,
+        env={**os.environ, "CONTENTPULSE_DUCKDB_MEMORY_LIMIT": limit},
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_duckdb_keeps_to_the_memory_limit_and_spills_past_it(tmp_path):
+    """A sort of about 150 MB under a 64 MiB limit spills to `<warehouse>.tmp` and finishes;
+    the spill folder goes with the connection."""
+    path = tmp_path / "warehouse.duckdb"
+    done = sort_under("64MiB", path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()  # DuckDB may draw a progress bar between them
     assert (lines[0], lines[-1]) == ("64.0 MiB", "(2000000, 2000000)")
@@ -104,14 +109,7 @@ def test_duckdb_keeps_to_the_memory_limit_and_spills_past_it(tmp_path):
 
 
 def test_a_memory_limit_duckdb_cannot_read_is_one_line(tmp_path):
-    env = {**os.environ, "CONTENTPULSE_DUCKDB_MEMORY_LIMIT": "half"}
-    done = subprocess.run(
-        [sys.executable, "-c", SORT_BEYOND_THE_LIMIT, str(tmp_path / "w.duckdb")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = sort_under("half", tmp_path / "w.duckdb")
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1] == (
         "contentpulse.errors.ContentpulseError: CONTENTPULSE_DUCKDB_MEMORY_LIMIT='half' is not "
