@@ -202,6 +202,10 @@ BOOKKEEPING = """
             build_id varchar primary key, started_at timestamptz, finished_at timestamptz,
             models integer, seconds double
         );
+        create table if not exists meta.unfinished_builds (
+            build_id varchar primary key, started_at timestamptz, mode varchar,
+            models integer, built integer, last_model varchar
+        );
         create table if not exists meta.check_runs (
             check_id varchar primary key, build_id varchar, checked_at timestamptz,
             success boolean, expectations integer, failed integer

@@ -1,8 +1,12 @@
 """The model runner: every `models/<layer>/<name>.sql` (or `.py`) built as `<layer>.<name>`.
 
 Dependencies are the `<layer>.<name>` references in each model's SQL (a Python model lists
-them in `REFS`); models run in dependency order inside one transaction, so readers never
-see a half-built set. The YAML beside a model (description, grain, columns) becomes DuckDB
+them in `REFS`); models run in dependency order, each in a transaction of its own. (Inside
+one transaction for the whole build, a table made earlier in it shows the planner no rows, so
+every join on it hashed the wrong side: a third of a full build's time.) A build that stops
+part-way leaves its row in `meta.unfinished_builds`: check and publish refuse the warehouse
+until a build finishes, and the next build does all a full one would (full again if the
+stopped one was). The YAML beside a model (description, grain, columns) becomes DuckDB
 comments, and its grain and column tests feed the quality checks.
 
 How a model is materialised comes from its YAML:
@@ -45,7 +49,8 @@ import importlib.util
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from graphlib import CycleError, TopologicalSorter
@@ -470,9 +475,10 @@ def build(
     full: bool = False,
     context: BuildContext | None = None,
 ) -> BuildSummary:
-    """Build every model in one transaction and record the build in meta.builds.
+    """Build every model, each in its own transaction, and record the build in meta.builds.
 
-    Incremental unless `full`, the first build, or a changed fingerprint asks for a full one.
+    Incremental unless `full`, the first build, a changed fingerprint or a full build that
+    did not finish asks for a full one.
     """
     models = discover(models_dir)
     context = context or BuildContext()
@@ -485,19 +491,34 @@ def build(
     last = con.execute(
         "select fingerprint from meta.builds order by finished_at desc limit 1"
     ).fetchall()
+    stopped_full = con.execute(
+        "select count(*) from meta.unfinished_builds where mode = 'full'"
+    ).fetchall()[0][0]
     incremental_targets = {m.table for m in models if m.materialized == "incremental"}
-    full = full or not last or last[0][0] != prints or not incremental_targets <= existing
+    full = (
+        full
+        or not last
+        or last[0][0] != prints
+        or not incremental_targets <= existing
+        or stopped_full > 0
+    )
+    for model in models:
+        missing_raw = model.raw_refs - existing
+        if missing_raw:  # a source with nothing landed yet: an empty model, not a crash
+            raise ContentpulseError(
+                f"model {model.table}: no data loaded yet for {', '.join(sorted(missing_raw))} "
+                "(run extract and load first)"
+            )
+    mode = "full" if full else "incremental"
     since = BEGINNING if full else changed_since(con)
-    con.execute("begin transaction")
-    try:
-        for model in models:
-            missing_raw = model.raw_refs - existing
-            if missing_raw:  # a source with nothing landed yet: an empty model, not a crash
-                raise ContentpulseError(
-                    f"model {model.table}: no data loaded yet for {', '.join(sorted(missing_raw))} "
-                    "(run extract and load first)"
-                )
-            t0 = time.perf_counter()
+    con.execute(
+        "insert into meta.unfinished_builds (build_id, started_at, mode, models) "
+        "values (?, now(), ?, ?)",
+        [build_id, mode, len(models)],
+    )
+    for done, model in enumerate(models, 1):
+        t0 = time.perf_counter()
+        with _transaction(con):
             try:
                 _materialize(con, model, full=full, since=since, context=context)
             except duckdb.Error as exc:
@@ -505,40 +526,56 @@ def build(
                     f"model {model.table}: {str(exc).splitlines()[0]}"
                 ) from None
             _comment(con, model)
-            timings[model.table] = time.perf_counter() - t0
             if model.materialized != "view":
-                rows[model.table] = con.execute(f"select count(*) from {model.table}").fetchall()[
-                    0
-                ][0]
-        seconds = time.perf_counter() - started
+                (rows[model.table],) = con.execute(f"select count(*) from {model.table}").fetchone()
+            con.execute(
+                "update meta.unfinished_builds set built = ?, last_model = ? where build_id = ?",
+                [done, model.table, build_id],
+            )
+        timings[model.table] = time.perf_counter() - t0
+    seconds = time.perf_counter() - started
+    with _transaction(con):
         con.execute(
             "insert into meta.builds (build_id, started_at, finished_at, models, seconds, mode, "
             "since, fingerprint) values "
             "(?, now() - to_microseconds(?::bigint), now(), ?, ?, ?, ?, ?)",
-            [
-                build_id,
-                int(seconds * 1e6),
-                len(models),
-                seconds,
-                "full" if full else "incremental",
-                since,
-                prints,
-            ],
+            [build_id, int(seconds * 1e6), len(models), seconds, mode, since, prints],
         )
         con.execute("update meta.loaded_files set built_in = ? where built_in is null", [build_id])
-        con.execute("commit")
+        # this build did all that any stopped one would have
+        con.execute("delete from meta.unfinished_builds")
+    return BuildSummary(
+        build_id, len(models), rows, time.perf_counter() - started, mode, since, timings
+    )
+
+
+def unfinished_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the warehouse's models are not one finished build's (None: they are): the latest
+    build stopped part-way, leaving some models rebuilt and the rest as they were."""
+    rows = con.execute(
+        "select build_id, mode, built, models, last_model from meta.unfinished_builds "
+        "order by started_at desc limit 1"
+    ).fetchall()
+    if not rows:
+        return None
+    build_id, mode, built, models, last_model = rows[0]
+    where = (
+        f"after {last_model} ({built} of {models} models)" if built else "before its first model"
+    )
+    return (
+        f"the last build ({build_id[:8]}, {mode}) stopped {where}: run `contentpulse build` again"
+    )
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("begin transaction")
+    try:
+        yield
     except BaseException:
         con.execute("rollback")
         raise
-    return BuildSummary(
-        build_id,
-        len(models),
-        rows,
-        time.perf_counter() - started,
-        "full" if full else "incremental",
-        since,
-        timings,
-    )
+    con.execute("commit")
 
 
 def _materialize(

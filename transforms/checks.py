@@ -98,7 +98,7 @@ import pandas as pd
 from contentpulse.config import latest_reporting_date
 from contentpulse.errors import CheckFailed, ContentpulseError, naming
 from contentpulse.tempfiles import remove, sweep, temp_path
-from models.runner import BEGINNING, MODELS_DIR, discover
+from models.runner import BEGINNING, MODELS_DIR, discover, unfinished_build
 
 log = logging.getLogger(__name__)
 
@@ -1623,6 +1623,9 @@ def run_checks(
     ).fetchall()
     if not latest:
         raise CheckFailed("check: nothing built yet (run `contentpulse build` first)")
+    stopped = unfinished_build(con)
+    if stopped:
+        raise CheckFailed(f"check: {stopped}")
     specs = models if models is not None else load_checks()
     summary = CheckSummary(uuid.uuid4().hex, latest[0][0], [], run_date=run_date, since=since)
     previous = _previous_row_counts(con)

@@ -26,6 +26,7 @@ from contentpulse.config import Lake
 from contentpulse.errors import ContentpulseError, NothingToPublish, naming
 from contentpulse.tempfiles import remove, sweep, temp_path
 from contentpulse.warehouse import sql_string
+from models.runner import unfinished_build
 
 PUBLISHED_SCHEMAS = ("staging", "marts")
 # The snapshot is written in DuckDB's 1.4 storage format, whatever DuckDB writes it (1.5.5
@@ -95,6 +96,9 @@ def publishable_build(con: duckdb.DuckDBPyConnection) -> Checked:
     ).fetchall()
     if not rows:
         raise ContentpulseError("publish: nothing built yet (run `contentpulse build`)")
+    stopped = unfinished_build(con)
+    if stopped:
+        raise ContentpulseError(f"publish: {stopped}")
     build_id, check_id, success = rows[0]
     if success is None:
         raise NothingToPublish(

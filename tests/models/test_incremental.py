@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pandas as pd
+import pytest
 
 from contentpulse.warehouse import open_warehouse
 from tests.models.builds import build
@@ -187,3 +189,48 @@ def test_an_account_catching_up_behind_another_flips_its_provisional_days(cfg):
         full = snapshot(con)
     for table, frame in full.items():
         pd.testing.assert_frame_equal(incremental[table], frame, obj=table)
+
+
+def test_a_build_that_stops_part_way_is_refused_until_the_next_finishes_it(cfg):
+    """Each model commits on its own: a build that stops part-way leaves some models rebuilt
+    and the rest as they were. Check and publish refuse that warehouse, naming where it
+    stopped; the next build is full again when the stopped one was, and clears the mark."""
+    from contentpulse.errors import CheckFailed, ContentpulseError
+    from models.runner import BuildContext, unfinished_build
+    from transforms.checks import run_checks
+    from transforms.publish import publishable_build
+
+    def identity_fails(con, context):
+        raise ContentpulseError("identity: stopped here")
+
+    land(cfg, "content_items", [item("v1", T0)], T0)
+    land(cfg, "content_daily", [day("v1", T0.date(), 10)], T0, "n1")
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        assert unfinished_build(con) is None
+        with pytest.raises(ContentpulseError, match="identity: stopped here"):
+            build(con, context=BuildContext(identity=identity_fails))
+        stopped = unfinished_build(con)
+        assert stopped is not None
+        assert re.fullmatch(
+            r"the last build \(\w{8}, full\) stopped after \S+ \(\d+ of \d+ models\): "
+            r"run `contentpulse build` again",
+            stopped,
+        ), stopped
+        # the staging models committed before the identity model failed
+        assert con.sql("select count(*) from staging.stg_youtube__video_daily").fetchall() == [(1,)]
+        with pytest.raises(ContentpulseError, match="publish: nothing built yet"):
+            publishable_build(con)
+
+        build(con)  # finishes: the first build's mark goes
+        assert unfinished_build(con) is None
+        with pytest.raises(ContentpulseError, match="identity: stopped here"):
+            build(con, full=True, context=BuildContext(identity=identity_fails))
+        with pytest.raises(CheckFailed, match=re.escape(f"check: {unfinished_build(con)}")):
+            run_checks(con, T0.date())
+        with pytest.raises(ContentpulseError, match=re.escape(f"publish: {unfinished_build(con)}")):
+            publishable_build(con)
+        # nothing new landed and no model changed, yet the stopped build was full: so is this
+        assert build(con).mode == "full"
+        assert unfinished_build(con) is None
+        assert build(con).mode == "incremental"
