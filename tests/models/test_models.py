@@ -196,3 +196,38 @@ def test_percentile_and_robust_z_within_peers(cfg):
     assert breakout.peer_percentile == 1.0
     assert breakout.robust_z == pytest.approx(0.6745 * (math.log(21_001) - median6) / mad6)
     assert breakout.is_outlier
+
+
+def test_every_documented_column_carries_its_description_as_a_comment(cfg):
+    """The comments are sent as one script per model: every table's and view's description,
+    and every documented table column's, lands exactly, quotes and semicolons included."""
+    land(cfg, "content_items", [item("v1", T0)], T0)
+    land(cfg, "content_daily", [day("v1", T0.date(), 10)], T0)
+    with open_warehouse(cfg.paths.warehouse) as con:
+        load(cfg, con)
+        build(con)
+        build(con)  # incremental: a table kept from the first build keeps its comments
+        tables = dict(
+            con.execute(
+                "select schema_name || '.' || table_name, comment from duckdb_tables() "
+                "union all select schema_name || '.' || view_name, comment from duckdb_views()"
+            ).fetchall()
+        )
+        columns = {
+            (f"{s}.{t}", c): comment
+            for s, t, c, comment in con.execute(
+                "select schema_name, table_name, column_name, comment from duckdb_columns()"
+            ).fetchall()
+        }
+    documented = 0
+    for model in discover():
+        assert tables[model.table] == model.description, model.table
+        for column in model.columns:
+            if column.description and model.materialized != "view":
+                assert columns[(model.table, column.name)] == column.description, (
+                    model.table,
+                    column.name,
+                )
+                documented += 1
+    assert documented > 500
+    assert any("'" in c.description or ";" in c.description for m in discover() for c in m.columns)
